@@ -1,0 +1,393 @@
+"""Build the committed sample layers in data/samples/ from the shared public facts.
+
+The platform loads the GeoJSON files written here, never the shared folder: this script is the
+only place that reads it, so the samples can be regenerated and reviewed as a plain diff.
+Facts are copied, not improved: unknown values stay null, the original free text is kept next to
+any value mapped onto a vocabulary, and the concession blocks are flagged as illustrative.
+
+Usage: python data/samples/build.py [FACTS_DIR]   (FACTS_DIR defaults to ../shared/data)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import re
+import shutil
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry import MultiLineString, MultiPolygon, Point, box, mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DEFAULT_FACTS = REPO.parent / "shared" / "data"
+BBOX = (60.0, 23.0, 78.0, 37.5)  # lon/lat envelope every sample geometry must fit in
+
+_spec = importlib.util.spec_from_file_location("vocab", REPO / "geo" / "vocab.py")
+assert _spec and _spec.loader
+vocab = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(vocab)  # by path, so it works before geo/ becomes a package
+
+# fmt: off
+# Property names of each layer, in output order; any property not given a value is null.
+FIELDS = {
+    "deposits": "name name_zh name_ur commodities deposit_type status status_note tonnage_mt grade"
+    " grade_unit classification reporting_code as_of operator province district coord_quality"
+    " notes source source_url",
+    "facilities": "name kind status capacity operator province coord_quality notes source"
+    " source_url",
+    "sezs": "name status area_acres province sectors coord_quality notes source source_url",
+    "corridors": "ref name mode status cpec published_length_km coord_quality notes source"
+    " source_url",
+    "concessions": "licence_no licence_type holder holder_country commodities status applied_on"
+    " granted_on expires_on province authority illustrative notes source",
+    "provinces": "name iso_code shape_id source",
+    "districts": "name province shape_id source",
+}
+# Free-text deposit status (csv) -> DEPOSIT_STATUS, by prefix. An unknown prefix stops the build.
+STATUS_PREFIXES = (
+    ("development", "development"), ("producing", "producing"), ("mining", "producing"),
+    ("small mines", "producing"), ("artisanal", "producing"), ("evaluated deposit", "explored"),
+    ("exploration / feasibility", "explored"), ("occurrence", "occurrence"),
+)
+# "18 Mt" is a deposit tonnage; "0.5 Mt/yr" is a production rate and must not match.
+TONNAGE_RE = re.compile(r"(\d+(?:\.\d+)?) Mt\b(?!\s*/)")
+PORT_PROVINCE = {"Gwadar Port": "Balochistan", "Port of Karachi": "Sindh", "Port Qasim": "Sindh"}
+MISSING_SOURCE = {
+    "Gwadar Free Zone": "no public source recorded in the facts; location approximate, "
+    "next to Gwadar Port",
+}
+CPEC_ROUTES = {"N-35", "M-8", "N-85", "ML-1"}
+CORRIDOR_CAVEAT = (
+    "line through town-centre waypoints; shorter than the real road/rail (about 8% on N-25)"
+)
+CPEC_NOTE = "cpec flag is the authors' reading of the CPEC project list"
+AUTHORITY = {
+    "Balochistan": "Mines and Minerals Department, Government of Balochistan",
+    "Sindh": "Mines and Mineral Development Department, Government of Sindh",
+    "Punjab": "Mines and Minerals Department, Government of the Punjab",
+}
+HOLDER_COUNTRY = (("MCC", "China"), ("Barrick", "Canada"), ("PMDC", "Pakistan"))
+# Illustrative blocks: deposit, rectangles in km (x0, y0, x1, y1) around the deposit in local
+# UTM (touching rectangles merge into one L-shaped part, separate ones give a second part),
+# licence_type, status, applied_on, granted_on, expires_on. Invented: no real polygon is public.
+Rects = tuple[tuple[float, float, float, float], ...]
+BLOCKS: tuple[tuple[str, Rects, str, str, str, str | None, str | None], ...] = (
+    ("Reko Diq", ((-6, -5, 6, 1), (-6, 1, 0, 6)), "mining_lease", "granted",
+     "2021-03-01", "2022-12-15", "2052-12-14"),
+    ("Saindak", ((-5, -4, 5, 4), (7, -3, 11, 2)), "mining_lease", "granted",
+     "2018-05-02", "2019-01-10", "2049-01-09"),
+    ("Duddar", ((-3, -3, 3, 3),), "mining_lease", "granted",
+     "2015-07-01", "2016-02-01", "2046-01-31"),
+    ("Thar Block II", ((-7.5, -6.5, 7.5, 6.5),), "mining_lease", "granted",
+     "2012-09-03", "2013-06-20", "2043-06-19"),
+    ("Lakhra", ((-5, -7, 5, 7),), "mining_lease", "granted",
+     "2010-01-04", "2010-11-15", "2040-11-14"),
+    ("Khewra", ((-2, -1.5, 2, 1.5),), "mining_lease", "granted",
+     "2014-04-01", "2014-12-01", "2044-11-30"),
+    ("Chiniot-Rajoa", ((-3, -6, 3, 2),), "exploration", "application",
+     "2025-06-16", None, None),
+)
+# fmt: on
+CSV = dict[str, str]
+
+
+def read_csv(path: Path) -> list[CSV]:
+    """Rows with surrounding blanks stripped, so an empty cell is always ''."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def or_none(text: str) -> str | None:
+    return text or None
+
+
+def number(text: str) -> int | float | None:
+    """'1530' -> 1530, '' -> None; integers stay integers so the JSON reads as written."""
+    if not text:
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def check(value: str, allowed: Iterable[str], what: str) -> str:
+    """Fail loudly on a value outside the vocabulary instead of writing it."""
+    if value not in allowed:
+        raise ValueError(f"{what}: {value!r} is not in the vocabulary")
+    return value
+
+
+def commodities(text: str) -> list[str]:
+    return [check(c.strip(), vocab.COMMODITIES, "commodity") for c in text.split(";")]
+
+
+def point(row: CSV) -> Point:
+    return Point(float(row["lon"]), float(row["lat"]))
+
+
+def props(layer: str, **values: Any) -> dict[str, Any]:
+    """Exactly the layer's properties, in schema order; unknown facts become null, not guesses."""
+    fields = FIELDS[layer].split()
+    if extra := set(values) - set(fields):
+        raise KeyError(f"{layer}: properties not in the schema: {sorted(extra)}")
+    if "coord_quality" in values:
+        check(values["coord_quality"], vocab.COORD_QUALITY, "coord_quality")
+    return {f: values.get(f) for f in fields}
+
+
+def round_coords(coords: Any) -> Any:
+    """Round to 5 decimals (about 1 m), which is finer than any fact used here."""
+    if isinstance(coords[0], (int, float)):
+        return [round(float(c), 5) for c in coords]
+    return [round_coords(c) for c in coords]
+
+
+def feature(geom: BaseGeometry, properties: dict[str, Any]) -> dict[str, Any]:
+    """GeoJSON feature with rounded coordinates, re-checked after rounding."""
+    gj = mapping(geom)
+    out = {"type": gj["type"], "coordinates": round_coords(gj["coordinates"])}
+    rounded = shape(out)
+    x0, y0, x1, y1 = rounded.bounds
+    if not rounded.is_valid or x0 < BBOX[0] or y0 < BBOX[1] or x1 > BBOX[2] or y1 > BBOX[3]:
+        raise ValueError(f"invalid or out-of-area geometry for {properties}")
+    return {"type": "Feature", "properties": properties, "geometry": out}
+
+
+def write(name: str, features: list[dict[str, Any]]) -> None:
+    """One feature per line: stable bytes across runs and readable diffs in review."""
+    lines = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
+    text = '{"type":"FeatureCollection","features":[\n' + lines + "\n]}\n"
+    (HERE / name).write_text(text, encoding="utf-8")
+    kinds = sorted({f["geometry"]["type"] for f in features})
+    print(f"{name}: {len(features)} features ({', '.join(kinds)})")
+
+
+def deposit_status(text: str) -> str:
+    for prefix, status in STATUS_PREFIXES:
+        if text.lower().startswith(prefix):
+            return check(status, vocab.DEPOSIT_STATUS, "deposit status")
+    raise ValueError(f"deposit status {text!r} has no mapping")
+
+
+def deposits(rows: list[CSV]) -> list[dict[str, Any]]:
+    """Classification stays null: no row gives one class for a whole figure (Hangu is mixed)."""
+    out = []
+    for r in rows:
+        tonnage = TONNAGE_RE.search(r["status"])
+        is_url = r["source"].startswith(("http://", "https://"))
+        p = props(
+            "deposits",
+            name=r["name"],
+            commodities=commodities(r["commodities"]),
+            deposit_type=or_none(r["deposit_type"]),
+            status=deposit_status(r["status"]),
+            status_note=r["status"],
+            tonnage_mt=number(tonnage.group(1)) if tonnage else None,
+            operator=or_none(r["operator"]),
+            province=r["province"],
+            district=or_none(r["district"]),
+            coord_quality=r["coord_quality"],
+            notes=or_none(r["notes"]),
+            source=r["source"],
+            source_url=r["source"] if is_url else None,
+        )
+        out.append(feature(point(r), p))
+    return out
+
+
+def facilities(rows: list[CSV]) -> list[dict[str, Any]]:
+    """The facts list ports only; capacity and operator are not in them."""
+    kind = check("port", vocab.FACILITY_KIND, "kind")
+    status = check("operating", vocab.FACILITY_STATUS, "facility status")
+    return [
+        feature(
+            point(r),
+            props(
+                "facilities",
+                name=r["name"],
+                kind=kind,
+                status=status,
+                province=PORT_PROVINCE[r["name"]],
+                coord_quality=r["coord_quality"],
+                source=r["source"],
+            ),
+        )
+        for r in rows
+    ]
+
+
+def sezs(rows: list[CSV]) -> list[dict[str, Any]]:
+    """Status and sectors stay null: the facts give neither."""
+    return [
+        feature(
+            point(r),
+            props(
+                "sezs",
+                name=r["name"],
+                area_acres=number(r["area_acres"]),
+                province=r["province"],
+                coord_quality=r["coord_quality"],
+                notes=or_none(r["notes"]),
+                source=r["source"] or MISSING_SOURCE[r["name"]],
+            ),
+        )
+        for r in rows
+    ]
+
+
+def route_remarks(source: str) -> list[str]:
+    """Remarks hidden in the csv source text: 'waypoints ...' parts and '(length; ...)' extras."""
+    remarks = []
+    for part in re.split(r";\s*(?![^()]*\))", source):  # split on ';' outside parentheses
+        if part.startswith("waypoints"):
+            remarks.append(part)
+        if extra := re.search(r"\(length[;,]?\s*([^)]+)\)", part):
+            remarks.append(f"published length note: {extra.group(1)}")
+    return remarks
+
+
+def corridors(rows: list[CSV]) -> list[dict[str, Any]]:
+    """One feature per route; the csv gives source and length on the first row of each route."""
+    routes: dict[str, list[CSV]] = {}
+    for r in rows:
+        routes.setdefault(r["route"], []).append(r)
+    out = []
+    for route, points in routes.items():
+        points.sort(key=lambda p: int(p["seq"]))
+        ref, name = route.split(" ", 1)
+        source = points[0]["source"]
+        p = props(
+            "corridors",
+            ref=ref,
+            name=name,
+            mode=check(points[0]["mode"], vocab.CORRIDOR_MODE, "mode"),
+            cpec=ref in CPEC_ROUTES,
+            published_length_km=number(points[0]["length_km"]),
+            coord_quality="approximate",
+            notes="; ".join([CORRIDOR_CAVEAT, *route_remarks(source), CPEC_NOTE]),
+            source=source,
+        )
+        out.append(feature(MultiLineString([[(q.x, q.y) for q in map(point, points)]]), p))
+    return out
+
+
+def to_multi(geom: BaseGeometry) -> MultiPolygon:
+    return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
+
+
+def block_geometry(lon: float, lat: float, rects: Rects) -> MultiPolygon:
+    """Rectangles laid out in metres in the deposit's UTM zone, so block sizes are real."""
+    epsg = 32600 + int((lon + 180) // 6) + 1
+    to_utm = Transformer.from_crs(4326, epsg, always_xy=True)
+    to_geo = Transformer.from_crs(epsg, 4326, always_xy=True)
+    x, y = to_utm.transform(lon, lat)
+    parts = [box(x + a * 1000, y + b * 1000, x + c * 1000, y + d * 1000) for a, b, c, d in rects]
+    back = shapely.transform(
+        unary_union(parts), lambda xy: np.column_stack(to_geo.transform(xy[:, 0], xy[:, 1]))
+    )
+    return to_multi(back)
+
+
+def concessions(rows: list[CSV]) -> list[dict[str, Any]]:
+    """Invented blocks around real deposits, so the licence layer can be exercised honestly."""
+    by_name = {r["name"]: r for r in rows}
+    out, geoms = [], []
+    for i, (dep, rects, ltype, status, applied, granted, expires) in enumerate(BLOCKS, 1):
+        r = by_name[dep]
+        geom = block_geometry(float(r["lon"]), float(r["lat"]), rects)
+        if not geom.contains(point(r)):
+            raise ValueError(f"block for {dep} does not cover the deposit")
+        if not (applied <= (granted or applied) and (granted is None or granted < expires)):
+            raise ValueError(f"inconsistent dates for {dep}")
+        geoms.append(geom)
+        holder = or_none(r["operator"])
+        country = next((c for key, c in HOLDER_COUNTRY if holder and key in holder), None)
+        p = props(
+            "concessions",
+            licence_no=f"ILLUS-{i:04d}",
+            licence_type=check(ltype, vocab.LICENCE_TYPE, "licence_type"),
+            holder=holder,
+            holder_country=country,
+            commodities=commodities(r["commodities"]),
+            status=check(status, vocab.LICENCE_STATUS, "licence status"),
+            applied_on=applied,
+            granted_on=granted,
+            expires_on=expires,
+            province=r["province"],
+            authority=AUTHORITY[r["province"]],
+            illustrative=True,
+            notes="ILLUSTRATIVE block drawn around the public deposit coordinate; "
+            "not a real licence boundary",
+            source=f"illustrative: generated by data/samples/build.py around {dep} (deposits.csv)",
+        )
+        out.append(feature(geom, p))
+    for a, b in combinations(range(len(geoms)), 2):
+        if geoms[a].intersection(geoms[b]).area > 0:
+            raise ValueError(f"blocks {BLOCKS[a][0]} and {BLOCKS[b][0]} overlap")
+    return out
+
+
+def boundaries(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Provinces as MultiPolygons; each district gets the province holding its inner point."""
+    adm1 = json.loads((folder / "pak_adm1.geojson").read_text(encoding="utf-8"))["features"]
+    adm2 = json.loads((folder / "pak_adm2.geojson").read_text(encoding="utf-8"))["features"]
+    provinces = []
+    for f in adm1:
+        a = f["properties"]
+        p = props("provinces", name=a["shapeName"], iso_code=a["shapeISO"], shape_id=a["shapeID"])
+        p["source"] = "geoBoundaries gbOpen PAK ADM1 (2019), public domain"
+        provinces.append(feature(to_multi(shape(f["geometry"])), p))
+    shapes = [(p["properties"]["name"], shape(p["geometry"])) for p in provinces]
+    districts = []
+    for f in adm2:
+        geom = to_multi(shape(f["geometry"]))
+        inner = geom.point_on_surface()
+        province = next((n for n, s in shapes if s.contains(inner)), None)
+        if province is None:  # inner point on a seam or outside ADM1: take the largest overlap
+            province = max(shapes, key=lambda ns: ns[1].intersection(geom).area)[0]
+        a = f["properties"]
+        p = props("districts", name=a["shapeName"], province=province, shape_id=a["shapeID"])
+        p["source"] = "geoBoundaries gbOpen PAK ADM2 (2019), public domain"
+        districts.append(feature(geom, p))
+    return provinces, districts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "facts_dir",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_FACTS,
+        help="shared data folder holding facts/ and boundaries/ (default: ../shared/data)",
+    )
+    folder = parser.parse_args().facts_dir
+    facts = folder / "facts"
+    deposit_rows = read_csv(facts / "deposits.csv")
+    write("deposits.geojson", deposits(deposit_rows))
+    write("facilities.geojson", facilities(read_csv(facts / "ports.csv")))
+    write("sezs.geojson", sezs(read_csv(facts / "sezs.csv")))
+    write("corridors.geojson", corridors(read_csv(facts / "corridors.csv")))
+    write("concessions.geojson", concessions(deposit_rows))
+    provinces, districts = boundaries(folder / "boundaries")
+    write("provinces.geojson", provinces)
+    write("districts.geojson", districts)
+    meta = HERE / "boundaries-metadata"
+    meta.mkdir(exist_ok=True)
+    for name in ("pak_adm1_metaData.json", "pak_adm2_metaData.json"):
+        shutil.copyfile(folder / "boundaries" / name, meta / name)
+    print(f"boundaries-metadata/: 2 files copied unchanged from {folder / 'boundaries'}")
+
+
+if __name__ == "__main__":
+    main()

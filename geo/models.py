@@ -1,0 +1,178 @@
+"""The store's tables as GeoAlchemy2 models.
+
+The migrations in ``geo/migrations`` create the schema; these models describe it for Python code:
+the loaders read column types, required fields, vocabularies (``info["vocab"]``) and natural keys
+(``__table__.info["natural_key"]``) from here, and a test checks that models and database agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from geoalchemy2 import Geometry
+from sqlalchemy import ARRAY, Boolean, Computed, Date, DateTime, Float, Identity, Text, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from geo import vocab
+
+SRID = 4326
+
+
+def geometry(kind: str) -> Mapped:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=False)
+
+
+def one_of(values: tuple[str, ...], nullable: bool = True) -> Mapped:
+    return mapped_column(Text, nullable=nullable, info={"vocab": values})
+
+
+def commodities() -> Mapped:
+    return mapped_column(ARRAY(Text), nullable=False, info={"vocab": vocab.COMMODITIES})
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Sourced:
+    """Every record says where it comes from; ``updated_at`` is set by a trigger."""
+
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class Province(Sourced, Base):
+    __tablename__ = "provinces"
+    __table_args__ = {"info": {"natural_key": "name"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    iso_code: Mapped[str | None] = mapped_column(Text)
+    shape_id: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("MULTIPOLYGON")
+
+
+class District(Sourced, Base):
+    __tablename__ = "districts"
+    __table_args__ = {"info": {"natural_key": "name"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    province: Mapped[str | None] = mapped_column(Text)
+    shape_id: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("MULTIPOLYGON")
+
+
+class Deposit(Sourced, Base):
+    __tablename__ = "deposits"
+    __table_args__ = {"info": {"natural_key": "name"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    commodities: Mapped[list[str]] = commodities()
+    deposit_type: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = one_of(vocab.DEPOSIT_STATUS, nullable=False)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    tonnage_mt: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[float | None] = mapped_column(Float)
+    grade_unit: Mapped[str | None] = mapped_column(Text)
+    classification: Mapped[str | None] = one_of(vocab.RESOURCE_CLASSIFICATION)
+    reporting_code: Mapped[str | None] = one_of(vocab.REPORTING_CODE)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    operator: Mapped[str | None] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(Text)
+    district: Mapped[str | None] = mapped_column(Text)
+    coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("POINT")
+
+
+class Concession(Sourced, Base):
+    __tablename__ = "concessions"
+    __table_args__ = {"info": {"natural_key": "licence_no"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    licence_no: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    licence_type: Mapped[str] = one_of(vocab.LICENCE_TYPE, nullable=False)
+    holder: Mapped[str | None] = mapped_column(Text)
+    holder_country: Mapped[str | None] = mapped_column(Text)
+    commodities: Mapped[list[str]] = commodities()
+    status: Mapped[str] = one_of(vocab.LICENCE_STATUS, nullable=False)
+    applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    granted_on: Mapped[dt.date | None] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    area_km2: Mapped[float] = mapped_column(
+        Float, Computed("ST_Area(geom::geography) / 1e6", persisted=True)
+    )
+    province: Mapped[str | None] = mapped_column(Text)
+    authority: Mapped[str | None] = mapped_column(Text)
+    illustrative: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    notes: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("MULTIPOLYGON")
+
+
+class Facility(Sourced, Base):
+    __tablename__ = "facilities"
+    __table_args__ = {"info": {"natural_key": "name"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    kind: Mapped[str] = one_of(vocab.FACILITY_KIND, nullable=False)
+    status: Mapped[str | None] = one_of(vocab.FACILITY_STATUS)
+    capacity: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    province: Mapped[str | None] = mapped_column(Text)
+    coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("POINT")
+
+
+class Sez(Sourced, Base):
+    """A special economic zone: a point until its boundary is known, then a multipolygon."""
+
+    __tablename__ = "sezs"
+    __table_args__ = {"info": {"natural_key": "name", "geometry_types": ("POINT", "MULTIPOLYGON")}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    status: Mapped[str | None] = one_of(vocab.SEZ_STATUS)
+    area_acres: Mapped[float | None] = mapped_column(Float)
+    province: Mapped[str | None] = mapped_column(Text)
+    sectors: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("GEOMETRY")
+
+
+class Corridor(Sourced, Base):
+    __tablename__ = "corridors"
+    __table_args__ = {"info": {"natural_key": "ref"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    ref: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    mode: Mapped[str] = one_of(vocab.CORRIDOR_MODE, nullable=False)
+    status: Mapped[str | None] = one_of(vocab.CORRIDOR_STATUS)
+    cpec: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    length_km: Mapped[float] = mapped_column(
+        Float, Computed("ST_Length(geom::geography) / 1e3", persisted=True)
+    )
+    published_length_km: Mapped[float | None] = mapped_column(Float)
+    coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    geom = geometry("MULTILINESTRING")
+
+
+LAYERS: dict[str, type[Base]] = {
+    model.__tablename__: model
+    for model in (Province, District, Deposit, Concession, Facility, Sez, Corridor)
+}
+"""Every table a file can be loaded into or exported from, by name."""
