@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from shapely.geometry import MultiLineString, MultiPolygon, Point, box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
@@ -135,14 +135,17 @@ def point(row: CSV) -> Point:
     return Point(float(row["lon"]), float(row["lat"]))
 
 
-def props(layer: str, **values: Any) -> dict[str, Any]:
-    """Exactly the layer's properties, in schema order; unknown facts become null, not guesses."""
+def props(layer: str, row: CSV | None = None, copy: str = "", **values: Any) -> dict[str, Any]:
+    """Exactly the layer's properties, in schema order: the `copy` columns verbatim from the csv
+    row (empty -> null), then the computed `values`; anything else is null, never a guess."""
     fields = FIELDS[layer].split()
-    if extra := set(values) - set(fields):
+    merged = {col: or_none(row[col]) for col in copy.split()} if row else {}
+    merged.update(values)
+    if extra := set(merged) - set(fields):
         raise KeyError(f"{layer}: properties not in the schema: {sorted(extra)}")
-    if "coord_quality" in values:
-        check(values["coord_quality"], vocab.COORD_QUALITY, "coord_quality")
-    return {f: values.get(f) for f in fields}
+    if "coord_quality" in merged:
+        check(merged["coord_quality"], vocab.COORD_QUALITY, "coord_quality")
+    return {f: merged.get(f) for f in fields}
 
 
 def round_coords(coords: Any) -> Any:
@@ -153,8 +156,9 @@ def round_coords(coords: Any) -> Any:
 
 
 def feature(geom: BaseGeometry, properties: dict[str, Any]) -> dict[str, Any]:
-    """GeoJSON feature with rounded coordinates, re-checked after rounding."""
-    gj = mapping(geom)
+    """GeoJSON feature: outer rings counter-clockwise (RFC 7946), coordinates rounded, then
+    re-checked, since rounding could in principle make a polygon invalid."""
+    gj = mapping(shapely.orient_polygons(geom))
     out = {"type": gj["type"], "coordinates": round_coords(gj["coordinates"])}
     rounded = shape(out)
     x0, y0, x1, y1 = rounded.bounds
@@ -184,22 +188,15 @@ def deposits(rows: list[CSV]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         tonnage = TONNAGE_RE.search(r["status"])
-        is_url = r["source"].startswith(("http://", "https://"))
         p = props(
             "deposits",
-            name=r["name"],
+            r,
+            copy="name deposit_type operator province district coord_quality notes source",
             commodities=commodities(r["commodities"]),
-            deposit_type=or_none(r["deposit_type"]),
             status=deposit_status(r["status"]),
             status_note=r["status"],
             tonnage_mt=number(tonnage.group(1)) if tonnage else None,
-            operator=or_none(r["operator"]),
-            province=r["province"],
-            district=or_none(r["district"]),
-            coord_quality=r["coord_quality"],
-            notes=or_none(r["notes"]),
-            source=r["source"],
-            source_url=r["source"] if is_url else None,
+            source_url=r["source"] if r["source"].startswith(("http://", "https://")) else None,
         )
         out.append(feature(point(r), p))
     return out
@@ -214,12 +211,11 @@ def facilities(rows: list[CSV]) -> list[dict[str, Any]]:
             point(r),
             props(
                 "facilities",
-                name=r["name"],
+                r,
+                copy="name coord_quality source",
                 kind=kind,
                 status=status,
                 province=PORT_PROVINCE[r["name"]],
-                coord_quality=r["coord_quality"],
-                source=r["source"],
             ),
         )
         for r in rows
@@ -228,21 +224,13 @@ def facilities(rows: list[CSV]) -> list[dict[str, Any]]:
 
 def sezs(rows: list[CSV]) -> list[dict[str, Any]]:
     """Status and sectors stay null: the facts give neither."""
-    return [
-        feature(
-            point(r),
-            props(
-                "sezs",
-                name=r["name"],
-                area_acres=number(r["area_acres"]),
-                province=r["province"],
-                coord_quality=r["coord_quality"],
-                notes=or_none(r["notes"]),
-                source=r["source"] or MISSING_SOURCE[r["name"]],
-            ),
-        )
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        source = r["source"] or MISSING_SOURCE[r["name"]]
+        area = number(r["area_acres"])
+        p = props("sezs", r, "name province coord_quality notes", area_acres=area, source=source)
+        out.append(feature(point(r), p))
+    return out
 
 
 def route_remarks(source: str) -> list[str]:
@@ -252,7 +240,7 @@ def route_remarks(source: str) -> list[str]:
         if part.startswith("waypoints"):
             remarks.append(part)
         if extra := re.search(r"\(length[;,]?\s*([^)]+)\)", part):
-            remarks.append(f"published length note: {extra.group(1)}")
+            remarks.append(f"length remark in source: {extra.group(1)}")
     return remarks
 
 
@@ -266,18 +254,25 @@ def corridors(rows: list[CSV]) -> list[dict[str, Any]]:
         points.sort(key=lambda p: int(p["seq"]))
         ref, name = route.split(" ", 1)
         source = points[0]["source"]
+        line = MultiLineString([[(q.x, q.y) for q in map(point, points)]])
+        published = number(points[0]["length_km"])
+        notes = [CORRIDOR_CAVEAT, *route_remarks(source)]
+        if published:  # say how far off this route's line is, as 8% only holds for N-25
+            drawn = Geod(ellps="WGS84").geometry_length(line) / 1000
+            gap = 100 * (1 - drawn / published)
+            notes.append(f"drawn line {drawn:.0f} km, {gap:.0f}% shorter than published")
         p = props(
             "corridors",
             ref=ref,
             name=name,
             mode=check(points[0]["mode"], vocab.CORRIDOR_MODE, "mode"),
             cpec=ref in CPEC_ROUTES,
-            published_length_km=number(points[0]["length_km"]),
+            published_length_km=published,
             coord_quality="approximate",
-            notes="; ".join([CORRIDOR_CAVEAT, *route_remarks(source), CPEC_NOTE]),
+            notes="; ".join([*notes, CPEC_NOTE]),
             source=source,
         )
-        out.append(feature(MultiLineString([[(q.x, q.y) for q in map(point, points)]]), p))
+        out.append(feature(line, p))
     return out
 
 
@@ -344,8 +339,13 @@ def boundaries(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     provinces = []
     for f in adm1:
         a = f["properties"]
-        p = props("provinces", name=a["shapeName"], iso_code=a["shapeISO"], shape_id=a["shapeID"])
-        p["source"] = "geoBoundaries gbOpen PAK ADM1 (2019), public domain"
+        p = props(
+            "provinces",
+            name=a["shapeName"],
+            iso_code=a["shapeISO"],
+            shape_id=a["shapeID"],
+            source="geoBoundaries gbOpen PAK ADM1 (2019), public domain",
+        )
         provinces.append(feature(to_multi(shape(f["geometry"])), p))
     shapes = [(p["properties"]["name"], shape(p["geometry"])) for p in provinces]
     districts = []
@@ -356,8 +356,13 @@ def boundaries(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         if province is None:  # inner point on a seam or outside ADM1: take the largest overlap
             province = max(shapes, key=lambda ns: ns[1].intersection(geom).area)[0]
         a = f["properties"]
-        p = props("districts", name=a["shapeName"], province=province, shape_id=a["shapeID"])
-        p["source"] = "geoBoundaries gbOpen PAK ADM2 (2019), public domain"
+        p = props(
+            "districts",
+            name=a["shapeName"],
+            province=province,
+            shape_id=a["shapeID"],
+            source="geoBoundaries gbOpen PAK ADM2 (2019), public domain",
+        )
         districts.append(feature(geom, p))
     return provinces, districts
 

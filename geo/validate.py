@@ -1,0 +1,221 @@
+"""Checking every row of a file against a layer before anything is written.
+
+Why here and not only in the database: the database rejects the first bad row of a COPY and
+stops; a person fixing a file wants every problem at once, each with its row and reason. The
+database keeps the same rules as constraints, so this is a courtesy, never the only guard.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import ARRAY, Boolean, Date, Float, Table
+from sqlalchemy.sql.schema import Column
+
+from geo.models import SRID
+
+# Pakistan spans lon 60.88–77.81, lat 23.73–37.00; a one-degree margin catches swapped axes,
+# wrong CRSs and zero coordinates while allowing features that straddle a border.
+EXTENT = (60.88, 23.73, 77.81, 37.00)
+MARGIN = 1.0
+PROMOTE = {"POLYGON": "MULTIPOLYGON", "LINESTRING": "MULTILINESTRING"}
+TRUE = {"true", "t", "yes", "y", "1"}
+FALSE = {"false", "f", "no", "n", "0"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # 0-based row in the file; None for a problem with the file as a whole
+    field: str
+    reason: str
+
+
+@dataclass
+class Checked:
+    """Rows ready to COPY (``frame``) or the problems that stop them."""
+
+    frame: pd.DataFrame
+    columns: list[str]
+    problems: list[Problem] = field(default_factory=list)
+
+
+def server_owned(column: Column) -> bool:
+    """Columns the database fills: identities, generated values and ``updated_at``."""
+    return bool(column.primary_key or column.computed is not None or column.name == "updated_at")
+
+
+def required(column: Column) -> bool:
+    return not column.nullable and column.server_default is None and not server_owned(column)
+
+
+def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
+    problems: list[Problem] = []
+    owned = {c.name for c in table.columns if server_owned(c)}
+    known = {c.name for c in table.columns}
+    attributes = [c for c in frame.columns if c != frame.geometry.name]
+    unknown = [c for c in attributes if c not in known and c not in owned]
+    if unknown:
+        writable = sorted(known - owned - {"geom"})
+        problems.append(Problem(None, ", ".join(unknown),
+                                f"unknown field(s) for {table.name}; it has {', '.join(writable)}"))
+    for column in table.columns:
+        if required(column) and column.name != "geom" and column.name not in frame.columns:
+            problems.append(Problem(None, column.name, "required field missing from the file"))
+
+    out = pd.DataFrame(index=frame.index)
+    for name in attributes:
+        if name in owned or name not in known or name == "geom":
+            continue
+        values, bad = _convert(frame[name], table.columns[name])
+        problems.extend(Problem(int(i), name, reason) for i, reason in bad)
+        out[name] = values
+        if required(table.columns[name]):
+            problems.extend(Problem(int(i), name, "required value is empty")
+                            for i in out.index[out[name].isna()])
+    geometry, bad = _check_geometry(frame.geometry.values, table)
+    problems.extend(Problem(int(i), "geometry", reason) for i, reason in bad)
+    out["geom"] = geometry
+    key = table.info.get("natural_key")
+    if key in out.columns:
+        dup = out[key].notna() & out[key].duplicated(keep="first")
+        problems.extend(Problem(int(i), key, f"duplicate {key} {out.at[i, key]!r} in this file")
+                        for i in out.index[dup])
+    problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
+    return Checked(out, list(out.columns), problems)
+
+
+def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[int, str]]]:
+    """Coerce a file column to the table column's type; report values that do not fit."""
+    kind = column.type
+    vocab = column.info.get("vocab")
+    bad: list[tuple[int, str]] = []
+    present = ~_isnull(series)
+    if isinstance(kind, Float):
+        values = pd.to_numeric(series, errors="coerce")
+        bad += [(i, f"{series[i]!r} is not a number") for i in series.index[present & values.isna()]]
+        values = values.astype(object).where(values.notna(), None)
+    elif isinstance(kind, Date):
+        values = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
+        bad += [(i, f"{series[i]!r} is not a date (YYYY-MM-DD)")
+                for i in series.index[present & values.isna()]]
+        values = values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), None)
+    elif isinstance(kind, Boolean):
+        values = series.map(_boolean)
+        bad += [(i, f"{series[i]!r} is not true or false")
+                for i in series.index[present & values.isna()]]
+    elif isinstance(kind, ARRAY):
+        values = series.map(_text_list)
+        if vocab:
+            allowed = set(vocab)
+            for i, items in values[values.notna()].items():
+                if not items:
+                    bad.append((i, "empty list"))
+                for item in items or []:
+                    if item not in allowed:
+                        bad.append((i, f"{item!r} is not one of {', '.join(vocab)}"))
+    else:
+        values = series.astype(object).where(present, None).map(
+            lambda v: None if v is None else str(v).strip() or None
+        )
+        if vocab:
+            allowed = set(vocab)
+            bad += [(i, f"{v!r} is not one of {', '.join(vocab)}")
+                    for i, v in values[values.notna()].items() if v not in allowed]
+    return values, bad
+
+
+def _isnull(series: pd.Series) -> pd.Series:
+    return series.map(_missing)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | np.ndarray):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _boolean(value: object) -> bool | None:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = str(value).strip().lower() if value is not None else ""
+    return True if text in TRUE else False if text in FALSE else None
+
+
+def _text_list(value: object) -> list[str] | None:
+    """A list from GeoJSON arrays, JSON text, PostgreSQL literals, or ``a;b`` / ``a,b`` text."""
+    if _missing(value):
+        return None
+    if isinstance(value, list | tuple | np.ndarray):
+        items = [str(v).strip() for v in value]
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        if text.startswith("["):
+            try:
+                items = [str(v).strip() for v in json.loads(text)]
+            except (json.JSONDecodeError, TypeError):
+                items = [text]
+        else:
+            if text.startswith("{") and text.endswith("}"):
+                text = text[1:-1]
+            separator = ";" if ";" in text else ","
+            items = [v.strip().strip('"') for v in text.split(separator)]
+    return [v for v in items if v]
+
+
+def _check_geometry(values: np.ndarray, table: Table) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Promote single parts to multi where the column wants multi; report what cannot be stored."""
+    column = table.columns["geom"]
+    wanted = column.type.geometry_type.upper()
+    allowed = table.info.get("geometry_types") or (wanted,)
+    bad: list[tuple[int, str]] = []
+    values = np.asarray(values, dtype=object)
+    missing = shapely.is_missing(values) | shapely.is_empty(values)
+    bad += [(int(i), "missing or empty geometry") for i in np.flatnonzero(missing)]
+    kinds = np.array([g.geom_type.upper() if g is not None else "" for g in values])
+    for single, multi in PROMOTE.items():
+        promote = (kinds == single) & (multi in allowed)
+        if promote.any():
+            values[promote] = [shapely.MultiPolygon([g]) if multi == "MULTIPOLYGON"
+                               else shapely.MultiLineString([g]) for g in values[promote]]
+            kinds[promote] = multi
+    if "POINT" in allowed:
+        lone = (kinds == "MULTIPOINT") & (shapely.get_num_geometries(values) == 1)
+        values[lone] = shapely.get_geometry(values[lone], 0)
+        kinds[lone] = "POINT"
+    wrong = ~missing & ~np.isin(kinds, allowed) & ("GEOMETRY" not in allowed)
+    bad += [(int(i), f"{kinds[i].title()} where {table.name} holds {' or '.join(allowed).title()}")
+            for i in np.flatnonzero(wrong)]
+    ok = ~missing & ~wrong
+    invalid = ok & ~shapely.is_valid(values)
+    bad += [(int(i), f"invalid geometry: {shapely.is_valid_reason(values[i])}")
+            for i in np.flatnonzero(invalid)]
+    bounds = shapely.bounds(values)
+    minx, miny, maxx, maxy = EXTENT
+    outside = ok & (
+        (bounds[:, 0] < minx - MARGIN) | (bounds[:, 1] < miny - MARGIN)
+        | (bounds[:, 2] > maxx + MARGIN) | (bounds[:, 3] > maxy + MARGIN)
+    )
+    bad += [(int(i), "outside Pakistan's extent (lon {:.2f}..{:.2f}, lat {:.2f}..{:.2f}): "
+             "wrong CRS or swapped lon/lat?".format(*bounds[i][[0, 2, 1, 3]]))
+            for i in np.flatnonzero(outside)]
+    wkb = np.full(len(values), None, dtype=object)
+    good = ok & ~invalid & ~outside
+    if good.any():
+        wkb[good] = shapely.to_wkb(
+            shapely.set_srid(values[good], SRID), hex=True, include_srid=True, output_dimension=2
+        )
+    return wkb, bad
