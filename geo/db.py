@@ -25,7 +25,7 @@ def normalize_url(url: str) -> str:
     """Accept SQLAlchemy-style URLs (``postgresql+psycopg://``) as well as libpq ones."""
     for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
@@ -80,6 +80,4 @@ def migrate(url: str) -> None:
 
 def layer_counts(conn: psycopg.Connection) -> dict[str, int]:
     """Rows per layer: exact counts (the tables are small) for health checks and the CLI."""
-    return {
-        name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS
-    }
+    return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS}

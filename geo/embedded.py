@@ -103,7 +103,7 @@ class Cluster:
 
     @property
     def rundir(self) -> Path:
-        """The socket folder; Unix socket paths are limited to ~107 bytes, so long homes use /tmp."""
+        """The socket folder; socket paths are limited to ~107 bytes, so long homes use /tmp."""
         rundir = self.home / "run"
         if len(str(rundir)) > 80:
             digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:12]
@@ -161,11 +161,21 @@ class Cluster:
         pwfile.chmod(0o600)
         self._give_to_service_user(pwfile)
         try:
-            self._run([
-                self.bindir / "initdb", "-D", self.datadir, "-U", SUPERUSER, "-E", "UTF8",
-                "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
-                f"--pwfile={pwfile}",
-            ])
+            self._run(
+                [
+                    self.bindir / "initdb",
+                    "-D",
+                    self.datadir,
+                    "-U",
+                    SUPERUSER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         with (self.datadir / "postgresql.conf").open("a") as conf:
@@ -197,8 +207,17 @@ class Cluster:
         conf.write_text("".join(f"{key} = {value}\n" for key, value in settings.items()))
         self._give_to_service_user(conf)
         result = self._run(
-            [self.bindir / "pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "60",
-             "start"],
+            [
+                self.bindir / "pg_ctl",
+                "-D",
+                self.datadir,
+                "-l",
+                self.logfile,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             check=False,
         )
         if result.returncode != 0:
@@ -266,8 +285,12 @@ class Cluster:
             entry = pwd.getpwnam(self.service_user)
             kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         result = subprocess.run(
-            [str(a) for a in args], capture_output=True, text=True, cwd=self.home,
-            check=False, **kwargs,
+            [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            cwd=self.home,
+            check=False,
+            **kwargs,
         )
         if check and result.returncode != 0:
             raise ClusterError(f"{Path(str(args[0])).name} failed: {result.stderr.strip()}")

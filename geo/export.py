@@ -22,8 +22,12 @@ from geo.models import LAYERS, SRID
 
 FORMATS = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".geojson": "GeoJSON", ".csv": "CSV"}
 BATCH = 20_000
-OGR_TYPES = {"POINT": "Point", "MULTIPOLYGON": "MultiPolygon",
-             "MULTILINESTRING": "MultiLineString", "GEOMETRY": "Unknown"}
+OGR_TYPES = {
+    "POINT": "Point",
+    "MULTIPOLYGON": "MultiPolygon",
+    "MULTILINESTRING": "MultiLineString",
+    "GEOMETRY": "Unknown",
+}
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,15 +69,17 @@ def _attributes(table: Table) -> list[str]:
 def _export_csv(conn: psycopg.Connection, table: Table, path: Path) -> None:
     columns = sql.SQL(", ").join(map(sql.Identifier, _attributes(table)))
     query = sql.SQL(
-        "COPY (SELECT {c}, ST_AsText(geom) AS wkt FROM {t} ORDER BY id) TO STDOUT (FORMAT csv, HEADER)"
+        "COPY (SELECT {c}, ST_AsText(geom) AS wkt FROM {t} ORDER BY id) "
+        "TO STDOUT (FORMAT csv, HEADER)"
     ).format(c=columns, t=sql.Identifier(table.name))
     with path.open("wb") as out, conn.cursor().copy(query) as copy:
         for block in copy:
             out.write(block)
 
 
-def _export_geojson(conn: psycopg.Connection, table: Table, path: Path, total: int,
-                    progress: Progress | None) -> None:
+def _export_geojson(
+    conn: psycopg.Connection, table: Table, path: Path, total: int, progress: Progress | None
+) -> None:
     query = sql.SQL(
         "SELECT json_build_object('type', 'Feature', 'id', id, "
         "'geometry', ST_AsGeoJSON(geom, 9)::json, "
@@ -92,13 +98,22 @@ def _export_geojson(conn: psycopg.Connection, table: Table, path: Path, total: i
         out.write("\n]}\n")
 
 
-def _export_ogr(conn: psycopg.Connection, table: Table, path: Path, driver: str, total: int,
-                progress: Progress | None) -> None:
+def _export_ogr(
+    conn: psycopg.Connection,
+    table: Table,
+    path: Path,
+    driver: str,
+    total: int,
+    progress: Progress | None,
+) -> None:
     names = _attributes(table)
-    schema = pa.schema([pa.field(n, _arrow_type(table.columns[n].type)) for n in names]
-                       + [pa.field("geometry", pa.binary())])
+    schema = pa.schema(
+        [pa.field(n, _arrow_type(table.columns[n].type)) for n in names]
+        + [pa.field("geometry", pa.binary())]
+    )
     query = sql.SQL("SELECT {c}, ST_AsBinary(geom) FROM {t} ORDER BY id").format(
-        c=sql.SQL(", ").join(map(sql.Identifier, names)), t=sql.Identifier(table.name))
+        c=sql.SQL(", ").join(map(sql.Identifier, names)), t=sql.Identifier(table.name)
+    )
     lists = [i for i, n in enumerate(names) if isinstance(table.columns[n].type, ARRAY)]
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -108,7 +123,10 @@ def _export_ogr(conn: psycopg.Connection, table: Table, path: Path, driver: str,
             for i in lists:  # GDAL formats have no list type: JSON text, which the loader reads
                 columns[i] = [None if v is None else json.dumps(v) for v in columns[i]]
             yield pa.RecordBatch.from_arrays(
-                [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)],
+                [
+                    pa.array(col, type=field.type)
+                    for col, field in zip(columns, schema, strict=True)
+                ],
                 schema=schema,
             )
             done += len(rows)
@@ -117,8 +135,15 @@ def _export_ogr(conn: psycopg.Connection, table: Table, path: Path, driver: str,
 
     geometry_type = OGR_TYPES[table.columns["geom"].type.geometry_type.upper()]
     reader = pa.RecordBatchReader.from_batches(schema, batches())
-    pyogrio.write_arrow(reader, path, layer=str(table.name), driver=driver, geometry_name="geometry",
-                        geometry_type=geometry_type, crs=f"EPSG:{SRID}")
+    pyogrio.write_arrow(
+        reader,
+        path,
+        layer=str(table.name),
+        driver=driver,
+        geometry_name="geometry",
+        geometry_type=geometry_type,
+        crs=f"EPSG:{SRID}",
+    )
 
 
 def _arrow_type(kind: object) -> pa.DataType:

@@ -61,7 +61,9 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         raise FileError(f"{path}: holds no layer")
     if layer is None:
         if len(names) > 1:
-            raise FileError(f"{path}: holds layers {', '.join(names)}; choose one with --source-layer")
+            raise FileError(
+                f"{path}: holds layers {', '.join(names)}; choose one with --source-layer"
+            )
         layer = names[0]
     elif layer not in names:
         raise FileError(f"{path}: no layer {layer!r} (it holds {', '.join(names)})")
@@ -75,7 +77,7 @@ def _read_vector(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
 
 def _read_csv(path: Path) -> gpd.GeoDataFrame:
-    """A CSV with a WKT column, or lon/lat columns, in EPSG:4326 (the only CRS a CSV can't state)."""
+    """A CSV with a WKT column, or lon/lat columns, in EPSG:4326 (a CSV cannot state a CRS)."""
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:

@@ -24,8 +24,15 @@ from geo.models import LAYERS
 from geo.validate import EXTENT, MARGIN, Checked, Problem, check
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-SAMPLE_ORDER = ("provinces", "districts", "corridors", "facilities", "sezs", "deposits",
-                "concessions")
+SAMPLE_ORDER = (
+    "provinces",
+    "districts",
+    "corridors",
+    "facilities",
+    "sezs",
+    "deposits",
+    "concessions",
+)
 CHUNK = 50_000
 
 Progress = Callable[[str, int, int], None]
@@ -70,13 +77,17 @@ def load_file(
     started = time.perf_counter()
     path = Path(path)
     if layer not in LAYERS:
-        raise LoadError(path, [Problem(None, "layer", f"unknown layer {layer!r}; "
-                                       f"choose one of {', '.join(LAYERS)}")])
+        raise LoadError(
+            path,
+            [Problem(None, "layer", f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}")],
+        )
     table = LAYERS[layer].__table__
     try:
         frame = read_file(path, source_layer)
     except FileError as error:
-        raise LoadError(path, [Problem(None, "file", str(error).removeprefix(f"{path}: "))]) from None
+        raise LoadError(
+            path, [Problem(None, "file", str(error).removeprefix(f"{path}: "))]
+        ) from None
     if progress:
         progress("checked", 0, len(frame))
     checked = check(frame, table)
@@ -87,8 +98,12 @@ def load_file(
         raise LoadError(path, checked.problems)
     order = np.argsort(
         frame.geometry.hilbert_distance(
-            total_bounds=(EXTENT[0] - MARGIN, EXTENT[1] - MARGIN,
-                          EXTENT[2] + MARGIN, EXTENT[3] + MARGIN)
+            total_bounds=(
+                EXTENT[0] - MARGIN,
+                EXTENT[1] - MARGIN,
+                EXTENT[2] + MARGIN,
+                EXTENT[3] + MARGIN,
+            )
         ).to_numpy(),
         kind="stable",
     )
@@ -98,8 +113,7 @@ def load_file(
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(layer)))
     except psycopg.Error as error:
         raise LoadError(path, [_database_problem(error, order)]) from None
-    return LoadReport(layer, path, len(frame), inserted, updated,
-                      time.perf_counter() - started)
+    return LoadReport(layer, path, len(frame), inserted, updated, time.perf_counter() - started)
 
 
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
@@ -111,18 +125,30 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
         ]
 
 
-def _existing_keys(conn: psycopg.Connection, layer: str, key: str,
-                   frame: pd.DataFrame) -> list[Problem]:
+def _existing_keys(
+    conn: psycopg.Connection, layer: str, key: str, frame: pd.DataFrame
+) -> list[Problem]:
     keys = frame[key].dropna()
     query = sql.SQL("SELECT {k} FROM {t} WHERE {k} = ANY(%s)").format(
-        k=sql.Identifier(key), t=sql.Identifier(layer))
+        k=sql.Identifier(key), t=sql.Identifier(layer)
+    )
     found = {row[0] for row in conn.execute(query, (keys.tolist(),))}
-    return [Problem(int(i), key, f"{value!r} is already in {layer}; use --upsert to update it")
-            for i, value in keys.items() if value in found]
+    return [
+        Problem(int(i), key, f"{value!r} is already in {layer}; use --upsert to update it")
+        for i, value in keys.items()
+        if value in found
+    ]
 
 
-def _write(conn: psycopg.Connection, layer: str, key: str, checked: Checked,
-           order: np.ndarray, upsert: bool, progress: Progress | None) -> tuple[int, int]:
+def _write(
+    conn: psycopg.Connection,
+    layer: str,
+    key: str,
+    checked: Checked,
+    order: np.ndarray,
+    upsert: bool,
+    progress: Progress | None,
+) -> tuple[int, int]:
     columns = checked.columns
     frame = checked.frame.iloc[order]
     for name in columns:
@@ -131,13 +157,15 @@ def _write(conn: psycopg.Connection, layer: str, key: str, checked: Checked,
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     target = sql.Identifier("_load") if upsert else sql.Identifier(layer)
     if upsert:
-        conn.execute(sql.SQL(
-            "CREATE TEMP TABLE _load ON COMMIT DROP AS SELECT {c} FROM {t} WITH NO DATA"
-        ).format(c=names, t=sql.Identifier(layer)))
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE _load ON COMMIT DROP AS SELECT {c} FROM {t} WITH NO DATA"
+            ).format(c=names, t=sql.Identifier(layer))
+        )
     copy = sql.SQL("COPY {t} ({c}) FROM STDIN (FORMAT csv)").format(t=target, c=names)
     with conn.cursor().copy(copy) as pipe:
         for start in range(0, len(frame), CHUNK):
-            block = frame.iloc[start:start + CHUNK]
+            block = frame.iloc[start : start + CHUNK]
             pipe.write(block.to_csv(header=False, index=False).encode())
             if progress:
                 progress("written", start + len(block), len(frame))
@@ -146,11 +174,13 @@ def _write(conn: psycopg.Connection, layer: str, key: str, checked: Checked,
     updates = sql.SQL(", ").join(
         sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns if c != key
     )
-    inserted, updated = conn.execute(sql.SQL(
-        "WITH up AS (INSERT INTO {t} ({c}) SELECT {c} FROM _load "
-        "ON CONFLICT ({k}) DO UPDATE SET {u} RETURNING (xmax = 0) AS inserted) "
-        "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
-    ).format(t=sql.Identifier(layer), c=names, k=sql.Identifier(key), u=updates)).fetchone()
+    inserted, updated = conn.execute(
+        sql.SQL(
+            "WITH up AS (INSERT INTO {t} ({c}) SELECT {c} FROM _load "
+            "ON CONFLICT ({k}) DO UPDATE SET {u} RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+        ).format(t=sql.Identifier(layer), c=names, k=sql.Identifier(key), u=updates)
+    ).fetchone()
     conn.execute("DROP TABLE _load")  # ON COMMIT is too late when loads nest (load_samples)
     return inserted, updated
 

@@ -61,8 +61,13 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
     unknown = [c for c in attributes if c not in known and c not in owned]
     if unknown:
         writable = sorted(known - owned - {"geom"})
-        problems.append(Problem(None, ", ".join(unknown),
-                                f"unknown field(s) for {table.name}; it has {', '.join(writable)}"))
+        problems.append(
+            Problem(
+                None,
+                ", ".join(unknown),
+                f"unknown field(s) for {table.name}; it has {', '.join(writable)}",
+            )
+        )
     for column in table.columns:
         if required(column) and column.name != "geom" and column.name not in frame.columns:
             problems.append(Problem(None, column.name, "required field missing from the file"))
@@ -75,16 +80,20 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
         problems.extend(Problem(int(i), name, reason) for i, reason in bad)
         out[name] = values
         if required(table.columns[name]):
-            problems.extend(Problem(int(i), name, "required value is empty")
-                            for i in out.index[out[name].isna()])
+            problems.extend(
+                Problem(int(i), name, "required value is empty")
+                for i in out.index[out[name].isna()]
+            )
     geometry, bad = _check_geometry(frame.geometry.values, table)
     problems.extend(Problem(int(i), "geometry", reason) for i, reason in bad)
     out["geom"] = geometry
     key = table.info.get("natural_key")
     if key in out.columns:
         dup = out[key].notna() & out[key].duplicated(keep="first")
-        problems.extend(Problem(int(i), key, f"duplicate {key} {out.at[i, key]!r} in this file")
-                        for i in out.index[dup])
+        problems.extend(
+            Problem(int(i), key, f"duplicate {key} {out.at[i, key]!r} in this file")
+            for i in out.index[dup]
+        )
     problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
     return Checked(out, list(out.columns), problems)
 
@@ -97,17 +106,23 @@ def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[i
     present = ~_isnull(series)
     if isinstance(kind, Float):
         values = pd.to_numeric(series, errors="coerce")
-        bad += [(i, f"{series[i]!r} is not a number") for i in series.index[present & values.isna()]]
+        bad += [
+            (i, f"{series[i]!r} is not a number") for i in series.index[present & values.isna()]
+        ]
         values = values.astype(object).where(values.notna(), None)
     elif isinstance(kind, Date):
         values = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
-        bad += [(i, f"{series[i]!r} is not a date (YYYY-MM-DD)")
-                for i in series.index[present & values.isna()]]
+        bad += [
+            (i, f"{series[i]!r} is not a date (YYYY-MM-DD)")
+            for i in series.index[present & values.isna()]
+        ]
         values = values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), None)
     elif isinstance(kind, Boolean):
         values = series.map(_boolean)
-        bad += [(i, f"{series[i]!r} is not true or false")
-                for i in series.index[present & values.isna()]]
+        bad += [
+            (i, f"{series[i]!r} is not true or false")
+            for i in series.index[present & values.isna()]
+        ]
     elif isinstance(kind, ARRAY):
         values = series.map(_text_list)
         if vocab:
@@ -119,13 +134,18 @@ def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[i
                     if item not in allowed:
                         bad.append((i, f"{item!r} is not one of {', '.join(vocab)}"))
     else:
-        values = series.astype(object).where(present, None).map(
-            lambda v: None if v is None else str(v).strip() or None
+        values = (
+            series.astype(object)
+            .where(present, None)
+            .map(lambda v: None if v is None else str(v).strip() or None)
         )
         if vocab:
             allowed = set(vocab)
-            bad += [(i, f"{v!r} is not one of {', '.join(vocab)}")
-                    for i, v in values[values.notna()].items() if v not in allowed]
+            bad += [
+                (i, f"{v!r} is not one of {', '.join(vocab)}")
+                for i, v in values[values.notna()].items()
+                if v not in allowed
+            ]
     return values, bad
 
 
@@ -189,29 +209,44 @@ def _check_geometry(values: np.ndarray, table: Table) -> tuple[np.ndarray, list[
     for single, multi in PROMOTE.items():
         promote = (kinds == single) & (multi in allowed)
         if promote.any():
-            values[promote] = [shapely.MultiPolygon([g]) if multi == "MULTIPOLYGON"
-                               else shapely.MultiLineString([g]) for g in values[promote]]
+            values[promote] = [
+                shapely.MultiPolygon([g])
+                if multi == "MULTIPOLYGON"
+                else shapely.MultiLineString([g])
+                for g in values[promote]
+            ]
             kinds[promote] = multi
     if "POINT" in allowed:
         lone = (kinds == "MULTIPOINT") & (shapely.get_num_geometries(values) == 1)
         values[lone] = shapely.get_geometry(values[lone], 0)
         kinds[lone] = "POINT"
     wrong = ~missing & ~np.isin(kinds, allowed) & ("GEOMETRY" not in allowed)
-    bad += [(int(i), f"{kinds[i].title()} where {table.name} holds {' or '.join(allowed).title()}")
-            for i in np.flatnonzero(wrong)]
+    bad += [
+        (int(i), f"{kinds[i].title()} where {table.name} holds {' or '.join(allowed).title()}")
+        for i in np.flatnonzero(wrong)
+    ]
     ok = ~missing & ~wrong
     invalid = ok & ~shapely.is_valid(values)
-    bad += [(int(i), f"invalid geometry: {shapely.is_valid_reason(values[i])}")
-            for i in np.flatnonzero(invalid)]
+    bad += [
+        (int(i), f"invalid geometry: {shapely.is_valid_reason(values[i])}")
+        for i in np.flatnonzero(invalid)
+    ]
     bounds = shapely.bounds(values)
     minx, miny, maxx, maxy = EXTENT
     outside = ok & (
-        (bounds[:, 0] < minx - MARGIN) | (bounds[:, 1] < miny - MARGIN)
-        | (bounds[:, 2] > maxx + MARGIN) | (bounds[:, 3] > maxy + MARGIN)
+        (bounds[:, 0] < minx - MARGIN)
+        | (bounds[:, 1] < miny - MARGIN)
+        | (bounds[:, 2] > maxx + MARGIN)
+        | (bounds[:, 3] > maxy + MARGIN)
     )
-    bad += [(int(i), "outside Pakistan's extent (lon {:.2f}..{:.2f}, lat {:.2f}..{:.2f}): "
-             "wrong CRS or swapped lon/lat?".format(*bounds[i][[0, 2, 1, 3]]))
-            for i in np.flatnonzero(outside)]
+    bad += [
+        (
+            int(i),
+            "outside Pakistan's extent (lon {:.2f}..{:.2f}, lat {:.2f}..{:.2f}): "
+            "wrong CRS or swapped lon/lat?".format(*bounds[i][[0, 2, 1, 3]]),
+        )
+        for i in np.flatnonzero(outside)
+    ]
     wkb = np.full(len(values), None, dtype=object)
     good = ok & ~invalid & ~outside
     if good.any():

@@ -19,28 +19,74 @@ branch_labels = None
 depends_on = None
 
 COMMODITIES = (
-    "antimony", "barite", "bauxite", "chromite", "coal", "copper", "fluorite", "gemstones",
-    "gold", "granite", "graphite", "gypsum", "iron", "lead", "limestone", "lithium",
-    "magnesite", "manganese", "marble", "molybdenum", "nickel", "phosphate", "rare_earths",
-    "salt", "silver", "sulphur", "tungsten", "uranium", "zinc",
+    "antimony",
+    "barite",
+    "bauxite",
+    "chromite",
+    "coal",
+    "copper",
+    "fluorite",
+    "gemstones",
+    "gold",
+    "granite",
+    "graphite",
+    "gypsum",
+    "iron",
+    "lead",
+    "limestone",
+    "lithium",
+    "magnesite",
+    "manganese",
+    "marble",
+    "molybdenum",
+    "nickel",
+    "phosphate",
+    "rare_earths",
+    "salt",
+    "silver",
+    "sulphur",
+    "tungsten",
+    "uranium",
+    "zinc",
 )
 DEPOSIT_STATUS = (
-    "occurrence", "prospect", "explored", "development", "producing", "past_producer",
+    "occurrence",
+    "prospect",
+    "explored",
+    "development",
+    "producing",
+    "past_producer",
 )
 COORD_QUALITY = ("sourced", "approximate")
 RESOURCE_CLASSIFICATION = (
-    "measured", "indicated", "inferred", "measured_indicated", "proven", "probable",
-    "proven_probable", "historical",
+    "measured",
+    "indicated",
+    "inferred",
+    "measured_indicated",
+    "proven",
+    "probable",
+    "proven_probable",
+    "historical",
 )
 REPORTING_CODE = ("JORC", "NI 43-101", "SAMREC", "PERC", "S-K 1300", "historical", "other")
 LICENCE_TYPE = (
-    "reconnaissance", "exploration", "prospecting", "mineral_deposit_retention",
-    "mining_lease", "small_scale_mining_lease",
+    "reconnaissance",
+    "exploration",
+    "prospecting",
+    "mineral_deposit_retention",
+    "mining_lease",
+    "small_scale_mining_lease",
 )
 LICENCE_STATUS = ("application", "granted", "renewed", "suspended", "expired", "relinquished")
 FACILITY_KIND = (
-    "port", "dry_port", "smelter", "refinery", "concentrator", "processing_plant",
-    "power_plant", "storage",
+    "port",
+    "dry_port",
+    "smelter",
+    "refinery",
+    "concentrator",
+    "processing_plant",
+    "power_plant",
+    "storage",
 )
 FACILITY_STATUS = ("planned", "under_construction", "operating", "closed")
 SEZ_STATUS = ("proposed", "approved", "under_development", "operational")

@@ -1,0 +1,241 @@
+"""The ``emining`` command: serve the platform, run its database, load and export layers.
+
+Every command works on ``DATABASE_URL`` when it is set and on the embedded cluster otherwise;
+a command that had to start the embedded cluster stops it again when done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+import psycopg
+
+from geo import db
+from geo.embedded import Cluster, ClusterError
+from geo.export import ExportError, export_layer
+from geo.load import SAMPLES, LoadError, load_file, load_samples
+from geo.models import LAYERS
+
+
+class ProgressPrinter:
+    """Progress on stderr for long work: a live line on a terminal, a line per 10% otherwise."""
+
+    def __init__(self, label: str, minimum: int = 10_000):
+        self.label, self.minimum = label, minimum
+        self.started = time.monotonic()
+        self.shown = -1
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if total < self.minimum:
+            return
+        percent = int(100 * done / total) if total else 100
+        if not self.tty and percent // 10 == self.shown // 10 and done != total:
+            return
+        self.shown = percent
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        line = f"{self.label}: {stage} {done:,}/{total:,} ({percent}%, {rate:,.0f} rows/s)"
+        click.echo(("\r" + line) if self.tty else line, err=True, nl=not self.tty)
+        if self.tty and done == total:
+            click.echo("", err=True)
+
+
+def fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group()
+def main() -> None:
+    """E-Mining Platform: PostGIS store of Pakistan's mineral value chain, served as OGC API."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--samples/--no-samples",
+    default=True,
+    show_default=True,
+    help="Load the sample data when the store is empty.",
+)
+def serve(host: str, port: int, samples: bool) -> None:
+    """Serve the platform (starting the embedded database if DATABASE_URL is not set)."""
+    import uvicorn
+
+    from api.app import Settings, create_app
+
+    try:
+        with db.store() as url:
+            with psycopg.connect(url, autocommit=True) as conn:
+                counts = db.layer_counts(conn)
+                if samples and not any(counts.values()):
+                    click.echo(f"loading the sample data from {SAMPLES}", err=True)
+                    load_samples(conn)
+                    counts = db.layer_counts(conn)
+            click.echo("store: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+            # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so
+            # the store's context exits and stops the embedded cluster cleanly.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            uvicorn.run(create_app(Settings(url)), host=host, port=port, log_level="info")
+    except (ClusterError, LoadError, psycopg.Error) as error:
+        fail(str(error))
+
+
+@main.group(name="db")
+def database() -> None:
+    """The database: the embedded cluster's life cycle, its URL, a psql shell, migrations."""
+
+
+def _cluster() -> Cluster:
+    if db.configured_url():
+        fail("DATABASE_URL is set: the embedded cluster is not used")
+    return Cluster()
+
+
+@database.command()
+def start() -> None:
+    """Create (on first use) and start the embedded cluster, then migrate it."""
+    cluster = _cluster()
+    try:
+        started = cluster.start()
+        db.migrate(cluster.url())
+    except ClusterError as error:
+        fail(str(error))
+    click.echo(f"{'started' if started else 'already running'}: {cluster.url()}")
+
+
+@database.command()
+def stop() -> None:
+    """Stop the embedded cluster (its data stays in $EMINING_HOME)."""
+    cluster = _cluster()
+    click.echo("stopped" if cluster.stop() else "not running")
+
+
+@database.command()
+def status() -> None:
+    """Say where the store is, whether it answers, and its rows per layer."""
+    if url := db.configured_url():
+        where = "DATABASE_URL"
+    else:
+        cluster = Cluster()
+        where = f"embedded cluster in {cluster.home}"
+        if not cluster.running():
+            click.echo(f"{where}: {'stopped' if cluster.exists() else 'not created yet'}")
+            sys.exit(3)
+        url = cluster.url()
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            counts = db.layer_counts(conn)
+    except psycopg.Error as error:
+        click.echo(f"{where}: not answering ({error})")
+        sys.exit(1)
+    click.echo(f"{where}: running")
+    for layer, count in counts.items():
+        click.echo(f"  {layer:<12} {count:>10,}")
+
+
+@database.command()
+@click.option("--tcp", is_flag=True, help="The loopback TCP URL with password (for GDAL, QGIS).")
+def url(tcp: bool) -> None:
+    """Print the store's connection URL."""
+    if configured := db.configured_url():
+        click.echo(configured)
+        return
+    try:
+        click.echo(_cluster().url(tcp=tcp))
+    except ClusterError as error:
+        fail(str(error))
+
+
+@database.command()
+def psql() -> None:
+    """Open psql on the store (starting the embedded cluster if needed)."""
+    target = db.configured_url()
+    if target is None:
+        cluster = Cluster()
+        cluster.start()
+        target = cluster.url()
+    executable = shutil.which("psql")
+    if executable is None:
+        fail("psql not found: install postgresql-client")
+    os.execv(executable, [executable, target])
+
+
+@database.command()
+def migrate() -> None:
+    """Bring the schema to the newest migration."""
+    with db.store():
+        click.echo("schema is up to date")
+
+
+@database.command()
+def seed() -> None:
+    """Load (or refresh) the sample data."""
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            for report in load_samples(conn):
+                click.echo(f"{report.layer}: {report.inserted} new, {report.updated} updated")
+    except LoadError as error:
+        fail(str(error))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--layer", required=True, type=click.Choice(list(LAYERS)))
+@click.option("--upsert", is_flag=True, help="Update rows whose natural key already exists.")
+@click.option("--source-layer", default=None, help="Layer to read from a multi-layer file.")
+def load(path: Path, layer: str, upsert: bool, source_layer: str | None) -> None:
+    """Load PATH (GeoJSON, GeoPackage, zipped Shapefile, FlatGeobuf, CSV) into a layer.
+
+    Every row is checked first; if any fails, every problem is listed and nothing is written.
+    """
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            report = load_file(
+                conn,
+                path,
+                layer,
+                upsert=upsert,
+                source_layer=source_layer,
+                progress=ProgressPrinter(f"load {path.name}"),
+            )
+    except LoadError as error:
+        for line in error.lines():
+            click.echo(line, err=True)
+        fail(f"{len(error.problems)} problem(s) in {path}: nothing was written")
+    rate = report.rows / max(report.seconds, 1e-9)
+    click.echo(
+        f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "
+        f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
+    )
+
+
+@main.command()
+@click.argument("layer", type=click.Choice(list(LAYERS)))
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="File to write: .gpkg, .geojson, .csv or .fgb",
+)
+def export(layer: str, path: Path) -> None:
+    """Export a layer to a file, streaming it in batches."""
+    started = time.monotonic()
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            count = export_layer(conn, layer, path, progress=ProgressPrinter(f"export {layer}"))
+    except ExportError as error:
+        fail(str(error))
+    click.echo(f"{layer}: {count:,} features to {path} in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

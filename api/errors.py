@@ -1,0 +1,44 @@
+"""OGC API exception responses.
+
+Why: OGC API clients (QGIS, GDAL, OWSLib) expect ``{"code", "description"}`` bodies, and a bad
+parameter is a 400 in OGC terms, never FastAPI's default 422.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from api.responses import JSONResponse
+
+CODES = {
+    400: "InvalidParameterValue",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    500: "ServerError",
+    503: "ServiceUnavailable",
+}
+
+
+def exception(status: int, description: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"code": code or CODES.get(status, "Error"), "description": description},
+        status_code=status,
+    )
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return exception(error.status_code, str(error.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_parameter(request: Request, error: RequestValidationError) -> JSONResponse:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}"
+            for e in error.errors()
+        )
+        return exception(400, reasons or "invalid request")

@@ -1,0 +1,37 @@
+"""``/healthz``: is the store reachable, and how many rows does each layer hold."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi import APIRouter, Request
+
+from api.responses import JSONResponse
+from geo.models import LAYERS
+
+router = APIRouter()
+
+COUNTS = " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for name in LAYERS)
+
+
+@router.get("/healthz", tags=["platform"], summary="Database status and rows per layer")
+async def healthz(request: Request) -> JSONResponse:
+    try:
+        async with request.app.state.pool.connection(timeout=5) as conn:
+            version = await (
+                await conn.execute(
+                    "SELECT current_setting('server_version'), postgis_lib_version()"
+                )
+            ).fetchone()
+            counts = await (await conn.execute(COUNTS)).fetchall()
+    except (psycopg.Error, TimeoutError) as error:
+        return JSONResponse(
+            {"status": "unavailable", "database": {"connected": False, "error": str(error)}},
+            status_code=503,
+        )
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": {"connected": True, "postgresql": version[0], "postgis": version[1]},
+            "layers": dict(counts),
+        }
+    )
