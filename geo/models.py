@@ -106,7 +106,7 @@ class Concession(Sourced, Base):
     applied_on: Mapped[dt.date | None] = mapped_column(Date)
     granted_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
-    area_km2: Mapped[float] = mapped_column(
+    area_km2: Mapped[float | None] = mapped_column(
         Float, Computed("ST_Area(geom::geography) / 1e6", persisted=True)
     )
     province: Mapped[str | None] = mapped_column(Text)
@@ -161,7 +161,7 @@ class Corridor(Sourced, Base):
     mode: Mapped[str] = one_of(vocab.CORRIDOR_MODE, nullable=False)
     status: Mapped[str | None] = one_of(vocab.CORRIDOR_STATUS)
     cpec: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    length_km: Mapped[float] = mapped_column(
+    length_km: Mapped[float | None] = mapped_column(
         Float, Computed("ST_Length(geom::geography) / 1e3", persisted=True)
     )
     published_length_km: Mapped[float | None] = mapped_column(Float)

@@ -57,6 +57,7 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
     problems: list[Problem] = []
     owned = {c.name for c in table.columns if server_owned(c)}
     known = {c.name for c in table.columns}
+    frame = frame.rename(columns=_untruncate(frame.columns, known))
     attributes = [c for c in frame.columns if c != frame.geometry.name]
     unknown = [c for c in attributes if c not in known and c not in owned]
     if unknown:
@@ -96,6 +97,17 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
         )
     problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
     return Checked(out, list(out.columns), problems)
+
+
+def _untruncate(columns: pd.Index, known: set[str]) -> dict[str, str]:
+    """dBASE (Shapefiles) cuts field names to 10 characters: ``coord_qual`` is ``coord_quality``."""
+    renames = {}
+    for name in columns:
+        if len(name) == 10 and name not in known:
+            matches = [k for k in known if k.startswith(name)]
+            if len(matches) == 1:
+                renames[name] = matches[0]
+    return renames
 
 
 def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[int, str]]]:

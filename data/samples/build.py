@@ -167,11 +167,14 @@ def feature(geom: BaseGeometry, properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "Feature", "properties": properties, "geometry": out}
 
 
+OUT = HERE
+
+
 def write(name: str, features: list[dict[str, Any]]) -> None:
     """One feature per line: stable bytes across runs and readable diffs in review."""
     lines = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in features)
     text = '{"type":"FeatureCollection","features":[\n' + lines + "\n]}\n"
-    (HERE / name).write_text(text, encoding="utf-8")
+    (OUT / name).write_text(text, encoding="utf-8")
     kinds = sorted({f["geometry"]["type"] for f in features})
     print(f"{name}: {len(features)} features ({', '.join(kinds)})")
 
@@ -376,7 +379,14 @@ def main() -> None:
         default=DEFAULT_FACTS,
         help="shared data folder holding facts/ and boundaries/ (default: ../shared/data)",
     )
-    folder = parser.parse_args().facts_dir
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder to write to (default: data/samples)"
+    )
+    args = parser.parse_args()
+    global OUT
+    OUT = args.out
+    OUT.mkdir(parents=True, exist_ok=True)
+    folder = args.facts_dir
     facts = folder / "facts"
     deposit_rows = read_csv(facts / "deposits.csv")
     write("deposits.geojson", deposits(deposit_rows))
@@ -387,7 +397,7 @@ def main() -> None:
     provinces, districts = boundaries(folder / "boundaries")
     write("provinces.geojson", provinces)
     write("districts.geojson", districts)
-    meta = HERE / "boundaries-metadata"
+    meta = OUT / "boundaries-metadata"
     meta.mkdir(exist_ok=True)
     for name in ("pak_adm1_metaData.json", "pak_adm2_metaData.json"):
         shutil.copyfile(folder / "boundaries" / name, meta / name)

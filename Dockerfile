@@ -1,0 +1,33 @@
+# The emining API image: `emining serve` against the PostgreSQL server named by DATABASE_URL
+# (see docker-compose.yml). Without DATABASE_URL the CLI would start its embedded cluster, which
+# needs PostgreSQL server binaries this image does not have: always set DATABASE_URL here.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, in their own layer, so editing the code does not reinstall them. All of
+# them (psycopg[binary], shapely, pyproj, pyogrio, rasterio, ...) ship manylinux wheels that
+# bundle their C libraries (libpq, GEOS, PROJ, GDAL), so no apt packages are needed.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# The whole checkout (less .dockerignore) goes to /app and is installed *editable*: geo/load.py
+# finds the sample data at Path(geo/__file__).parents[1] / "data" / "samples", which a regular
+# install would turn into site-packages/data/samples (not shipped in the wheel). Installed
+# editable, `geo` is imported from /app/geo, so SAMPLES is /app/data/samples, and the Alembic
+# migrations are read from /app/geo/migrations.
+COPY . .
+RUN pip install --no-deps -e . \
+    && useradd --system --create-home --home-dir /home/emining --uid 10001 emining
+
+# The app only reads /app (as root-owned files); it writes nothing there.
+USER emining
+EXPOSE 8000
+CMD ["emining", "serve", "--host", "0.0.0.0", "--port", "8000"]

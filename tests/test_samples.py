@@ -1,0 +1,87 @@
+"""The sample data: real public facts with a source per row, illustrative blocks marked as such."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from tests.conftest import REPO
+
+FACTS = REPO.parent / "shared" / "data"
+
+
+def test_samples_hold_the_published_facts(samples_url):
+    with psycopg.connect(samples_url) as conn:
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("deposits", "sezs", "facilities", "corridors", "provinces", "districts")
+        }
+        assert counts == {
+            "deposits": 13,
+            "sezs": 9,
+            "facilities": 3,
+            "corridors": 8,
+            "provinces": 7,
+            "districts": 126,
+        }
+        kinds = conn.execute("SELECT DISTINCT kind FROM facilities").fetchall()
+        assert kinds == [("port",)]
+        reko = conn.execute(
+            "SELECT commodities, status, coord_quality, ST_Y(geom), ST_X(geom), notes "
+            "FROM deposits WHERE name = 'Reko Diq'"
+        ).fetchone()
+        assert reko[:5] == (["copper", "gold"], "development", "sourced", 29.13, 62.061)
+        assert "28.9725" in reko[5]  # the disagreeing source is kept, not dropped
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["deposits", "sezs", "facilities", "corridors", "concessions", "provinces", "districts"],
+)
+def test_every_row_has_a_source(samples_url, table):
+    with psycopg.connect(samples_url) as conn:
+        missing = conn.execute(
+            f"SELECT count(*) FROM {table} WHERE coalesce(trim(source), '') = ''"
+        ).fetchone()[0]
+    assert missing == 0
+
+
+def test_concession_blocks_are_marked_illustrative(samples_url):
+    with psycopg.connect(samples_url) as conn:
+        rows = conn.execute("SELECT illustrative, notes, source FROM concessions").fetchall()
+    assert rows and all(r[0] and "ILLUSTRATIVE" in r[1] and "illustrative" in r[2] for r in rows)
+
+
+def test_sample_points_lie_in_their_stated_province(samples_url):
+    with psycopg.connect(samples_url) as conn:
+        outside = conn.execute(
+            "SELECT d.name FROM deposits d JOIN provinces p ON p.name = d.province "
+            "WHERE NOT ST_Intersects(p.geom, d.geom) AND d.coord_quality = 'sourced'"
+        ).fetchall()
+    assert outside == []
+
+
+@pytest.mark.skipif(not FACTS.exists(), reason="the shared facts are not beside this checkout")
+def test_build_script_reproduces_the_committed_samples(tmp_path):
+    out = tmp_path / "samples"
+    subprocess.run(
+        [sys.executable, str(REPO / "data/samples/build.py"), str(FACTS), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    for name in (
+        "deposits",
+        "sezs",
+        "facilities",
+        "corridors",
+        "concessions",
+        "provinces",
+        "districts",
+    ):
+        assert filecmp.cmp(
+            out / f"{name}.geojson", REPO / f"data/samples/{name}.geojson", shallow=False
+        ), name

@@ -1,0 +1,174 @@
+"""The database itself enforces the store's rules, whatever path a row takes to get there."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import ARRAY
+
+from geo import db, vocab
+from geo.models import LAYERS
+
+POINT = "ST_GeomFromText('POINT(66.4 26.1)', 4326)"
+BLOCK = "ST_GeomFromText('MULTIPOLYGON(((66 26, 66.1 26, 66.1 26.1, 66 26.1, 66 26)))', 4326)"
+
+
+def insert_deposit(conn: psycopg.Connection, **overrides: str) -> None:
+    values = {
+        "name": "'Test deposit'",
+        "commodities": "ARRAY['lead', 'zinc']",
+        "status": "'producing'",
+        "coord_quality": "'approximate'",
+        "source": "'test'",
+        "geom": POINT,
+    } | overrides
+    columns = ", ".join(values)
+    conn.execute(f"INSERT INTO deposits ({columns}) VALUES ({', '.join(values.values())})")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"geom": "ST_GeomFromText('POINT(66.4 26.1)', 3857)"}, "SRID"),
+        ({"geom": BLOCK}, "Geometry type"),
+        ({"status": "'producting'"}, "deposits_status_check"),
+        ({"commodities": "ARRAY['copper', 'unobtainium']"}, "deposits_commodities_check"),
+        ({"commodities": "ARRAY[]::text[]"}, "deposits_commodities_check"),
+        ({"coord_quality": "'exact'"}, "deposits_coord_quality_check"),
+        ({"source": "NULL"}, "null value"),
+        ({"source": "''"}, "deposits_source_check"),
+        ({"name": "NULL"}, "null value"),
+        ({"tonnage_mt": "-5"}, "deposits_tonnage_mt_check"),
+        ({"grade": "1.2"}, "deposits_check"),
+    ],
+)
+def test_constraints_reject_bad_deposits(conn, overrides, message):
+    with pytest.raises(psycopg.Error, match=message):
+        insert_deposit(conn, **overrides)
+    assert conn.execute("SELECT count(*) FROM deposits").fetchone()[0] == 0
+
+
+def test_invalid_geometry_is_rejected(conn):
+    bowtie = "ST_GeomFromText('MULTIPOLYGON(((66 26, 67 27, 67 26, 66 27, 66 26)))', 4326)"
+    with pytest.raises(psycopg.errors.CheckViolation, match="concessions_geom_check"):
+        conn.execute(
+            "INSERT INTO concessions (licence_no, licence_type, commodities, status, source, geom)"
+            f" VALUES ('X-1', 'exploration', ARRAY['gold'], 'granted', 'test', {bowtie})"
+        )
+
+
+def test_concession_dates_and_unique_licence(conn):
+    insert = (
+        "INSERT INTO concessions (licence_no, licence_type, commodities, status, source, geom, "
+        "applied_on, granted_on) VALUES (%s, 'exploration', ARRAY['gold'], 'granted', 'test', "
+        f"{BLOCK}, %s, %s)"
+    )
+    conn.execute(insert, ("L-1", "2020-01-01", "2020-06-01"))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(insert, ("L-1", "2020-01-01", "2020-06-01"))
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(insert, ("L-2", "2021-01-01", "2020-06-01"))
+    assert conn.execute("SELECT licence_no FROM concessions").fetchall() == [("L-1",)]
+    conn.execute("DELETE FROM concessions")
+
+
+def test_sezs_take_points_or_multipolygons_only(conn):
+    insert = (
+        "INSERT INTO sezs (name, coord_quality, source, geom) VALUES (%s, 'approximate', 't', {})"
+    )
+    conn.execute(insert.format(POINT), ("A",))
+    conn.execute(insert.format(BLOCK), ("B",))
+    line = "ST_GeomFromText('LINESTRING(66 26, 67 27)', 4326)"
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute(insert.format(line), ("C",))
+    conn.execute("DELETE FROM sezs")
+
+
+def test_updated_at_is_maintained_by_the_database(conn):
+    insert_deposit(conn, name="'Touched'")
+    before = conn.execute("SELECT updated_at FROM deposits WHERE name = 'Touched'").fetchone()[0]
+    time.sleep(0.01)
+    conn.execute("UPDATE deposits SET status = 'explored' WHERE name = 'Touched'")
+    after = conn.execute("SELECT updated_at FROM deposits WHERE name = 'Touched'").fetchone()[0]
+    assert after > before
+    conn.execute("DELETE FROM deposits")
+
+
+def test_every_geometry_has_a_gist_index_and_every_array_a_gin_index(conn):
+    indexes = conn.execute(
+        "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    ).fetchall()
+    for name, model in LAYERS.items():
+        defs = [d for t, d in indexes if t == name]
+        assert any("USING gist (geom)" in d for d in defs), name
+        for column in model.__table__.columns:
+            if isinstance(column.type, ARRAY):
+                assert any(f"USING gin ({column.name})" in d for d in defs), (name, column.name)
+
+
+def test_geometry_columns_are_typed_in_4326(conn):
+    rows = dict(
+        conn.execute("SELECT f_table_name, type FROM geometry_columns WHERE srid = 4326").fetchall()
+    )
+    assert rows == {
+        "provinces": "MULTIPOLYGON",
+        "districts": "MULTIPOLYGON",
+        "deposits": "POINT",
+        "concessions": "MULTIPOLYGON",
+        "facilities": "POINT",
+        "sezs": "GEOMETRY",
+        "corridors": "MULTILINESTRING",
+    }
+
+
+def test_models_match_the_migrated_schema(conn):
+    for name, model in LAYERS.items():
+        columns = dict(
+            conn.execute(
+                "SELECT column_name, is_nullable = 'YES' FROM information_schema.columns "
+                "WHERE table_name = %s",
+                (name,),
+            ).fetchall()
+        )
+        expected = {c.name: c.nullable for c in model.__table__.columns}
+        assert set(columns) == set(expected), name
+        for column, nullable in expected.items():
+            if not model.__table__.columns[column].primary_key:
+                assert columns[column] == nullable, (name, column)
+
+
+VOCAB_COLUMNS = {
+    ("deposits", "status"): vocab.DEPOSIT_STATUS,
+    ("deposits", "commodities"): vocab.COMMODITIES,
+    ("deposits", "classification"): vocab.RESOURCE_CLASSIFICATION,
+    ("deposits", "reporting_code"): vocab.REPORTING_CODE,
+    ("deposits", "coord_quality"): vocab.COORD_QUALITY,
+    ("concessions", "licence_type"): vocab.LICENCE_TYPE,
+    ("concessions", "status"): vocab.LICENCE_STATUS,
+    ("concessions", "commodities"): vocab.COMMODITIES,
+    ("facilities", "kind"): vocab.FACILITY_KIND,
+    ("facilities", "status"): vocab.FACILITY_STATUS,
+    ("sezs", "status"): vocab.SEZ_STATUS,
+    ("corridors", "mode"): vocab.CORRIDOR_MODE,
+    ("corridors", "status"): vocab.CORRIDOR_STATUS,
+}
+
+
+@pytest.mark.parametrize(("table", "column"), sorted(VOCAB_COLUMNS))
+def test_database_vocabularies_match_geo_vocab(conn, table, column):
+    definition = conn.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND conname = %s",
+        (table, f"{table}_{column}_check"),
+    ).fetchone()[0]
+    assert set(re.findall(r"'([^']*)'::text", definition)) == set(VOCAB_COLUMNS[table, column])
+    assert LAYERS[table].__table__.columns[column].info["vocab"] == VOCAB_COLUMNS[table, column]
+
+
+def test_migrating_twice_changes_nothing(db_url):
+    db.migrate(db_url)
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
