@@ -9,11 +9,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
+from starlette.staticfiles import StaticFiles
 
 from api import errors, health
+from api.ogc import features
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,8 @@ def create_app(settings: Settings) -> FastAPI:
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             open=False,
-            kwargs={"autocommit": True},
+            # A runaway request (a huge filter over a big table) must not hold a connection.
+            kwargs={"autocommit": True, "options": "-c statement_timeout=30000"},
         )
         await pool.open(wait=False)
         app.state.pool = pool
@@ -41,8 +48,15 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(title=settings.title, lifespan=lifespan, docs_url="/api.html", openapi_url="/api")
+    # The OpenAPI 3.0 definition (/api) and its page (/api.html) are the OGC router's own.
+    app = FastAPI(
+        title=settings.title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.settings = settings
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(features.router)
+    # CSS, the map script and the vendored Leaflet of the HTML pages (no CDN: it runs offline).
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

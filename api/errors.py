@@ -6,10 +6,13 @@ parameter is a 400 in OGC terms, never FastAPI's default 422.
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from api.ogc.params import ParameterError
 from api.responses import JSONResponse
 
 CODES = {
@@ -31,6 +34,19 @@ def exception(status: int, description: str, code: str | None = None) -> JSONRes
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def too_slow(request: Request, error: Exception) -> JSONResponse:
+        return exception(503, "the query took too long; narrow it (bbox, filter, limit)")
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        return exception(503, "the database is unavailable; try again shortly")
+
+    @app.exception_handler(ParameterError)
+    async def bad_parameter(request: Request, error: ParameterError) -> JSONResponse:
+        return exception(400, str(error))
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return exception(error.status_code, str(error.detail))

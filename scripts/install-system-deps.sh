@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian/Ubuntu packages the platform needs, only those that are missing.
 #   scripts/install-system-deps.sh run    PostgreSQL 15 + PostGIS 3 + pgRouting, GDAL tools
-#   scripts/install-system-deps.sh test   the same, plus what the tests drive (docker-compose)
+#   scripts/install-system-deps.sh test   the same, plus what the tests drive (docker-compose,
+#                                         Debian's Chromium for the browser tests)
 # Runs apt-get as root, or through sudo when there is one.
 set -eu
 purpose="${1:-run}"
@@ -9,7 +10,7 @@ purpose="${1:-run}"
 pg=15
 packages="postgresql-$pg postgresql-$pg-postgis-3 postgresql-$pg-pgrouting gdal-bin"
 if [ "$purpose" = "test" ]; then
-    packages="$packages docker-compose"
+    packages="$packages docker-compose chromium"
 fi
 if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     packages="$packages python3-venv"

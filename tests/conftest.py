@@ -77,3 +77,50 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
 def empty_url(cluster: Cluster) -> str:
     """An empty database for one test (for tests that must start from nothing)."""
     return fresh_database(cluster)
+
+
+class LiveServer:
+    """The real app under uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, database_url: str):
+        import socket
+        import threading
+
+        import uvicorn
+
+        from api.app import Settings, create_app
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(Settings(database_url)),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live_server(samples_url: str) -> Iterator[LiveServer]:
+    """The platform served over HTTP on loopback, with the sample data (one per test module)."""
+    with LiveServer(samples_url) as server:
+        yield server

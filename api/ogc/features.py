@@ -1,0 +1,285 @@
+"""OGC API – Features (Parts 1, 2, 3) over the layer catalogue.
+
+Why this shape: each endpoint parses its parameters once (``params``), asks ``geo.query`` for
+bytes that PostGIS built, and wraps them with links; it never loops over features in Python.
+"""
+
+from __future__ import annotations
+
+import orjson
+import psycopg
+from fastapi import APIRouter, HTTPException, Request
+from starlette.responses import Response
+
+from api.ogc import html, openapi
+from api.ogc.params import LIMIT_MAX, ParameterError, items_query
+from api.ogc.params import crs as parse_crs
+from api.ogc.respond import GEOJSON, HTML, JSON, OPENAPI, link, send, url, wants_html, with_params
+from geo import crs as crs_module
+from geo.query import QueryError, extent, fetch_item, fetch_items
+from layers.catalogue import CATALOGUE, Layer, get
+
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+]
+GEOMETRY_SCHEMA = {
+    "POINT": "https://geojson.org/schema/Point.json",
+    "MULTIPOLYGON": "https://geojson.org/schema/MultiPolygon.json",
+    "MULTILINESTRING": "https://geojson.org/schema/MultiLineString.json",
+    "GEOMETRY": "https://geojson.org/schema/Geometry.json",
+}
+JSON_SCHEMA_TYPES = {
+    "string": {"type": "string"},
+    "number": {"type": "number"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "string[]": {"type": "array", "items": {"type": "string"}},
+}
+
+router = APIRouter(tags=["OGC API - Features"])
+
+
+def layer_or_404(collection_id: str) -> Layer:
+    layer = get(collection_id)
+    if layer is None:
+        raise HTTPException(404, f"no collection {collection_id!r}; see /collections")
+    return layer
+
+
+def answer(
+    request: Request,
+    document: dict,
+    template: str,
+    media_type: str = JSON,
+    headers: dict | None = None,
+) -> Response:
+    if wants_html(request):
+        return send(request, html.render(request, template, document), HTML, headers)
+    return send(request, document, media_type, headers)
+
+
+@router.get("/", summary="Landing page")
+async def landing(request: Request) -> Response:
+    title = request.app.state.settings.title
+    document = {
+        "title": title,
+        "description": "Open geospatial data of Pakistan's mineral value chain: deposits, "
+        "concessions, facilities, special economic zones and logistics corridors, as OGC API.",
+        "links": [
+            link(url(request, "/"), "self", JSON, "This document"),
+            link(url(request, "/", f="html"), "alternate", HTML, "This document as HTML"),
+            link(url(request, "/api"), "service-desc", OPENAPI, "The API definition (OpenAPI 3.0)"),
+            link(url(request, "/api.html"), "service-doc", HTML, "The API documentation"),
+            link(url(request, "/conformance"), "conformance", JSON, "Conformance classes"),
+            link(url(request, "/conformance"), OGC_REL + "conformance", JSON),
+            link(url(request, "/collections"), "data", JSON, "The collections"),
+            link(url(request, "/collections"), OGC_REL + "data", JSON),
+        ],
+    }
+    return answer(request, document, "landing")
+
+
+@router.get("/conformance", summary="Conformance classes")
+async def conformance(request: Request) -> Response:
+    return answer(request, {"conformsTo": CONFORMANCE}, "conformance")
+
+
+@router.get("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
+async def api_definition(request: Request) -> Response:
+    if wants_html(request):
+        return await api_documentation(request)
+    return send(request, openapi.document(request), OPENAPI)
+
+
+@router.get("/api.html", summary="The API documentation", include_in_schema=False)
+async def api_documentation(request: Request) -> Response:
+    return send(request, html.render(request, "api", openapi.document(request)), HTML)
+
+
+async def describe(request: Request, layer: Layer) -> dict:
+    async with request.app.state.pool.connection() as conn:
+        known = await extent(conn, layer.source)
+    base = f"/collections/{layer.id}"
+    document = {
+        "id": layer.id,
+        "title": layer.title,
+        "description": layer.description,
+        "keywords": list(layer.keywords),
+        "attribution": layer.attribution,
+        "itemType": "feature",
+        "crs": [c.uri for c in crs_module.SUPPORTED],
+        "storageCrs": crs_module.STORAGE.uri,
+        "extent": {
+            "spatial": {
+                "bbox": known["bbox"] or [[60.88, 23.73, 77.81, 37.0]],
+                "crs": crs_module.CRS84,
+            }
+        },
+        "links": [
+            link(url(request, base), "self", JSON, layer.title),
+            link(url(request, base, f="html"), "alternate", HTML, layer.title),
+            link(url(request, f"{base}/items"), "items", GEOJSON, "Features as GeoJSON"),
+            link(url(request, f"{base}/items", f="html"), "items", HTML, "Features as HTML"),
+            link(
+                url(request, f"{base}/queryables"),
+                OGC_REL + "queryables",
+                "application/schema+json",
+                "Queryables",
+            ),
+        ],
+    }
+    if "interval" in known:
+        document["extent"]["temporal"] = {
+            "interval": known["interval"],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    return document
+
+
+@router.get("/collections", summary="The collections")
+async def collections(request: Request) -> Response:
+    document = {
+        "links": [
+            link(url(request, "/collections"), "self", JSON, "The collections"),
+            link(url(request, "/collections", f="html"), "alternate", HTML, "As HTML"),
+        ],
+        "crs": [c.uri for c in crs_module.SUPPORTED],
+        "collections": [await describe(request, layer) for layer in CATALOGUE],
+    }
+    return answer(request, document, "collections")
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+async def collection(request: Request, collection_id: str) -> Response:
+    layer = layer_or_404(collection_id)
+    return answer(request, await describe(request, layer), "collection")
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Properties to filter on")
+async def queryables(request: Request, collection_id: str) -> Response:
+    layer = layer_or_404(collection_id)
+    properties: dict = {}
+    for name, field in layer.source.fields.items():
+        if field.type == "geometry":
+            properties["geometry"] = {
+                "$ref": GEOMETRY_SCHEMA[layer.source.geometry_type],
+                "x-ogc-role": "primary-geometry",
+            }
+        else:
+            properties[name] = {"title": name, **JSON_SCHEMA_TYPES[field.type]}
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url(request, f"/collections/{layer.id}/queryables"),
+        "type": "object",
+        "title": layer.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return answer(request, document, "queryables", "application/schema+json")
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+async def items(request: Request, collection_id: str) -> Response:
+    layer = layer_or_404(collection_id)
+    query = items_query(layer.source, request.query_params)
+    try:
+        async with request.app.state.pool.connection() as conn:
+            page = await fetch_items(conn, layer.source, query)
+    except QueryError as error:
+        raise ParameterError(str(error)) from None
+    except psycopg.errors.DataError as error:  # e.g. division by zero inside a CQL2 filter
+        raise ParameterError(f"filter: {error.diag.message_primary}") from None
+    base = f"/collections/{layer.id}"
+    links = [
+        link(with_params(request), "self", GEOJSON, "This page"),
+        link(with_params(request, f="html"), "alternate", HTML, "This page as HTML"),
+        link(url(request, base), "collection", JSON, layer.title),
+    ]
+    if query.offset + page.returned < page.matched:
+        links.append(
+            link(
+                with_params(request, offset=query.offset + query.limit, f=None),
+                "next",
+                GEOJSON,
+                "Next page",
+            )
+        )
+    if query.offset > 0:
+        links.append(
+            link(
+                with_params(request, offset=max(query.offset - query.limit, 0), f=None),
+                "prev",
+                GEOJSON,
+                "Previous page",
+            )
+        )
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if wants_html(request):
+        document = html.items_document(page, links, layer, query)
+        return send(request, html.render(request, "items", document), HTML, headers)
+    # No timeStamp (it is optional): the body then depends on the data only, so its ETag does.
+    head = b'{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,' % (
+        page.matched,
+        page.returned,
+    )
+    body = head + b'"links":' + send_links(links) + b',"features":' + page.features + b"}"
+    return send(request, body, GEOJSON, headers)
+
+
+def send_links(links: list[dict]) -> bytes:
+    return orjson.dumps(links)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+async def item(request: Request, collection_id: str, feature_id: str) -> Response:
+    layer = layer_or_404(collection_id)
+    for key in request.query_params:
+        if key not in ("f", "crs"):
+            raise ParameterError(f"unknown parameter {key!r} for a single feature (use f, crs)")
+    crs = parse_crs("crs", request.query_params.get("crs"))
+    if not feature_id.isdigit() or len(feature_id) > 18:
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    async with request.app.state.pool.connection() as conn:
+        feature = await fetch_item(conn, layer.source, int(feature_id), crs)
+    if feature is None:
+        raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    base = f"/collections/{layer.id}"
+    links = [
+        link(with_params(request), "self", GEOJSON, "This feature"),
+        link(with_params(request, f="html"), "alternate", HTML, "This feature as HTML"),
+        link(url(request, base), "collection", JSON, layer.title),
+    ]
+    if wants_html(request):
+        return send(
+            request,
+            html.render(request, "item", html.item_document(feature, links, layer)),
+            HTML,
+            headers,
+        )
+    body = feature[:-1] + b',"links":' + send_links(links) + b"}"
+    return send(request, body, GEOJSON, headers)
+
+
+__all__ = ["LIMIT_MAX", "router"]

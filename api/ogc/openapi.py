@@ -1,0 +1,221 @@
+"""The OpenAPI 3.0 definition, written from the catalogue rather than generated from handlers.
+
+Why by hand: OGC clients read specific parts of it (QGIS takes ``components.parameters.limit``
+with its ``default`` and ``maximum``), each collection's items path lists its own queryable
+parameters, and OGC's conformance class is OpenAPI 3.0, which FastAPI no longer emits.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX
+from geo import crs as crs_module
+from layers.catalogue import CATALOGUE
+
+CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
+SCHEMA_TYPES = {
+    "string": {"type": "string"},
+    "number": {"type": "number"},
+    "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "string[]": {"type": "string"},
+}
+
+
+def query(name: str, schema: dict, description: str, **extra: object) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **extra,
+    }
+
+
+PARAMETERS = {
+    "f": query("f", {"type": "string", "enum": ["json", "html"]}, "Response format."),
+    "limit": query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+        f"Features per page (default {LIMIT_DEFAULT}, at most {LIMIT_MAX}).",
+        style="form",
+        explode=False,
+    ),
+    "offset": query(
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0},
+        "Features to skip (the next and prev links carry it).",
+    ),
+    "bbox": query(
+        "bbox",
+        {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        "minx,miny,maxx,maxy in bbox-crs (default CRS84).",
+        style="form",
+        explode=False,
+    ),
+    "bbox-crs": query(
+        "bbox-crs", {"type": "string", "format": "uri", "enum": CRS_URIS}, "CRS of bbox."
+    ),
+    "crs": query(
+        "crs",
+        {"type": "string", "format": "uri", "enum": CRS_URIS},
+        "CRS of the response's geometries.",
+    ),
+    "datetime": query(
+        "datetime",
+        {"type": "string"},
+        "Instant or interval (RFC 3339, '..' for an open end) on the layer's temporal property.",
+    ),
+    "filter": query("filter", {"type": "string"}, "A CQL2 expression."),
+    "filter-lang": query(
+        "filter-lang",
+        {"type": "string", "enum": list(FILTER_LANGS), "default": "cql2-text"},
+        "Language of filter.",
+    ),
+    "filter-crs": query(
+        "filter-crs",
+        {
+            "type": "string",
+            "format": "uri",
+            "enum": [u for u in CRS_URIS if not u.endswith("/4326")],
+        },
+        "CRS of geometry literals in filter.",
+    ),
+    "sortby": query(
+        "sortby",
+        {"type": "string"},
+        "Properties to sort by, '-' for descending.",
+        style="form",
+        explode=False,
+    ),
+    "properties": query(
+        "properties",
+        {"type": "array", "items": {"type": "string"}},
+        "Properties to return.",
+        style="form",
+        explode=False,
+    ),
+    "skipGeometry": query(
+        "skipGeometry", {"type": "boolean", "default": False}, "Leave geometries out."
+    ),
+    "featureId": {
+        "name": "featureId",
+        "in": "path",
+        "required": True,
+        "description": "Feature id.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
+ITEMS_PARAMETERS = [
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
+]
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def responses(media_type: str, schema: str = "object") -> dict:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+    return {
+        "200": {
+            "description": "Success",
+            "content": {
+                media_type: {"schema": {"type": schema}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        "304": {"description": "Not modified (ETag matches)"},
+        "400": {"description": "Invalid parameter", "content": error},
+        "404": {"description": "Not found", "content": error},
+    }
+
+
+def get(summary: str, parameters: list, media_type: str = "application/json") -> dict:
+    return {
+        "get": {"summary": summary, "parameters": parameters, "responses": responses(media_type)}
+    }
+
+
+def document(request: Request) -> dict:
+    paths: dict = {
+        "/": get("Landing page", [ref("f")]),
+        "/conformance": get("Conformance classes", [ref("f")]),
+        "/collections": get("The collections", [ref("f")]),
+        "/healthz": {
+            "get": {
+                "summary": "Database status and rows per layer",
+                "responses": {
+                    "200": {"description": "Healthy"},
+                    "503": {"description": "Database unavailable"},
+                },
+            }
+        },
+    }
+    for layer in CATALOGUE:
+        base = f"/collections/{layer.id}"
+        equals = [
+            query(
+                name,
+                SCHEMA_TYPES[layer.source.fields[name].type],
+                f"Only features whose {name} equals this value"
+                + (
+                    " (one of the list's items)"
+                    if layer.source.fields[name].type == "string[]"
+                    else ""
+                )
+                + ".",
+            )
+            for name in layer.source.properties
+        ]
+        paths[base] = get(layer.title, [ref("f")])
+        paths[f"{base}/queryables"] = get(
+            f"Queryables of {layer.id}", [ref("f")], "application/schema+json"
+        )
+        paths[f"{base}/items"] = get(
+            f"Features of {layer.id}",
+            [ref(p) for p in ITEMS_PARAMETERS] + equals,
+            "application/geo+json",
+        )
+        paths[f"{base}/items/{{featureId}}"] = get(
+            f"One feature of {layer.id}",
+            [ref("featureId"), ref("f"), ref("crs")],
+            "application/geo+json",
+        )
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": request.app.state.settings.title,
+            "version": "0.1.0",
+            "description": "OGC API - Features over the E-Mining Platform's store.",
+            "license": {"name": "Apache-2.0"},
+        },
+        "servers": [{"url": str(request.base_url).rstrip("/")}],
+        "paths": paths,
+        "components": {
+            "parameters": PARAMETERS,
+            "schemas": {
+                "exception": {
+                    "type": "object",
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}, "description": {"type": "string"}},
+                }
+            },
+        },
+    }

@@ -1,0 +1,86 @@
+"""Shared response plumbing: format negotiation, absolute links, ETag and caching headers.
+
+Why in one place: every OGC resource answers JSON or HTML, carries absolute links (QGIS and GDAL
+follow them verbatim), and must be cacheable with validators so clients can revalidate cheaply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Request
+from starlette.responses import Response
+
+from api.ogc.params import ParameterError
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+CACHE_CONTROL = "public, max-age=30, must-revalidate"
+
+
+def wants_html(request: Request) -> bool:
+    """``f=html`` / ``f=json`` win; otherwise a browser's Accept (HTML before any JSON) does."""
+    f = request.query_params.get("f")
+    if f is not None:
+        if f.lower() == "html":
+            return True
+        if f.lower() in ("json", "geojson"):
+            return False
+        raise ParameterError(f"f must be json or html, not {f!r}")
+    accept = request.headers.get("accept", "")
+    html = accept.find("text/html")
+    json_at = min((i for i in (accept.find("json"),) if i >= 0), default=-1)
+    return html >= 0 and (json_at < 0 or html < json_at)
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def url(request: Request, path: str, **params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base_url(request)}{path}{'?' + query if query else ''}"
+
+
+def with_params(request: Request, **changes: object) -> str:
+    """This request's URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return url(request, request.url.path, **params)
+
+
+def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict:
+    entry = {"href": href, "rel": rel, "type": media_type}
+    if title:
+        entry["title"] = title
+    return entry
+
+
+def send(
+    request: Request,
+    body: bytes | dict | list,
+    media_type: str = JSON,
+    headers: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The body with a strong ETag; 304 when the client already holds this version."""
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    all_headers = {
+        "ETag": etag,
+        "Cache-Control": CACHE_CONTROL,
+        "Vary": "Accept",
+        **(headers or {}),
+    }
+    if status == 200 and etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=all_headers)
+    return Response(content, status_code=status, media_type=media_type, headers=all_headers)

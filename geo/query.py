@@ -1,0 +1,280 @@
+"""The one place that writes SQL for feature requests.
+
+Why PostGIS builds the bytes: a page of GeoJSON is one statement — the matching rows feed both
+the exact count and the page through one CTE, and ``json_agg`` assembles the features — so no
+per-feature Python runs and there is no second round trip for ``numberMatched``. User input only
+ever reaches SQL as bound parameters or as identifiers checked against the layer's fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, Table
+
+from geo.cql import Field, Where
+from geo.crs import CRS, DEFAULT
+
+GEOMETRY = "geom"
+
+
+class QueryError(ValueError):
+    """A request names something the layer does not have, or a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a query needs to know of a table: its id, typed fields, time columns."""
+
+    table: str
+    id_column: str
+    fields: dict[str, Field]
+    properties: tuple[str, ...]
+    geometry_type: str
+    temporal: tuple[str, str | None] | None = None
+
+
+def _field_type(kind: object) -> str:
+    if isinstance(kind, ARRAY):
+        return "string[]"
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Integer):
+        return "integer"
+    if isinstance(kind, Float):
+        return "number"
+    if isinstance(kind, DateTime):
+        return "datetime"
+    if isinstance(kind, Date):
+        return "date"
+    if kind.__class__.__name__ == "Geometry":
+        return "geometry"
+    return "string"
+
+
+def source_for(
+    table: Table, hidden: tuple[str, ...] = (), temporal: tuple[str, str | None] | None = None
+) -> Source:
+    fields = {
+        c.name: Field(c.name, _field_type(c.type))
+        for c in table.columns
+        if c.name not in hidden and not c.primary_key
+    }
+    properties = tuple(name for name in fields if name != GEOMETRY)
+    geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
+    return Source(str(table.name), "id", fields, properties, geometry_type, temporal)
+
+
+@dataclass
+class ItemsQuery:
+    """A parsed items request; the API's dependencies build it, this module turns it into SQL."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: CRS = DEFAULT
+    interval: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    equals: dict[str, str] = field(default_factory=dict)
+    where: Where | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    properties: tuple[str, ...] | None = None
+    skip_geometry: bool = False
+    crs: CRS = DEFAULT
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    matched: int
+    returned: int
+    features: bytes  # a JSON array of GeoJSON features, built by PostGIS
+
+
+def _identifier(name: str) -> sql.Identifier:
+    return sql.Identifier(name)
+
+
+def _geometry(crs: CRS) -> sql.Composable:
+    expression: sql.Composable = _identifier(GEOMETRY)
+    if crs.srid != 4326:
+        expression = sql.SQL("ST_Transform({}, {})").format(expression, sql.Literal(crs.srid))
+    if crs.lat_first:
+        expression = sql.SQL("ST_FlipCoordinates({})").format(expression)
+    return expression
+
+
+def feature_json(
+    source: Source, properties: tuple[str, ...], crs: CRS, skip_geometry: bool
+) -> sql.Composable:
+    """A GeoJSON Feature as a json expression over one row of ``source``."""
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name)) for name in properties
+    )
+    geometry = (
+        sql.SQL("NULL::json")
+        if skip_geometry
+        else sql.SQL("ST_AsGeoJSON({}, {})::json").format(_geometry(crs), sql.Literal(crs.decimals))
+    )
+    return sql.SQL(
+        "json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geometry}, "
+        "'properties', json_build_object({pairs}))"
+    ).format(id=_identifier(source.id_column), geometry=geometry, pairs=pairs)
+
+
+def _check_names(source: Source, names: tuple[str, ...], what: str) -> None:
+    unknown = [n for n in names if n not in source.properties]
+    if unknown:
+        raise QueryError(
+            f"unknown {what} {', '.join(map(repr, unknown))}; "
+            f"{source.table} has {', '.join(source.properties)}"
+        )
+
+
+def _typed(source: Source, name: str, value: str) -> tuple[sql.Composable, object]:
+    """A property=value filter with the value converted to the field's type."""
+    kind = source.fields[name].type
+    column = _identifier(name)
+    try:
+        if kind == "number":
+            return sql.SQL("{} = %s").format(column), float(value)
+        if kind == "integer":
+            return sql.SQL("{} = %s").format(column), int(value)
+        if kind == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise ValueError(value)
+            return sql.SQL("{} = %s").format(column), value.lower() == "true"
+        if kind == "date":
+            return sql.SQL("{} = %s").format(column), dt.date.fromisoformat(value)
+        if kind == "datetime":
+            return sql.SQL("{} = %s").format(column), dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{name} is a {kind}; {value!r} is not") from None
+    if kind == "string[]":
+        return sql.SQL("%s = ANY({})").format(column), value
+    return sql.SQL("{} = %s").format(column), value
+
+
+def _conditions(source: Source, query: ItemsQuery) -> tuple[list[sql.Composable], list]:
+    conditions: list[sql.Composable] = []
+    params: list = []
+    if query.bbox is not None:
+        x1, y1, x2, y2 = query.bbox
+        if query.bbox_crs.lat_first:
+            x1, y1, x2, y2 = y1, x1, y2, x2
+        envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
+            sql.Literal(query.bbox_crs.srid)
+        )
+        if query.bbox_crs.srid != 4326:
+            envelope = sql.SQL("ST_Transform({}, 4326)").format(envelope)
+        conditions.append(sql.SQL("ST_Intersects({}, {})").format(_identifier(GEOMETRY), envelope))
+        params += [x1, y1, x2, y2]
+    if query.interval is not None:
+        if source.temporal is None:
+            raise QueryError(f"{source.table} has no temporal property to filter by datetime")
+        start_column, end_column = source.temporal
+        start, end = query.interval
+        first = _identifier(start_column)
+        last = _identifier(end_column) if end_column else first
+        if end is not None:
+            conditions.append(sql.SQL("{} <= %s").format(first))
+            params.append(end)
+        if start is not None:
+            conditions.append(
+                sql.SQL("coalesce({}, 'infinity') >= %s").format(last)
+                if end_column
+                else sql.SQL("{} >= %s").format(last)
+            )
+            params.append(start)
+        conditions.append(sql.SQL("{} IS NOT NULL").format(first))
+    _check_names(source, tuple(query.equals), "property")
+    for name, value in query.equals.items():
+        condition, param = _typed(source, name, value)
+        conditions.append(condition)
+        params.append(param)
+    if query.where is not None:
+        conditions.append(sql.SQL("({})").format(query.where.sql))
+        params += query.where.params
+    return conditions, params
+
+
+def _order(source: Source, query: ItemsQuery) -> sql.Composable:
+    _check_names(source, tuple(name for name, _ in query.sortby), "sortby property")
+    keys = [
+        sql.SQL("{} {} NULLS LAST").format(_identifier(name), sql.SQL("DESC" if desc else "ASC"))
+        for name, desc in query.sortby
+    ]
+    keys.append(sql.SQL("{} ASC").format(_identifier(source.id_column)))
+    return sql.SQL(", ").join(keys)
+
+
+def items_statement(source: Source, query: ItemsQuery) -> tuple[sql.Composable, list]:
+    """One statement answering (numberMatched, numberReturned, features as a JSON array)."""
+    properties = query.properties if query.properties is not None else source.properties
+    _check_names(source, properties, "property")
+    conditions, params = _conditions(source, query)
+    order = _order(source, query)
+    feature = feature_json(source, properties, query.crs, query.skip_geometry)
+    table = _identifier(source.table)
+    if conditions:
+        where = sql.SQL(" AND ").join(conditions)
+        statement = sql.SQL(
+            "WITH matched AS (SELECT * FROM {table} WHERE {where}), "
+            "page AS (SELECT * FROM matched ORDER BY {order} LIMIT %s OFFSET %s) "
+            "SELECT (SELECT count(*) FROM matched), count(*), "
+            "coalesce(json_agg({feature} ORDER BY {order}), '[]')::text FROM page"
+        ).format(table=table, where=where, order=order, feature=feature)
+    else:  # no filter: count the table directly rather than materialising all of it
+        statement = sql.SQL(
+            "WITH page AS (SELECT * FROM {table} ORDER BY {order} LIMIT %s OFFSET %s) "
+            "SELECT (SELECT count(*) FROM {table}), count(*), "
+            "coalesce(json_agg({feature} ORDER BY {order}), '[]')::text FROM page"
+        ).format(table=table, order=order, feature=feature)
+    return statement, [*params, query.limit, query.offset]
+
+
+async def fetch_items(conn: psycopg.AsyncConnection, source: Source, query: ItemsQuery) -> Page:
+    statement, params = items_statement(source, query)
+    cursor = await conn.execute(statement, params)
+    matched, returned, features = await cursor.fetchone()
+    return Page(matched, returned, features.encode())
+
+
+def item_statement(
+    source: Source, crs: CRS, properties: tuple[str, ...] | None = None
+) -> sql.Composable:
+    feature = feature_json(source, properties or source.properties, crs, skip_geometry=False)
+    return sql.SQL("SELECT {feature}::text FROM {table} WHERE {id} = %s").format(
+        feature=feature, table=_identifier(source.table), id=_identifier(source.id_column)
+    )
+
+
+async def fetch_item(
+    conn: psycopg.AsyncConnection, source: Source, feature_id: int, crs: CRS
+) -> bytes | None:
+    cursor = await conn.execute(item_statement(source, crs), [feature_id])
+    row = await cursor.fetchone()
+    return row[0].encode() if row else None
+
+
+async def extent(conn: psycopg.AsyncConnection, source: Source) -> dict:
+    """Spatial extent (CRS84) and, for temporal layers, the time span of the data."""
+    table = _identifier(source.table)
+    cursor = await conn.execute(
+        sql.SQL(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent({g}) AS e FROM {t}) AS x"
+        ).format(g=_identifier(GEOMETRY), t=table)
+    )
+    box = await cursor.fetchone()
+    result: dict = {"bbox": [list(box)] if box[0] is not None else None}
+    if source.temporal:
+        start, end = source.temporal
+        cursor = await conn.execute(
+            sql.SQL("SELECT min({s})::text, max({e})::text FROM {t}").format(
+                s=_identifier(start), e=_identifier(end or start), t=table
+            )
+        )
+        result["interval"] = [list(await cursor.fetchone())]
+    return result

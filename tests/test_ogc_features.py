@@ -1,0 +1,244 @@
+"""OGC API – Features over the sample data, through the ASGI app (JSON side)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import Settings, create_app
+
+CHAGAI = "61.0,28.5,62.5,29.6"  # around Reko Diq and Saindak
+QGIS_FILTERING = {
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+}
+
+
+@pytest.fixture(scope="module")
+def client(samples_url):
+    with TestClient(create_app(Settings(samples_url))) as test_client:
+        yield test_client
+
+
+def names(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [f["properties"]["name"] for f in response.json()["features"]]
+
+
+def error(response, fragment: str) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "InvalidParameterValue" and fragment in body["description"], body
+
+
+def test_landing_page_links_what_qgis_and_gdal_look_for(client):
+    body = client.get("/").json()
+    rels = {link["rel"]: link["href"] for link in body["links"]}
+    assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
+    assert all(link["href"].startswith("http://testserver/") for link in body["links"])
+    assert rels["service-desc"] == "http://testserver/api"
+
+
+def test_conformance_declares_what_qgis_needs_to_filter_on_the_server(client):
+    assert set(client.get("/conformance").json()["conformsTo"]) >= QGIS_FILTERING
+
+
+def test_openapi_states_limit_default_and_maximum(client):
+    document = client.get("/api").json()
+    assert document["openapi"].startswith("3.0")
+    limit = document["components"]["parameters"]["limit"]["schema"]
+    assert (limit["default"], limit["maximum"]) == (10, 10000)
+    assert "/collections/deposits/items" in document["paths"]
+
+
+def test_collections_describe_extent_crs_and_links(client):
+    body = client.get("/collections").json()
+    by_id = {c["id"]: c for c in body["collections"]}
+    assert set(by_id) == {
+        "deposits",
+        "concessions",
+        "facilities",
+        "sezs",
+        "corridors",
+        "provinces",
+        "districts",
+    }
+    deposits = by_id["deposits"]
+    minx, miny, maxx, maxy = deposits["extent"]["spatial"]["bbox"][0]
+    assert 61 < minx < 62 and 24 < miny < 25 and 74 < maxx < 75 and 35 < maxy < 36
+    assert "http://www.opengis.net/def/crs/EPSG/0/32642" in deposits["crs"]
+    assert deposits["storageCrs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert "ILLUSTRATIVE" in by_id["concessions"]["description"]
+    assert client.get("/collections/mines").status_code == 404
+
+
+def test_items_page_with_exact_count_and_absolute_next_prev_links(client):
+    first = client.get("/collections/deposits/items").json()
+    assert (first["numberMatched"], first["numberReturned"], len(first["features"])) == (13, 10, 10)
+    rels = {link["rel"]: link["href"] for link in first["links"]}
+    assert "prev" not in rels and "offset=10" in rels["next"]
+    second = client.get(rels["next"]).json()
+    assert second["numberReturned"] == 3
+    rels = {link["rel"]: link["href"] for link in second["links"]}
+    assert "next" not in rels and rels["prev"].startswith("http://testserver/")
+    ids = [f["id"] for f in first["features"] + second["features"]]
+    assert len(set(ids)) == 13
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("limit=0", "limit must be between 1 and 10000"),
+        ("limit=10001", "limit must be between 1 and 10000"),
+        ("limit=ten", "limit must be a whole number"),
+        ("offset=-1", "offset must be between"),
+        ("bbox=1,2,3", "bbox must be 4 or 6"),
+        ("bbox=a,b,c,d", "bbox must be 4 or 6"),
+        ("bbox=60,30,70,20", "lower corner is above"),
+        ("bbox=60,20,70,nan", "finite"),
+        ("datetime=yesterday", "not an RFC 3339"),
+        ("datetime=2020-01-01/2019-01-01", "ends before it starts"),
+        ("datetime=../..", "at least one closed end"),
+        ("crs=EPSG:9999", "unsupported CRS"),
+        ("bbox-crs=urn:nothing", "unsupported CRS"),
+        ("colour=red", "unknown parameter(s) 'colour'"),
+        ("tonnage_mt=lots", "tonnage_mt is a number; 'lots' is not"),
+        ("sortby=-depth", "unknown sortby property 'depth'"),
+        ("properties=name,depth", "unknown property 'depth'"),
+        ("skipGeometry=maybe", "skipGeometry must be true or false"),
+        ("f=xml", "f must be json or html"),
+        ("filter=status%20%3D%3D%20'x'", "filter"),
+        ("filter=depth%20%3E%203", "depth"),
+        ("filter-lang=cql3", "filter-lang must be one of"),
+        ("limit=5&limit=6", "more than once"),
+    ],
+)
+def test_bad_parameters_get_400_with_the_reason(client, query, fragment):
+    error(client.get(f"/collections/deposits/items?{query}"), fragment)
+
+
+def test_bbox_selects_by_area_in_any_supported_crs(client):
+    assert sorted(names(client.get(f"/collections/deposits/items?bbox={CHAGAI}"))) == [
+        "Reko Diq",
+        "Saindak",
+    ]
+    lat_lon = "28.5,61.0,29.6,62.5"
+    by_epsg = client.get(
+        "/collections/deposits/items",
+        params={"bbox": lat_lon, "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"},
+    )
+    assert sorted(names(by_epsg)) == ["Reko Diq", "Saindak"]
+    mercator = "6790500,3312000,6957500,3451000"
+    by_3857 = client.get(
+        "/collections/deposits/items",
+        params={"bbox": mercator, "bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/3857"},
+    )
+    assert sorted(names(by_3857)) == ["Reko Diq", "Saindak"]
+
+
+def test_crs_reprojects_in_the_database_and_says_so(client):
+    params = {"name": "Saindak"}
+    plain = client.get("/collections/deposits/items", params=params)
+    assert plain.json()["features"][0]["geometry"]["coordinates"] == [61.612, 29.249]
+    epsg = "http://www.opengis.net/def/crs/EPSG/0/4326"
+    flipped = client.get("/collections/deposits/items", params=params | {"crs": epsg})
+    assert flipped.json()["features"][0]["geometry"]["coordinates"] == [29.249, 61.612]
+    assert flipped.headers["Content-Crs"] == f"<{epsg}>"
+    utm = client.get(
+        "/collections/deposits/items",
+        params=params | {"crs": "http://www.opengis.net/def/crs/EPSG/0/32641"},
+    )
+    x, y = utm.json()["features"][0]["geometry"]["coordinates"]
+    assert 350_000 < x < 400_000 and 3_230_000 < y < 3_250_000
+
+
+def test_property_filters_and_array_membership(client):
+    producing = client.get("/collections/deposits/items?status=producing&limit=100").json()
+    assert producing["numberMatched"] == 9
+    assert all(f["properties"]["status"] == "producing" for f in producing["features"])
+    coal = names(client.get("/collections/deposits/items?commodities=coal"))
+    assert sorted(coal) == ["Hangu coalfield", "Lakhra", "Thar Block I", "Thar Block II"]
+
+
+def test_cql2_text_and_json_filters(client):
+    text = "A_CONTAINS(commodities, ('copper','gold')) AND province = 'Balochistan'"
+    assert sorted(names(client.get("/collections/deposits/items", params={"filter": text}))) == [
+        "Reko Diq",
+        "Saindak",
+    ]
+    as_json = json.dumps(
+        {"op": "s_intersects", "args": [{"property": "geom"}, {"bbox": [61.0, 28.5, 62.5, 29.6]}]}
+    )
+    response = client.get(
+        "/collections/deposits/items", params={"filter": as_json, "filter-lang": "cql2-json"}
+    )
+    assert sorted(names(response)) == ["Reko Diq", "Saindak"]
+
+
+def test_datetime_uses_the_layers_temporal_property(client):
+    everything = client.get("/collections/concessions/items?limit=100").json()
+    granted = [f["properties"] for f in everything["features"] if f["properties"]["granted_on"]]
+    day = sorted(p["granted_on"] for p in granted)[0]
+    at = client.get(f"/collections/concessions/items?datetime={day}T12:00:00Z&limit=100").json()
+    expected = {
+        p["licence_no"]
+        for p in granted
+        if p["granted_on"] <= day and (p["expires_on"] is None or p["expires_on"] >= day)
+    }
+    assert {f["properties"]["licence_no"] for f in at["features"]} == expected
+    error(client.get("/collections/facilities/items?datetime=2020-01-01"), "no temporal")
+
+
+def test_sortby_properties_and_skip_geometry(client):
+    body = client.get(
+        "/collections/deposits/items",
+        params={
+            "sortby": "-tonnage_mt,name",
+            "limit": 3,
+            "properties": "name,tonnage_mt",
+            "skipGeometry": "true",
+        },
+    ).json()
+    assert [f["properties"] for f in body["features"]] == [
+        {"name": "Chiniot-Rajoa", "tonnage_mt": 165.0},
+        {"name": "Hangu coalfield", "tonnage_mt": 81.0},
+        {"name": "Gunga", "tonnage_mt": 18.0},
+    ]
+    assert all(f["geometry"] is None for f in body["features"])
+
+
+def test_single_item_and_its_errors(client):
+    first = client.get("/collections/deposits/items?limit=1").json()["features"][0]
+    one = client.get(f"/collections/deposits/items/{first['id']}")
+    assert one.status_code == 200 and one.json()["properties"] == first["properties"]
+    assert any(link["rel"] == "collection" for link in one.json()["links"])
+    assert client.get("/collections/deposits/items/999999").status_code == 404
+    assert client.get("/collections/deposits/items/abc").status_code == 404
+    assert client.get("/collections/nothing/items/1").json()["code"] == "NotFound"
+
+
+def test_queryables_are_a_json_schema_of_the_layer(client):
+    body = client.get("/collections/deposits/queryables").json()
+    assert body["properties"]["commodities"] == {
+        "title": "commodities",
+        "type": "array",
+        "items": {"type": "string"},
+    }
+    assert body["properties"]["geometry"]["x-ogc-role"] == "primary-geometry"
+    assert body["properties"]["as_of"]["format"] == "date"
+
+
+def test_etag_cache_control_and_gzip(client):
+    response = client.get(
+        "/collections/districts/items?limit=50", headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "max-age" in response.headers["Cache-Control"]
+    again = client.get(
+        "/collections/districts/items?limit=50", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status_code == 304
