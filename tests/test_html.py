@@ -1,0 +1,291 @@
+"""The HTML pages in a real headless Chromium (Debian's), and format negotiation over plain HTTP.
+
+The browser is the system's /usr/bin/chromium driven by Playwright; it must load every page with
+no console error, no failed request and no request leaving the server (the platform runs
+offline: no CDN, no basemap tiles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from geo.load import load_samples
+from tests.conftest import REPO, LiveServer, fresh_database
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+OUTPUT = REPO / "test-output" / "html"
+EVIL = "<script>alert(1)</script>"
+EVIL_NOTES = '"><img src=x onerror="alert(2)">'
+EVIL_URL = "javascript:alert(3)"
+REPORT = "https://example.org/report?a=1&b=2"
+PAGES = ["/", "/conformance", "/collections", "/collections/deposits",
+         "/collections/deposits/queryables", "/collections/deposits/items",
+         "/collections/corridors/items", "/collections/deposits/items/1", "/api"]
+
+
+@dataclass
+class Watched:
+    """A browser page and everything that went wrong on it."""
+
+    page: Page
+    origin: str
+    problems: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Page:
+        self.page.goto(self.origin + path, wait_until="networkidle")
+        return self.page
+
+    def assert_clean(self) -> None:
+        assert not self.problems, self.problems
+        assert not self.dialogs, self.dialogs
+        outside = [u for u in self.requests if not u.startswith((self.origin + "/", "data:"))]
+        assert not outside, f"requests leaving the server: {outside}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@contextmanager
+def watching(browser: Browser, origin: str) -> Iterator[Watched]:
+    """A fresh browser context whose console errors, failures and dialogs are recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watched = Watched(page, origin)
+
+    def console(message) -> None:
+        if message.type == "error":
+            watched.problems.append(f"console: {message.text}")
+
+    def response(answer) -> None:
+        if answer.status >= 400:
+            watched.problems.append(f"HTTP {answer.status}: {answer.url}")
+
+    def dialog(opened) -> None:
+        watched.dialogs.append(opened.message)
+        opened.dismiss()
+
+    page.on("console", console)
+    page.on("response", response)
+    page.on("dialog", dialog)
+    page.on("pageerror", lambda error: watched.problems.append(f"page error: {error}"))
+    page.on("requestfailed", lambda r: watched.problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("request", lambda r: watched.requests.append(r.url))
+    try:
+        yield watched
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def browse(browser, live_server) -> Iterator[Watched]:
+    with watching(browser, live_server.url) as watched:
+        yield watched
+
+
+def rows(page: Page) -> int:
+    return page.locator("table.features tbody tr").count()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_cleanly_in_chromium(browse, path):
+    page = browse.open(path)
+    expect(page.locator("h1")).not_to_be_empty()
+    assert page.locator("header.site a.format").get_attribute("href").startswith(browse.origin)
+    browse.assert_clean()
+
+
+def test_landing_page(browse):
+    page = browse.open("/")
+    expect(page.locator("h1")).to_have_text("E-Mining Platform")
+    expect(page.locator(".lead")).to_contain_text("mineral value chain")
+    assert page.locator("table.links tbody tr").count() >= 8
+    browse.assert_clean()
+
+
+def test_click_from_landing_to_the_items_and_page_through_them(browse):
+    page = browse.open("/")
+    page.locator(".cards").get_by_role("link", name="Collections").click()
+    expect(page.locator("h1")).to_have_text("Collections")
+    assert page.locator("table.collections tbody tr").count() == 7
+    page.get_by_role("link", name="Mineral deposits").click()
+    expect(page.locator("h1")).to_have_text("Mineral deposits")
+    expect(page.locator(".chip").first).to_have_text("mineral deposits")
+    expect(page.locator("#map .leaflet-interactive")).to_have_count(1)  # the extent's box
+    page.get_by_role("link", name="Browse the features").click()
+    page.wait_for_load_state("networkidle")
+    assert "/collections/deposits/items" in page.url and "f=html" in page.url
+    assert rows(page) == 10
+    expect(page.locator("#map .leaflet-marker-icon")).to_have_count(10)
+    expect(page.locator(".matched")).to_have_text("13")
+    expect(page.locator(".returned")).to_have_text("10")
+    page.locator(".leaflet-overlay-pane path").first.wait_for()  # the provinces background
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.locator("#map").screenshot(path=OUTPUT / "items.png")
+    page.screenshot(path=OUTPUT / "items-page.png", full_page=True)
+
+    first_name = page.locator("table.features tbody tr td:nth-child(2)").first.inner_text()
+    page.locator(".leaflet-marker-icon").first.dispatch_event("click")  # markers may overlap
+    expect(page.locator(".leaflet-popup-content a")).to_have_text(first_name)
+
+    page.locator("a[rel=next]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "offset=10" in page.url and rows(page) == 3
+    expect(page.locator("#map .leaflet-marker-icon")).to_have_count(3)
+    expect(page.locator("a[rel=next]")).to_have_count(0)
+    page.locator("a[rel=prev]").first.click()
+    assert rows(page) == 10
+    browse.assert_clean()
+
+
+def test_paging_keeps_the_query_parameters(browse):
+    page = browse.open("/collections/deposits/items?f=html&limit=4&sortby=-name")
+    first = page.locator("table.features tbody tr td:nth-child(2)").all_inner_texts()
+    assert first == sorted(first, reverse=True) and len(first) == 4
+    expect(page.locator(".query")).to_contain_text("sortby=-name")
+    page.locator("a[rel=next]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "limit=4" in page.url and "sortby=-name" in page.url and "offset=4" in page.url
+    assert rows(page) == 4
+    browse.assert_clean()
+
+
+def test_item_page_shows_name_source_and_coord_quality(browse):
+    features = httpx.get(f"{browse.origin}/collections/deposits/items?limit=100").json()["features"]
+    reko = next(f for f in features if f["properties"]["name"] == "Reko Diq")
+    page = browse.open("/collections/deposits/items?f=html")
+    page.get_by_role("link", name=str(reko["id"]), exact=True).click()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("h1")).to_have_text("Reko Diq")
+    expect(page.locator(".source-text")).to_have_text(reko["properties"]["source"])
+    expect(page.locator(".quality")).to_contain_text("sourced")
+    expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
+    expect(page.locator("table.properties")).to_contain_text("porphyry Cu-Au")
+    browse.assert_clean()
+
+
+def test_conformance_as_html_lists_the_classes(browse):
+    page = browse.open("/conformance?f=html")
+    classes = httpx.get(f"{browse.origin}/conformance").json()["conformsTo"]
+    expect(page.locator("ul.conformance li")).to_have_count(len(classes))
+    expect(page.locator("ul.conformance")).to_contain_text(
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html")
+    browse.assert_clean()
+
+
+def test_queryables_page_lists_names_and_types(browse):
+    page = browse.open("/collections/deposits/queryables?f=html")
+    row = page.locator("table.queryables tr", has_text="commodities")
+    expect(row.locator("td").nth(1)).to_have_text("array of string")
+    expect(page.locator("table.queryables tr", has_text="as_of")).to_contain_text("date")
+    browse.assert_clean()
+
+
+def test_api_page_lists_paths_and_parameters(browse):
+    page = browse.open("/api.html")
+    expect(page.locator("details.operation summary").first).to_contain_text("GET")
+    items = page.locator("details.operation", has_text="/collections/deposits/items").first
+    items.locator("summary").click()
+    expect(items.locator("table.parameters")).to_contain_text("bbox-crs")
+    browse.assert_clean()
+
+
+INSERT = (
+    "INSERT INTO deposits (name, commodities, status, coord_quality, source, notes, source_url, "
+    "geom) VALUES (%s, ARRAY['gold'], 'prospect', 'approximate', %s, %s, %s, "
+    "ST_SetSRID(ST_MakePoint(67.0, 30.2), 4326)) RETURNING id"
+)
+
+
+@pytest.fixture(scope="module")
+def evil_server(cluster) -> Iterator[tuple[LiveServer, int, int]]:
+    """The sample data plus a deposit of hostile markup, and one with a real source URL."""
+    url = fresh_database(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_samples(conn)
+        evil = conn.execute(INSERT, [EVIL, EVIL, EVIL_NOTES, EVIL_URL]).fetchone()[0]
+        linked = conn.execute(INSERT, ["Linked deposit", "a report", None, REPORT]).fetchone()[0]
+    with LiveServer(url) as server:
+        yield server, evil, linked
+
+
+def test_source_url_is_a_link_only_when_it_is_http(browser, evil_server):
+    server, evil, linked = evil_server
+    with watching(browser, server.url) as watched:
+        page = watched.open(f"/collections/deposits/items/{linked}?f=html")
+        expect(page.locator(".source a")).to_have_attribute("href", REPORT)
+        expect(page.locator(".quality")).to_contain_text("approximate")
+        page = watched.open(f"/collections/deposits/items/{evil}?f=html")
+        expect(page.locator(".source")).to_contain_text(EVIL_URL)
+        assert page.locator("a[href^=javascript]").count() == 0
+        watched.assert_clean()
+
+
+def test_hostile_feature_properties_render_as_text(browser, evil_server):
+    server, feature_id, _ = evil_server
+    with watching(browser, server.url) as watched:
+        page = watched.open(f"/collections/deposits/items?f=html&name={quote(EVIL)}")
+        assert rows(page) == 1
+        expect(page.locator("table.features")).to_contain_text(EVIL)
+        expect(page.locator(".query")).to_contain_text(EVIL)
+        page.locator(".leaflet-marker-icon").click()
+        expect(page.locator(".leaflet-popup-content")).to_contain_text(EVIL)
+        expect(page.locator(".leaflet-popup-content")).to_contain_text(EVIL_NOTES)
+
+        page = watched.open(f"/collections/deposits/items/{feature_id}?f=html")
+        expect(page.locator("h1")).to_have_text(EVIL)
+        expect(page.locator(".source-text")).to_have_text(EVIL)
+        assert page.locator("img[src=x]").count() == 0
+        scripts = page.locator("script").all_inner_texts()
+        assert not [s for s in scripts if "<script" in s or "<img" in s], scripts
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.content()
+        watched.assert_clean()  # includes: no alert() dialog
+
+    body = httpx.get(f"{server.url}/collections/deposits/items/{feature_id}?f=html").text
+    assert EVIL not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<img" not in body
+
+
+@pytest.mark.parametrize(("path", "headers", "expected"), [
+    ("/collections", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, "text/html"),
+    ("/collections/deposits/items", {"Accept": "text/html"}, "text/html"),
+    ("/collections/deposits/items?f=html", {"Accept": "*/*"}, "text/html"),
+    ("/collections/deposits/items/1?f=html", {}, "text/html"),
+    ("/collections/deposits/items", {"Accept": "*/*"}, "application/geo+json"),
+    ("/collections", {"Accept": "*/*"}, "application/json"),
+    ("/", {"Accept": "application/json, text/html"}, "application/json"),
+    ("/collections/deposits/queryables?f=html", {}, "text/html"),
+    ("/api", {"Accept": "text/html"}, "text/html"),
+])
+def test_format_negotiation_over_plain_http(live_server, path, headers, expected):
+    response = httpx.get(live_server.url + path, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == expected
+    if expected == "text/html":
+        assert response.text.startswith("<!doctype html>")
+        assert f'href="{live_server.url}/static/style.css"' in response.text
+    else:
+        response.json()
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/map.js",
+                                  "/static/leaflet/leaflet.js", "/static/leaflet/leaflet.css",
+                                  "/static/leaflet/images/marker-icon.png"])
+def test_static_files_are_served_locally(live_server, path):
+    assert httpx.get(live_server.url + path).status_code == 200
