@@ -19,6 +19,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from geo import copy
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
 from geo.validate import EXTENT, MARGIN, Checked, Problem, check
@@ -33,7 +34,7 @@ SAMPLE_ORDER = (
     "deposits",
     "concessions",
 )
-CHUNK = 50_000
+BULK = 10_000  # rows from which a load into an empty table defers its indexes
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a long load runs."""
@@ -128,6 +129,8 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
 def _existing_keys(
     conn: psycopg.Connection, layer: str, key: str, frame: pd.DataFrame
 ) -> list[Problem]:
+    if copy.is_empty(conn, layer):
+        return []
     keys = frame[key].dropna()
     query = sql.SQL("SELECT {k} FROM {t} WHERE {k} = ANY(%s)").format(
         k=sql.Identifier(key), t=sql.Identifier(layer)
@@ -149,28 +152,26 @@ def _write(
     upsert: bool,
     progress: Progress | None,
 ) -> tuple[int, int]:
+    table = LAYERS[layer].__table__
     columns = checked.columns
-    frame = checked.frame.iloc[order]
-    for name in columns:
-        if frame[name].map(lambda v: isinstance(v, list)).any():
-            frame[name] = frame[name].map(_pg_array)
+    rows = copy.to_arrow(checked.frame, columns, table, order)
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
-    target = sql.Identifier("_load") if upsert else sql.Identifier(layer)
-    if upsert:
-        conn.execute(
-            sql.SQL(
-                "CREATE TEMP TABLE _load ON COMMIT DROP AS SELECT {c} FROM {t} WITH NO DATA"
-            ).format(c=names, t=sql.Identifier(layer))
-        )
-    copy = sql.SQL("COPY {t} ({c}) FROM STDIN (FORMAT csv)").format(t=target, c=names)
-    with conn.cursor().copy(copy) as pipe:
-        for start in range(0, len(frame), CHUNK):
-            block = frame.iloc[start : start + CHUNK]
-            pipe.write(block.to_csv(header=False, index=False).encode())
-            if progress:
-                progress("written", start + len(block), len(frame))
     if not upsert:
-        return len(frame), 0
+        if rows.num_rows >= BULK and copy.is_empty(conn, layer):
+            # TRUNCATE (of an empty table) in this transaction lets a wal_level=minimal server
+            # skip writing the rows to the WAL; indexes are built once, after the COPY.
+            conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(layer)))
+            with copy.indexes_deferred(conn, layer):
+                copy.copy_rows(conn, layer, columns, rows, progress)
+        else:
+            copy.copy_rows(conn, layer, columns, rows, progress)
+        return rows.num_rows, 0
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE _load ON COMMIT DROP AS SELECT {c} FROM {t} WITH NO DATA"
+        ).format(c=names, t=sql.Identifier(layer))
+    )
+    copy.copy_rows(conn, "_load", columns, rows, progress)
     updates = sql.SQL(", ").join(
         sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns if c != key
     )
@@ -183,13 +184,6 @@ def _write(
     ).fetchone()
     conn.execute("DROP TABLE _load")  # ON COMMIT is too late when loads nest (load_samples)
     return inserted, updated
-
-
-def _pg_array(items: list[str] | None) -> str | None:
-    if items is None:
-        return None
-    quoted = ('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items)
-    return "{" + ",".join(quoted) + "}"
 
 
 def _database_problem(error: psycopg.Error, order: np.ndarray) -> Problem:

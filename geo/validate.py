@@ -111,24 +111,26 @@ def _untruncate(columns: pd.Index, known: set[str]) -> dict[str, str]:
 
 
 def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[int, str]]]:
-    """Coerce a file column to the table column's type; report values that do not fit."""
+    """Coerce a file column to the table column's type; report values that do not fit.
+
+    Column-wise on purpose: a million-row file must not cost a Python call per cell. Missing
+    values come back as pandas' NA/NaN (COPY writes them as NULL).
+    """
     kind = column.type
     vocab = column.info.get("vocab")
     bad: list[tuple[int, str]] = []
     present = ~_isnull(series)
     if isinstance(kind, Float):
-        values = pd.to_numeric(series, errors="coerce")
-        bad += [
-            (i, f"{series[i]!r} is not a number") for i in series.index[present & values.isna()]
-        ]
-        values = values.astype(object).where(values.notna(), None)
+        values = pd.to_numeric(series.where(present), errors="coerce").astype("float64")
+        wrong = series.index[present & values.isna()]
+        bad += [(i, f"{series[i]!r} is not a number") for i in wrong]
     elif isinstance(kind, Date):
-        values = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
+        moments = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
         bad += [
             (i, f"{series[i]!r} is not a date (YYYY-MM-DD)")
-            for i in series.index[present & values.isna()]
+            for i in series.index[present & moments.isna()]
         ]
-        values = values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), None)
+        values = moments.dt.strftime("%Y-%m-%d").astype(object).where(moments.notna(), None)
     elif isinstance(kind, Boolean):
         values = series.map(_boolean)
         bad += [
@@ -136,32 +138,44 @@ def _convert(series: pd.Series, column: Column) -> tuple[pd.Series, list[tuple[i
             for i in series.index[present & values.isna()]
         ]
     elif isinstance(kind, ARRAY):
-        values = series.map(_text_list)
-        if vocab:
-            allowed = set(vocab)
-            for i, items in values[values.notna()].items():
-                if not items:
-                    bad.append((i, "empty list"))
-                for item in items or []:
-                    if item not in allowed:
-                        bad.append((i, f"{item!r} is not one of {', '.join(vocab)}"))
+        values, bad = _lists(series, vocab)
     else:
-        values = (
-            series.astype(object)
-            .where(present, None)
-            .map(lambda v: None if v is None else str(v).strip() or None)
-        )
+        values = series.astype("string").str.strip().where(present)
         if vocab:
-            allowed = set(vocab)
-            bad += [
-                (i, f"{v!r} is not one of {', '.join(vocab)}")
-                for i, v in values[values.notna()].items()
-                if v not in allowed
-            ]
+            outside = present & ~values.isin(vocab).fillna(False).astype(bool)
+            bad += [(i, f"{values[i]!r} is not one of {', '.join(vocab)}")
+                    for i in values.index[outside]]  # fmt: skip
     return values, bad
 
 
+def _lists(series: pd.Series, vocab: tuple[str, ...] | None) -> tuple[pd.Series, list]:
+    """Parse (and check) each distinct list once: real files repeat the same few lists."""
+    hashable = series.map(lambda v: tuple(v) if isinstance(v, list | tuple | np.ndarray) else v)
+    codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
+    parsed = [_text_list(list(u) if isinstance(u, tuple) else u) for u in uniques]
+    lookup = np.empty(len(parsed) + 1, dtype=object)  # code -1 (missing) takes the last: None
+    reasons: dict[int, list[str]] = {}
+    for code, items in enumerate(parsed):
+        lookup[code] = items
+        found = ["empty list"] if items == [] and vocab else []
+        found += [f"{x!r} is not one of {', '.join(vocab)}" for x in items or [] if vocab
+                  and x not in vocab]  # fmt: skip
+        if found:
+            reasons[code] = found
+    bad = [(series.index[row], reason)
+           for row in np.flatnonzero(np.isin(codes, list(reasons)))
+           for reason in reasons[codes[row]]]  # fmt: skip
+    return pd.Series(lookup[codes], index=series.index, dtype=object), bad
+
+
 def _isnull(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.StringDtype) or (
+        series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string"
+    ):
+        text = series.astype("string")
+        return (text.isna() | text.str.strip().eq("")).fillna(True).astype(bool)
+    if series.dtype != object:
+        return series.isna()
     return series.map(_missing)
 
 

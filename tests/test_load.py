@@ -7,11 +7,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pyogrio
 import pytest
 import shapely
 
-from geo import load as loader
+from geo import copy as copier
 from geo.load import LoadError, load_file
 
 SOURCE = "test fixture (not real data)"
@@ -236,7 +237,7 @@ def test_a_database_rule_failure_rolls_back_the_whole_file(conn, tmp_path):
 
 
 def test_large_loads_report_progress_and_are_stored_in_spatial_order(conn, tmp_path, monkeypatch):
-    monkeypatch.setattr(loader, "CHUNK", 1000)
+    monkeypatch.setattr(copier, "CHUNK", 1000)
     frame = deposits(5000, seed=7)
     path = tmp_path / "many.gpkg"
     write(frame, path)
@@ -248,3 +249,36 @@ def test_large_loads_report_progress_and_are_stored_in_spatial_order(conn, tmp_p
     on_disk = np.abs(np.diff(np.array(stored), axis=0)).sum(axis=1).mean()
     in_file = np.abs(np.diff(shapely.get_coordinates(frame.geometry), axis=0)).sum(axis=1).mean()
     assert on_disk < in_file / 10, (on_disk, in_file)
+
+
+def schema_of(conn, table: str) -> list[tuple]:
+    indexes = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", (table,)
+    ).fetchall()
+    constraints = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass ORDER BY 1",
+        (table,),
+    ).fetchall()
+    return indexes + constraints
+
+
+def test_bulk_loads_into_an_empty_table_keep_every_index_and_rule(conn, tmp_path):
+    before = schema_of(conn, "deposits")
+    n = 12_000  # above the bulk threshold: indexes are rebuilt after the COPY
+    grades = [1.0] * n
+    units = ["g/t"] * n
+    units[11_000] = None  # the database's own rule (grade needs a unit) fails late in the COPY
+    bad = write(deposits(n, seed=3, grade=grades, grade_unit=units), tmp_path / "bad.gpkg")
+    with pytest.raises(LoadError, match="feature 11001: database"):
+        load_file(conn, bad, "deposits")
+    assert count(conn) == 0 and schema_of(conn, "deposits") == before
+
+    good = write(deposits(n, seed=3), tmp_path / "good.gpkg")
+    assert load_file(conn, good, "deposits").inserted == n
+    assert schema_of(conn, "deposits") == before
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute(
+            "INSERT INTO deposits (name, commodities, status, coord_quality, source, geom) "
+            "SELECT name, commodities, status, coord_quality, source, geom FROM deposits LIMIT 1"
+        )
