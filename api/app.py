@@ -6,6 +6,7 @@ URL, the pool size) instead of import-time globals, so one process can serve sev
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -60,3 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
     # CSS, the map script and the vendored Leaflet of the HTML pages (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory api.app:app_from_env`` (several worker processes)."""
+    return create_app(Settings(os.environ["DATABASE_URL"]))

@@ -64,7 +64,14 @@ def main() -> None:
     show_default=True,
     help="Load the sample data when the store is empty.",
 )
-def serve(host: str, port: int, samples: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (each with its own connection pool).",
+)
+def serve(host: str, port: int, samples: bool, workers: int) -> None:
     """Serve the platform (starting the embedded database if DATABASE_URL is not set)."""
     import uvicorn
 
@@ -82,7 +89,18 @@ def serve(host: str, port: int, samples: bool) -> None:
             # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so
             # the store's context exits and stops the embedded cluster cleanly.
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-            uvicorn.run(create_app(Settings(url)), host=host, port=port, log_level="info")
+            if workers == 1:
+                uvicorn.run(create_app(Settings(url)), host=host, port=port, log_level="info")
+            else:
+                os.environ["DATABASE_URL"] = url  # each worker builds its app from it
+                uvicorn.run(
+                    "api.app:app_from_env",
+                    factory=True,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level="info",
+                )
     except (ClusterError, LoadError, psycopg.Error) as error:
         fail(str(error))
 

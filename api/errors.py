@@ -6,6 +6,8 @@ parameter is a 400 in OGC terms, never FastAPI's default 422.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,10 +28,16 @@ CODES = {
 }
 
 
-def exception(status: int, description: str, code: str | None = None) -> JSONResponse:
+def exception(
+    status: int,
+    description: str,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         {"code": code or CODES.get(status, "Error"), "description": description},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -49,7 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        return exception(error.status_code, str(error.detail))
+        return exception(error.status_code, str(error.detail), headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_parameter(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -149,7 +149,7 @@ def _typed(source: Source, name: str, value: str) -> tuple[sql.Composable, objec
         if kind == "date":
             return sql.SQL("{} = %s").format(column), dt.date.fromisoformat(value)
         if kind == "datetime":
-            return sql.SQL("{} = %s").format(column), dt.datetime.fromisoformat(value)
+            return sql.SQL("{} = %s").format(column), dt.datetime.fromisoformat(value.upper())
     except ValueError:
         raise QueryError(f"{name} is a {kind}; {value!r} is not") from None
     if kind == "string[]":
@@ -167,10 +167,12 @@ def _conditions(source: Source, query: ItemsQuery) -> tuple[list[sql.Composable]
         envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(
             sql.Literal(query.bbox_crs.srid)
         )
-        if query.bbox_crs.srid != 4326:
-            envelope = sql.SQL("ST_Transform({}, 4326)").format(envelope)
+        if query.bbox_crs.srid != 4326:  # densified first: a projected box's edges curve
+            envelope = sql.SQL("ST_Transform(ST_Segmentize({}, %s), 4326)").format(envelope)
         conditions.append(sql.SQL("ST_Intersects({}, {})").format(_identifier(GEOMETRY), envelope))
         params += [x1, y1, x2, y2]
+        if query.bbox_crs.srid != 4326:
+            params.append(max(x2 - x1, y2 - y1, 1.0) / 64)
     if query.interval is not None:
         if source.temporal is None:
             raise QueryError(f"{source.table} has no temporal property to filter by datetime")

@@ -242,3 +242,24 @@ def test_etag_cache_control_and_gzip(client):
         "/collections/districts/items?limit=50", headers={"If-None-Match": response.headers["ETag"]}
     )
     assert again.status_code == 304
+
+
+def test_head_answers_with_headers_only(client):
+    response = client.head("/collections/deposits/items")
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["ETag"] and response.headers["Content-Type"] == "application/geo+json"
+
+
+def test_feature_schema_types_every_property_for_gdal(client):
+    links = client.get("/collections/deposits").json()["links"]
+    described = next(link["href"] for link in links if link["rel"] == "describedBy")
+    properties = client.get(described).json()["properties"]["properties"]["properties"]
+    assert properties["tonnage_mt"] == {"type": "number"}
+    assert properties["as_of"] == {"type": "string", "format": "date"}
+
+
+def test_a_large_projected_bbox_is_densified_before_reprojection(client):
+    utm = "http://www.opengis.net/def/crs/EPSG/0/32642"
+    body = client.get("/collections/deposits/items", params={
+        "bbox": "-5000000,2000000,5000000,5000000", "bbox-crs": utm, "limit": 100}).json()
+    assert body["numberMatched"] == 13

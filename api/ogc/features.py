@@ -6,6 +6,8 @@ bytes that PostGIS built, and wraps them with links; it never loops over feature
 
 from __future__ import annotations
 
+from functools import partial
+
 import orjson
 import psycopg
 from fastapi import APIRouter, HTTPException, Request
@@ -58,6 +60,7 @@ JSON_SCHEMA_TYPES = {
 }
 
 router = APIRouter(tags=["OGC API - Features"])
+endpoint = partial(router.api_route, methods=["GET", "HEAD"])  # HEAD: headers only (OGC recommends)
 
 
 def layer_or_404(collection_id: str) -> Layer:
@@ -79,7 +82,7 @@ def answer(
     return send(request, document, media_type, headers)
 
 
-@router.get("/", summary="Landing page")
+@endpoint("/", summary="Landing page")
 async def landing(request: Request) -> Response:
     title = request.app.state.settings.title
     document = {
@@ -100,19 +103,19 @@ async def landing(request: Request) -> Response:
     return answer(request, document, "landing")
 
 
-@router.get("/conformance", summary="Conformance classes")
+@endpoint("/conformance", summary="Conformance classes")
 async def conformance(request: Request) -> Response:
     return answer(request, {"conformsTo": CONFORMANCE}, "conformance")
 
 
-@router.get("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
+@endpoint("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
 async def api_definition(request: Request) -> Response:
     if wants_html(request):
         return await api_documentation(request)
     return send(request, openapi.document(request), OPENAPI)
 
 
-@router.get("/api.html", summary="The API documentation", include_in_schema=False)
+@endpoint("/api.html", summary="The API documentation", include_in_schema=False)
 async def api_documentation(request: Request) -> Response:
     return send(request, html.render(request, "api", openapi.document(request)), HTML)
 
@@ -147,6 +150,13 @@ async def describe(request: Request, layer: Layer) -> dict:
                 "application/schema+json",
                 "Queryables",
             ),
+            # GDAL's OAPIF driver matches this spelling only (RFC 8288 rels are case-insensitive).
+            link(
+                url(request, f"{base}/schema"),
+                "describedBy",
+                "application/schema+json",
+                "JSON Schema of the features",
+            ),
         ],
     }
     if "interval" in known:
@@ -157,7 +167,7 @@ async def describe(request: Request, layer: Layer) -> dict:
     return document
 
 
-@router.get("/collections", summary="The collections")
+@endpoint("/collections", summary="The collections")
 async def collections(request: Request) -> Response:
     document = {
         "links": [
@@ -170,13 +180,13 @@ async def collections(request: Request) -> Response:
     return answer(request, document, "collections")
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@endpoint("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
     return answer(request, await describe(request, layer), "collection")
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties to filter on")
+@endpoint("/collections/{collection_id}/queryables", summary="Properties to filter on")
 async def queryables(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
     properties: dict = {}
@@ -199,7 +209,39 @@ async def queryables(request: Request, collection_id: str) -> Response:
     return answer(request, document, "queryables", "application/schema+json")
 
 
-@router.get("/collections/{collection_id}/items", summary="Features of a collection")
+@endpoint("/collections/{collection_id}/schema", summary="JSON Schema of the features")
+async def feature_schema(request: Request, collection_id: str) -> Response:
+    """A GeoJSON Feature schema with each property's type, linked from the collection.
+
+    Why: without it GDAL types fields from the first page of features, so a float column whose
+    first values are whole (PostgreSQL writes 165.0 as 165) becomes Integer and later fractions
+    are truncated, and a column null on that page becomes String. GDAL 3.6 reads only a plain
+    string ``type`` (a ["number", "null"] list would make the field a String), so nullability
+    is left unsaid.
+    """
+    layer = layer_or_404(collection_id)
+    properties = {
+        name: dict(JSON_SCHEMA_TYPES[field.type])
+        for name, field in layer.source.fields.items()
+        if field.type != "geometry"
+    }
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url(request, f"/collections/{layer.id}/schema"),
+        "title": layer.title,
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"$ref": GEOMETRY_SCHEMA[layer.source.geometry_type]},
+            "properties": {"type": "object", "properties": properties},
+        },
+    }
+    return send(request, document, "application/schema+json")
+
+
+@endpoint("/collections/{collection_id}/items", summary="Features of a collection")
 async def items(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
     query = items_query(layer.source, request.query_params)
@@ -251,7 +293,7 @@ def send_links(links: list[dict]) -> bytes:
     return orjson.dumps(links)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@endpoint("/collections/{collection_id}/items/{feature_id}", summary="One feature")
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_or_404(collection_id)
     for key in request.query_params:

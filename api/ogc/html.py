@@ -49,8 +49,14 @@ def link_href(link: dict) -> str:
 
 def rel(links: list[dict], name: str, media_type: str | None = None) -> dict | None:
     """The first link with this relation (and media type, if given)."""
-    return next((x for x in links if x["rel"] == name
-                 and (media_type is None or x.get("type") == media_type)), None)
+    return next(
+        (
+            x
+            for x in links
+            if x["rel"] == name and (media_type is None or x.get("type") == media_type)
+        ),
+        None,
+    )
 
 
 def is_url(value: object) -> bool:
@@ -65,10 +71,12 @@ def feature_title(feature: dict) -> str:
     return f"Feature {feature.get('id')}"
 
 
-environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                          trim_blocks=True, lstrip_blocks=True)
-environment.filters.update(html_href=lambda href: with_format(href, "html"), href=link_href,
-                           feature_title=feature_title)
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+environment.filters.update(
+    html_href=lambda href: with_format(href, "html"), href=link_href, feature_title=feature_title
+)
 environment.globals.update(rel=rel)
 environment.tests["url"] = is_url
 
@@ -112,8 +120,9 @@ def page_title(template: str, document: dict) -> str | None:
 
 def render(request: Request, template: str, document: dict) -> bytes:
     site = request.app.state.settings.title
-    json_href = (url(request, "/api", f="json") if template == "api"
-                 else with_params(request, f="json"))
+    json_href = (
+        url(request, "/api", f="json") if template == "api" else with_params(request, f="json")
+    )
     context = {
         "doc": document,
         "site": site,
@@ -124,8 +133,9 @@ def render(request: Request, template: str, document: dict) -> bytes:
         "provinces_href": url(request, "/collections/provinces/items", f="json", limit=100),
         "lon_lat": lon_lat(request),
         "map": template in ("collection", "items", "item"),
-        "query": [(k, v) for k, v in request.query_params.multi_items()
-                  if k not in ("f", "offset")],
+        "query": [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("f", "offset")
+        ],
     }
     if template == "api":
         context["paths"] = api_paths(document)
@@ -138,17 +148,29 @@ def api_paths(document: dict) -> list[dict]:
     paths = []
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            parameters = [shared.get(p["$ref"].rsplit("/", 1)[-1], {}) if "$ref" in p else p
-                          for p in operation.get("parameters", [])]
-            paths.append({"path": path, "method": method.upper(), "parameters": parameters,
-                          "summary": operation.get("summary", ""),
-                          "responses": operation.get("responses", {})})
+            parameters = [
+                shared.get(p["$ref"].rsplit("/", 1)[-1], {}) if "$ref" in p else p
+                for p in operation.get("parameters", [])
+            ]
+            paths.append(
+                {
+                    "path": path,
+                    "method": method.upper(),
+                    "parameters": parameters,
+                    "summary": operation.get("summary", ""),
+                    "responses": operation.get("responses", {}),
+                }
+            )
     return paths
 
 
 def layer_summary(layer: Layer) -> dict:
-    return {"id": layer.id, "title": layer.title, "description": layer.description,
-            "attribution": layer.attribution}
+    return {
+        "id": layer.id,
+        "title": layer.title,
+        "description": layer.description,
+        "attribution": layer.attribution,
+    }
 
 
 def items_document(page: Page, links: list[dict], layer: Layer, query: ItemsQuery) -> dict:
@@ -159,8 +181,9 @@ def items_document(page: Page, links: list[dict], layer: Layer, query: ItemsQuer
         "numberReturned": page.returned,
         "offset": query.offset,
         "limit": query.limit,
-        "columns": list(query.properties if query.properties is not None
-                        else layer.source.properties),
+        "columns": list(
+            query.properties if query.properties is not None else layer.source.properties
+        ),
         "items_href": collection["href"] + "/items" if collection else "",
         "links": links,
         "features": orjson.loads(page.features),

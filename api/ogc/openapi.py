@@ -110,6 +110,21 @@ PARAMETERS = {
         "schema": {"type": "integer", "minimum": 1},
     },
 }
+# The server reads these with an empty value as if they were left out (``crs=`` is CRS84).
+for _name in (
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "filter",
+    "filter-crs",
+    "sortby",
+    "skipGeometry",
+):
+    PARAMETERS[_name]["allowEmptyValue"] = True
+
 ITEMS_PARAMETERS = [
     "f",
     "limit",
@@ -187,6 +202,9 @@ def document(request: Request) -> dict:
         paths[base] = get(layer.title, [ref("f")])
         paths[f"{base}/queryables"] = get(
             f"Queryables of {layer.id}", [ref("f")], "application/schema+json"
+        )
+        paths[f"{base}/schema"] = get(
+            f"JSON Schema of the features of {layer.id}", [], "application/schema+json"
         )
         paths[f"{base}/items"] = get(
             f"Features of {layer.id}",

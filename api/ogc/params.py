@@ -91,6 +91,28 @@ def instant(text: str, end: bool = False) -> dt.datetime | None:
     return moment
 
 
+def check_transformable(
+    box: tuple[float, float, float, float] | None, box_crs: crs_module.CRS
+) -> None:
+    """Refuse a bbox PostGIS could not transform to lon/lat (ST_Transform raises: a 500).
+
+    E.g. -2e7,-2e7,2e7,2e7 in a UTM zone: the inverse projection has no answer that far out.
+    """
+    if box is None or box_crs.srid == 4326:
+        return
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    x1, y1, x2, y2 = box
+    transformer = Transformer.from_crs(box_crs.srid, 4326, always_xy=True)
+    try:
+        lons, lats = transformer.transform([x1, x2, x2, x1], [y1, y1, y2, y2], errcheck=True)
+    except ProjError:
+        lons = lats = [math.nan]
+    if not all(math.isfinite(v) for v in [*lons, *lats]):
+        raise ParameterError(f"bbox reaches outside the area bbox-crs {box_crs.uri} can represent")
+
+
 def datetime(value: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:
     """An instant, or an interval ``start/end`` with ``..`` or empty for an open end."""
     if value is None or value == "":
@@ -154,11 +176,11 @@ def filter_where(source: Source, params: QueryParams) -> Where | None:
     lang = params.get("filter-lang", "cql2-text")
     if lang not in FILTER_LANGS:
         raise ParameterError(f"filter-lang must be one of {', '.join(FILTER_LANGS)}, not {lang!r}")
-    if text is None or text.strip() == "":
-        return None
     filter_crs = crs("filter-crs", params.get("filter-crs"))
     if filter_crs.lat_first:
         raise ParameterError("filter-crs: use CRS84 (lon/lat) or a projected CRS")
+    if text is None or text.strip() == "":
+        return None
     try:
         return to_sql(parse(text, lang), source.fields, filter_crs=filter_crs.srid)
     except CQLError as error:
@@ -176,9 +198,11 @@ def items_query(source: Source, params: QueryParams) -> ItemsQuery:
     for key in params:
         if len(params.getlist(key)) > 1:
             raise ParameterError(f"parameter {key!r} is given more than once")
+    box, box_crs = bbox(params.get("bbox")), crs("bbox-crs", params.get("bbox-crs"))
+    check_transformable(box, box_crs)
     return ItemsQuery(
-        bbox=bbox(params.get("bbox")),
-        bbox_crs=crs("bbox-crs", params.get("bbox-crs")),
+        bbox=box,
+        bbox_crs=box_crs,
         interval=datetime(params.get("datetime")),
         equals={k: v for k, v in params.items() if k in source.properties},
         where=filter_where(source, params),
