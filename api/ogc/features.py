@@ -17,6 +17,7 @@ from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import GEOJSON, HTML, JSON, OPENAPI, link, send, url, wants_html, with_params
+from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
 from geo import crs as crs_module
 from geo.query import QueryError, extent, fetch_item, fetch_items
 from layers.catalogue import CATALOGUE, Layer, get
@@ -43,22 +44,6 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
-GEOMETRY_SCHEMA = {
-    "POINT": "https://geojson.org/schema/Point.json",
-    "MULTIPOLYGON": "https://geojson.org/schema/MultiPolygon.json",
-    "MULTILINESTRING": "https://geojson.org/schema/MultiLineString.json",
-    "GEOMETRY": "https://geojson.org/schema/Geometry.json",
-}
-JSON_SCHEMA_TYPES = {
-    "string": {"type": "string"},
-    "number": {"type": "number"},
-    "integer": {"type": "integer"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "string[]": {"type": "array", "items": {"type": "string"}},
-}
-
 router = APIRouter(tags=["OGC API - Features"])
 endpoint = partial(router.api_route, methods=["GET", "HEAD"])  # HEAD: headers only (OGC recommends)
 

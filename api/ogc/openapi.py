@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX
+from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
+from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
 from layers.catalogue import CATALOGUE
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
-SCHEMA_TYPES = {
-    "string": {"type": "string"},
-    "number": {"type": "number"},
-    "integer": {"type": "integer"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "string[]": {"type": "string"},
-}
+SCHEMA_TYPES = QUERY_PARAMETER_TYPES
 
 
 def query(name: str, schema: dict, description: str, **extra: object) -> dict:
@@ -125,21 +118,7 @@ for _name in (
 ):
     PARAMETERS[_name]["allowEmptyValue"] = True
 
-ITEMS_PARAMETERS = [
-    "f",
-    "limit",
-    "offset",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-]
+ITEMS_PARAMETERS = list(STANDARD)
 
 
 def ref(name: str) -> dict:

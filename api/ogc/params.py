@@ -18,21 +18,10 @@ from geo.query import ItemsQuery, Source
 
 LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
-STANDARD = {
-    "f",
-    "limit",
-    "offset",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-}
+STANDARD = (
+    "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+    "filter-crs", "sortby", "properties", "skipGeometry",
+)  # fmt: skip
 FILTER_LANGS = ("cql2-text", "cql2-json")
 
 
