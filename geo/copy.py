@@ -32,15 +32,22 @@ def to_arrow(frame: pd.DataFrame, columns: list[str], table: Table, order: np.nd
     for name in columns:
         if isinstance(table.columns[name].type, ARRAY):
             frame[name] = array_literals(frame[name])
-    return pa.Table.from_pandas(frame, preserve_index=False).take(order)
+    return pa.Table.from_pandas(frame, preserve_index=False).combine_chunks().take(order)
 
 
 def array_literals(series: pd.Series) -> pd.Series:
     """``{"a","b"}`` literals, built once per distinct list (files repeat a few lists a lot)."""
-    keys = series.map(lambda v: tuple(v) if isinstance(v, list) else None)
-    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-    literals = np.array([pg_array(list(u)) for u in uniques] + [None], dtype=object)
-    return pd.Series(literals[codes], index=series.index, dtype=object)
+    # validate._lists hands out one list object per distinct list: factorize by identity
+    values = series.to_numpy(dtype=object)
+    ids = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
+    codes, uniques = pd.factorize(ids)
+    first = np.empty(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    literals = pa.array([pg_array(values[i]) if isinstance(values[i], list) else None
+                         for i in first], pa.string())  # fmt: skip
+    array = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), literals)
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([array.cast(pa.string())])),
+                     index=series.index)  # fmt: skip
 
 
 def pg_array(items: list[str] | None) -> str | None:

@@ -89,6 +89,8 @@ def load_file(
         raise LoadError(
             path, [Problem(None, "file", str(error).removeprefix(f"{path}: "))]
         ) from None
+    if len(frame) == 0:
+        raise LoadError(path, [Problem(None, "file", "holds no features: nothing to load")])
     if progress:
         progress("checked", 0, len(frame))
     checked = check(frame, table)
