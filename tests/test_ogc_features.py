@@ -263,3 +263,10 @@ def test_a_large_projected_bbox_is_densified_before_reprojection(client):
     body = client.get("/collections/deposits/items", params={
         "bbox": "-5000000,2000000,5000000,5000000", "bbox-crs": utm, "limit": 100}).json()
     assert body["numberMatched"] == 13
+
+
+def test_point_bbox_edges_are_exact(client):
+    # Saindak is at 61.612, 29.249: on the edge it is in; 1e-6° (~10 cm) east of it, out.
+    on_edge = names(client.get("/collections/deposits/items?bbox=61.612,29.249,61.7,29.3"))
+    assert on_edge == ["Saindak"]
+    assert names(client.get("/collections/deposits/items?bbox=61.612001,29.2,61.7,29.3")) == []
