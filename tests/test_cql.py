@@ -25,20 +25,59 @@ def fields(**types: str) -> dict[str, Field]:
 
 
 LAYERS = {
-    "deposits": ("name", fields(name="string", status="string", commodities="string[]",
-                                tonnage_mt="number", as_of="date", province="string",
-                                geom="geometry", updated_at="datetime")),
-    "concessions": ("licence_no", fields(licence_no="string", status="string",
-                                         commodities="string[]", applied_on="date",
-                                         granted_on="date", expires_on="date",
-                                         illustrative="boolean", geom="geometry")),
-    "events": ("name", fields(name="string", day="date", at="datetime", starts="date",
-                              ends="date", n="integer", flag="boolean")),
+    "deposits": (
+        "name",
+        fields(
+            name="string",
+            status="string",
+            commodities="string[]",
+            tonnage_mt="number",
+            as_of="date",
+            province="string",
+            geom="geometry",
+            updated_at="datetime",
+        ),
+    ),
+    "concessions": (
+        "licence_no",
+        fields(
+            licence_no="string",
+            status="string",
+            commodities="string[]",
+            applied_on="date",
+            granted_on="date",
+            expires_on="date",
+            illustrative="boolean",
+            geom="geometry",
+        ),
+    ),
+    "events": (
+        "name",
+        fields(
+            name="string",
+            day="date",
+            at="datetime",
+            starts="date",
+            ends="date",
+            n="integer",
+            flag="boolean",
+        ),
+    ),
 }
 
 ALL = {
-    "Reko Diq", "Saindak", "Duddar", "Gunga", "Thar Block II", "Thar Block I", "Lakhra",
-    "Muslim Bagh", "Khewra", "Chiniot-Rajoa", "Hangu coalfield", "Gilgit River placers",
+    "Reko Diq",
+    "Saindak",
+    "Duddar",
+    "Gunga",
+    "Thar Block II",
+    "Thar Block I",
+    "Lakhra",
+    "Muslim Bagh",
+    "Khewra",
+    "Chiniot-Rajoa",
+    "Hangu coalfield",
+    "Gilgit River placers",
     "Loe Shilman",
 }
 CHAGAI = {"Reko Diq", "Saindak"}
@@ -114,8 +153,10 @@ def select(db: psycopg.Connection, text: str, layer: str = "deposits", crs: int 
         ("NOT (tonnage_mt > 50)", {"Gunga"}),  # SQL's NULL semantics: unknown stays unknown
         ("status = 'producing' AND province = 'Punjab'", {"Khewra"}),
         ("status = 'explored' OR province = 'Sindh'", {"Gunga", "Chiniot-Rajoa"} | SINDH),
-        ("(status = 'explored' OR province = 'Sindh') AND NOT name LIKE 'Thar%'",
-         {"Gunga", "Chiniot-Rajoa", "Lakhra"}),
+        (
+            "(status = 'explored' OR province = 'Sindh') AND NOT name LIKE 'Thar%'",
+            {"Gunga", "Chiniot-Rajoa", "Lakhra"},
+        ),
         ("as_of IS NULL", ALL),
         ("updated_at > TIMESTAMP('2020-01-01T00:00:00Z')", ALL),
         ("T_AFTER(updated_at, DATE('2020-01-01'))", ALL),
@@ -139,19 +180,31 @@ def select(db: psycopg.Connection, text: str, layer: str = "deposits", crs: int 
         ("CASEI(name) = casei('reko diq')", {"Reko Diq"}),
         ("name = 'reko diq'", set()),
         ("CASEI(name) LIKE CASEI('THAR%')", {"Thar Block I", "Thar Block II"}),
-        ("CASEI(province) IN (CASEI('SINDH'), CASEI('punjab'))",
-         SINDH | {"Khewra", "Chiniot-Rajoa"}),
+        (
+            "CASEI(province) IN (CASEI('SINDH'), CASEI('punjab'))",
+            SINDH | {"Khewra", "Chiniot-Rajoa"},
+        ),
         # arrays, compared as sets
         ("A_CONTAINS(commodities, ('copper', 'gold'))", {"Reko Diq", "Saindak", "Chiniot-Rajoa"}),
         ("A_EQUALS(commodities, ('gold', 'copper'))", {"Reko Diq"}),
-        ("A_CONTAINEDBY(commodities, ('coal', 'salt', 'gold'))",
-         {"Thar Block I", "Thar Block II", "Lakhra", "Hangu coalfield", "Khewra",
-          "Gilgit River placers"}),
+        (
+            "A_CONTAINEDBY(commodities, ('coal', 'salt', 'gold'))",
+            {
+                "Thar Block I",
+                "Thar Block II",
+                "Lakhra",
+                "Hangu coalfield",
+                "Khewra",
+                "Gilgit River placers",
+            },
+        ),
         ("A_OVERLAPS(commodities, ('zinc', 'salt'))", {"Duddar", "Gunga", "Khewra"}),
         ("A_OVERLAPS(('zinc', 'salt'), commodities)", {"Duddar", "Gunga", "Khewra"}),
         ("A_CONTAINS(commodities, commodities)", ALL),
-        ("NOT A_OVERLAPS(commodities, ('coal', 'copper', 'gold'))",
-         {"Duddar", "Gunga", "Muslim Bagh", "Khewra", "Loe Shilman"}),
+        (
+            "NOT A_OVERLAPS(commodities, ('coal', 'copper', 'gold'))",
+            {"Duddar", "Gunga", "Muslim Bagh", "Khewra", "Loe Shilman"},
+        ),
         # property-property, arithmetic
         ("tonnage_mt = tonnage_mt", {"Gunga", "Chiniot-Rajoa", "Hangu coalfield"}),
         ("name = province", set()),
@@ -186,12 +239,19 @@ def test_deposits(db, text, expected):
         ("S_INTERSECTS(geom, MULTILINESTRING((61.612 29.249, 0 0), (62.061 29.13, 0 0)))", CHAGAI),
         (f"S_WITHIN(geom, {SINDH_POLYGON})", SINDH),
         (f"S_CONTAINS({SINDH_POLYGON}, geom)", SINDH),
-        ("S_WITHIN(geom, MULTIPOLYGON((( 61 28.5, 62.5 28.5, 62.5 29.5, 61 28.5)), "
-         "((67.5 24, 71.5 24, 71.5 26.5, 67.5 26.5, 67.5 24))))", SINDH | {"Reko Diq"}),
-        (f"S_INTERSECTS(geom, GEOMETRYCOLLECTION(POINT(62.061 29.13), {SINDH_POLYGON}))",
-         SINDH | {"Reko Diq"}),
-        ("S_TOUCHES(geom, POLYGON((62.061 29.13, 63 29.13, 63 30, 62.061 30, 62.061 29.13)))",
-         {"Reko Diq"}),
+        (
+            "S_WITHIN(geom, MULTIPOLYGON((( 61 28.5, 62.5 28.5, 62.5 29.5, 61 28.5)), "
+            "((67.5 24, 71.5 24, 71.5 26.5, 67.5 26.5, 67.5 24))))",
+            SINDH | {"Reko Diq"},
+        ),
+        (
+            f"S_INTERSECTS(geom, GEOMETRYCOLLECTION(POINT(62.061 29.13), {SINDH_POLYGON}))",
+            SINDH | {"Reko Diq"},
+        ),
+        (
+            "S_TOUCHES(geom, POLYGON((62.061 29.13, 63 29.13, 63 30, 62.061 30, 62.061 29.13)))",
+            {"Reko Diq"},
+        ),
         # A bow-tie is invalid; it is repaired into its two triangles, not refused.
         ("S_INTERSECTS(geom, POLYGON((61 28, 63 30, 63 28, 61 30, 61 28)))", {"Saindak"}),
     ],
@@ -212,12 +272,15 @@ def test_spatial_deposits(db, text, expected):
         ("illustrative AND granted_on IS NULL", {"ILLUS-0007"}),
         ("granted_on > applied_on", {f"ILLUS-000{i}" for i in range(1, 7)}),
         ("expires_on < granted_on", set()),
-        ("T_DURING(granted_on, INTERVAL('2015-01-01', '2020-01-01'))",
-         {"ILLUS-0002", "ILLUS-0003"}),
-        ("T_INTERSECTS(INTERVAL(granted_on, expires_on), INTERVAL('2051-01-01', '..'))",
-         {"ILLUS-0001"}),
-        ("T_CONTAINS(INTERVAL(granted_on, expires_on), DATE('2050-06-01'))",
-         {"ILLUS-0001"}),
+        (
+            "T_DURING(granted_on, INTERVAL('2015-01-01', '2020-01-01'))",
+            {"ILLUS-0002", "ILLUS-0003"},
+        ),
+        (
+            "T_INTERSECTS(INTERVAL(granted_on, expires_on), INTERVAL('2051-01-01', '..'))",
+            {"ILLUS-0001"},
+        ),
+        ("T_CONTAINS(INTERVAL(granted_on, expires_on), DATE('2050-06-01'))", {"ILLUS-0001"}),
         ("A_CONTAINS(commodities, ('copper', 'gold'))", {"ILLUS-0001", "ILLUS-0002", "ILLUS-0007"}),
     ],
 )
@@ -272,8 +335,10 @@ def test_intersects_and_disjoint_split_the_allen_relations(db):
         ("T_AFTER(day, TIMESTAMP('2020-06-01T23:00:00Z'))", {"after"}),
         # comparisons, booleans, integers
         ("day >= DATE('2020-06-01')", {"metBy", "after"}),
-        ("day BETWEEN DATE('2020-02-01') AND DATE('2020-03-01')",
-         {"overlaps", "finishedBy", "contains", "starts", "equals", "startedBy"}),
+        (
+            "day BETWEEN DATE('2020-02-01') AND DATE('2020-03-01')",
+            {"overlaps", "finishedBy", "contains", "starts", "equals", "startedBy"},
+        ),
         ("day IN (DATE('2020-06-01'), DATE('2020-07-01'))", {"metBy", "after"}),
         ("starts < ends", set(ALLEN)),
         ("ends = starts", set()),
@@ -298,25 +363,37 @@ def test_cql2_json_as_clients_write_it(db):
             {"Reko Diq", "Saindak", "Chiniot-Rajoa"},
         ),
         "bbox": (
-            {"op": "S_INTERSECTS",
-             "args": [{"property": "geometry"}, {"bbox": [61, 28.5, 62.5, 29.5]}]},
+            {
+                "op": "S_INTERSECTS",
+                "args": [{"property": "geometry"}, {"bbox": [61, 28.5, 62.5, 29.5]}],
+            },
             CHAGAI,
         ),
         "point": (
-            {"op": "s_intersects", "args": [{"property": "geom"},
-                                            {"type": "Point", "coordinates": [62.061, 29.13]}]},
+            {
+                "op": "s_intersects",
+                "args": [{"property": "geom"}, {"type": "Point", "coordinates": [62.061, 29.13]}],
+            },
             {"Reko Diq"},
         ),
         "and": (
-            {"op": "and", "args": [
-                {"op": "=", "args": [{"property": "status"}, "explored"]},
-                {"op": ">", "args": [{"property": "tonnage_mt"}, 100]},
-            ]},
+            {
+                "op": "and",
+                "args": [
+                    {"op": "=", "args": [{"property": "status"}, "explored"]},
+                    {"op": ">", "args": [{"property": "tonnage_mt"}, 100]},
+                ],
+            },
             {"Chiniot-Rajoa"},
         ),
         "casei": (
-            {"op": "=", "args": [{"op": "casei", "args": [{"property": "name"}]},
-                                 {"op": "casei", "args": ["REKO DIQ"]}]},
+            {
+                "op": "=",
+                "args": [
+                    {"op": "casei", "args": [{"property": "name"}]},
+                    {"op": "casei", "args": ["REKO DIQ"]},
+                ],
+            },
             {"Reko Diq"},
         ),
         "isNull": (
@@ -337,8 +414,9 @@ def test_filter_crs(db):
     east, north = to_mercator.transform(62.5, 29.5)
     bbox = f"BBOX({west}, {south}, {east}, {north})"
     assert select(db, f"S_INTERSECTS(geom, {bbox})", crs=3857) == CHAGAI
-    polygon = (f"POLYGON(({west} {south}, {east} {south}, {east} {north}, {west} {north}, "
-               f"{west} {south}))")
+    polygon = (
+        f"POLYGON(({west} {south}, {east} {south}, {east} {north}, {west} {north}, {west} {south}))"
+    )
     assert select(db, f"S_INTERSECTS(geom, {polygon})", crs=3857) == CHAGAI
     # The same numbers read as longitude/latitude select nothing.
     assert select(db, f"S_INTERSECTS(geom, {bbox})") == set()
@@ -375,8 +453,11 @@ def test_injection_attempts_are_just_values(db):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("foo = 1", "unknown property 'foo'; queryables are: as_of, commodities, geom, name, "
-                    "province, status, tonnage_mt, updated_at"),
+        (
+            "foo = 1",
+            "unknown property 'foo'; queryables are: as_of, commodities, geom, name, "
+            "province, status, tonnage_mt, updated_at",
+        ),
         ("tonnage_mt = 'lots'", "tonnage_mt is a number; 'lots' is not"),
         ("'lots' < tonnage_mt", "tonnage_mt is a number; 'lots' is not"),
         ("name = 42", "name is a string; 42 is not"),
@@ -384,13 +465,17 @@ def test_injection_attempts_are_just_values(db):
         ("updated_at > 7", "updated_at is a datetime; 7 is not"),
         ("tonnage_mt IN (1, 'two')", "tonnage_mt is a number; 'two' is not"),
         ("tonnage_mt BETWEEN 1 AND DATE('2020-01-01')", "tonnage_mt is a number"),
-        ("name = province AND name = tonnage_mt",
-         "cannot compare name (a string) with tonnage_mt (a number)"),
+        (
+            "name = province AND name = tonnage_mt",
+            "cannot compare name (a string) with tonnage_mt (a number)",
+        ),
         ("CASEI(name) = 5", "casei(name) is a string; 5 is not"),
         ("CASEI(tonnage_mt) = casei('x')", "CASEI needs a string: tonnage_mt is a number"),
         ("frob(name) = 1", "unknown function 'frob'"),
-        ("ACCENTI(name) = accenti('reko diq')", "ACCENTI (accent-insensitive comparison) is not "
-                                                "supported"),
+        (
+            "ACCENTI(name) = accenti('reko diq')",
+            "ACCENTI (accent-insensitive comparison) is not supported",
+        ),
         ("tonnage_mt % 2 = 1", "'%' is not supported"),
         ("tonnage_mt div 2 = 1", "'div' is not supported"),
         ("name + 1 = 2", "'+' needs numbers: name is a string"),
@@ -401,8 +486,10 @@ def test_injection_attempts_are_just_values(db):
         ("S_WITHIN(geom, 'POINT(1 2)')", "S_WITHIN needs geometries: 'POINT(1 2)' is a string"),
         ("geom = POINT(1 2)", "cannot compare a geometry; use S_EQUALS"),
         ("commodities = commodities", "use A_EQUALS"),
-        ("T_AFTER(name, DATE('2020-01-01'))", "T_AFTER needs dates, timestamps or intervals: "
-                                              "name is a string"),
+        (
+            "T_AFTER(name, DATE('2020-01-01'))",
+            "T_AFTER needs dates, timestamps or intervals: name is a string",
+        ),
         ("T_AFTER(as_of, 2020)", "T_AFTER needs dates, timestamps or intervals: 2020 is a number"),
         ("A_CONTAINS(name, ('x'))", "A_CONTAINS needs arrays: name is a string"),
         ("A_CONTAINS(commodities, ('copper', 1))", "only lists of strings are supported"),
@@ -445,16 +532,22 @@ def intersects(literal: dict) -> dict:
         ({"op": "=", "args": [{"property": "tonnage_mt"}, 10**400]}, "is not a finite number"),
         ({"op": "=", "args": [{"property": "tonnage_mt"}, float("nan")]}, "not a finite number"),
         (intersects({"type": "Point", "coordinates": []}), "is empty"),
-        (intersects({"type": "Polygon", "coordinates": [[0, 0], [1, 0], [1, 1]]}),
-         "malformed Polygon literal"),
+        (
+            intersects({"type": "Polygon", "coordinates": [[0, 0], [1, 0], [1, 1]]}),
+            "malformed Polygon literal",
+        ),
         (intersects({"type": "Point", "coordinates": [1e400, 0]}), "not finite"),
         (intersects({"type": "Feature", "geometry": None}), "unknown geometry type 'Feature'"),
         (intersects({"bbox": [1, 2, 3]}), "a BBOX needs 4 or 6 numbers"),
         (intersects({"bbox": [1, 2, "x", 4]}), "'x' is not a number"),
-        ({"op": "t_after", "args": [{"property": "as_of"}, {"interval": ["2020-01-01"]}]},
-         "an INTERVAL needs a start and an end"),
-        ({"op": "=", "args": [{"property": "as_of"}, {"interval": ["2020-01-01", ".."]}]},
-         "an INTERVAL can only be a T_ function argument"),
+        (
+            {"op": "t_after", "args": [{"property": "as_of"}, {"interval": ["2020-01-01"]}]},
+            "an INTERVAL needs a start and an end",
+        ),
+        (
+            {"op": "=", "args": [{"property": "as_of"}, {"interval": ["2020-01-01", ".."]}]},
+            "an INTERVAL can only be a T_ function argument",
+        ),
         ({"op": "=", "args": [{"property": "as_of"}, {"date": 20200101}]}, "is not a valid date"),
         ({"op": "=", "args": [{"property": ["name"]}, "x"]}, "unknown property"),
         ({"op": 7, "args": []}, "malformed operation"),
@@ -503,28 +596,58 @@ def test_edge_cases_never_reach_the_database_as_errors(db):
     """Valid but odd filters: PostgreSQL must accept every one of them."""
     bowtie = "POLYGON((61 28, 63 30, 63 28, 61 30, 61 28))"
     collection = f"GEOMETRYCOLLECTION(POINT(62 29), LINESTRING(61 28, 63 30), {bowtie})"
-    literals = ["POINT(62 29)", "BBOX(61, 28, 63, 30)", "BBOX(170, 28, -170, 30)", bowtie,
-                collection, "MULTIPOINT((62 29), (62 29))", "LINESTRING(61 28, 61 28, 63 30)",
-                "POLYGON((61 28, 63 28, 63 30, 61 28, 61 28))"]
-    ops = ["S_INTERSECTS", "S_EQUALS", "S_DISJOINT", "S_TOUCHES", "S_WITHIN", "S_OVERLAPS",
-           "S_CROSSES", "S_CONTAINS"]
+    literals = [
+        "POINT(62 29)",
+        "BBOX(61, 28, 63, 30)",
+        "BBOX(170, 28, -170, 30)",
+        bowtie,
+        collection,
+        "MULTIPOINT((62 29), (62 29))",
+        "LINESTRING(61 28, 61 28, 63 30)",
+        "POLYGON((61 28, 63 28, 63 30, 61 28, 61 28))",
+    ]
+    ops = [
+        "S_INTERSECTS",
+        "S_EQUALS",
+        "S_DISJOINT",
+        "S_TOUCHES",
+        "S_WITHIN",
+        "S_OVERLAPS",
+        "S_CROSSES",
+        "S_CONTAINS",
+    ]
     for op in ops:
         for literal in literals:
             select(db, f"{op}(geom, {literal})")
             select(db, f"{op}({literal}, {literal})")
             select(db, f"{op}(geom, {literal})", "concessions")
-    instants = ["DATE('2020-03-01')", "TIMESTAMP('2020-03-01T00:00:00Z')",
-                "INTERVAL('2020-03-01', '..')", "INTERVAL('..', '2020-03-01T10:00:00+02:00')",
-                "INTERVAL('..', '..')", "INTERVAL(day, at)", "at", "day"]
+    instants = [
+        "DATE('2020-03-01')",
+        "TIMESTAMP('2020-03-01T00:00:00Z')",
+        "INTERVAL('2020-03-01', '..')",
+        "INTERVAL('..', '2020-03-01T10:00:00+02:00')",
+        "INTERVAL('..', '..')",
+        "INTERVAL(day, at)",
+        "at",
+        "day",
+    ]
     for relation in ALLEN:
         for literal in instants:
             select(db, f"T_{relation.upper()}(at, {literal})", "events")
             select(db, f"T_{relation.upper()}({literal}, INTERVAL(starts, ends))", "events")
-    for text in ["name LIKE '100\\%'", "name LIKE ''", "tonnage_mt > 1e308", "tonnage_mt < -1e308",
-                 "name = ''", "name = 'Ünïcödé ☃ 𝔘'", "A_CONTAINS(commodities, (''))",
-                 "NOT NOT NOT (name = 'x')", "day = DATE('0001-01-01')",
-                 "at > TIMESTAMP('9999-12-31T23:59:59Z')",
-                 "at > TIMESTAMP('0001-01-01T06:00:00+05:00')"]:
+    for text in [
+        "name LIKE '100\\%'",
+        "name LIKE ''",
+        "tonnage_mt > 1e308",
+        "tonnage_mt < -1e308",
+        "name = ''",
+        "name = 'Ünïcödé ☃ 𝔘'",
+        "A_CONTAINS(commodities, (''))",
+        "NOT NOT NOT (name = 'x')",
+        "day = DATE('0001-01-01')",
+        "at > TIMESTAMP('9999-12-31T23:59:59Z')",
+        "at > TIMESTAMP('0001-01-01T06:00:00+05:00')",
+    ]:
         select(db, text, "events" if ("day" in text or "at >" in text) else "deposits")
     empty = {"op": "a_contains", "args": [{"property": "commodities"}, []]}
     assert run(db, "deposits", empty) == ALL

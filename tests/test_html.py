@@ -21,16 +21,30 @@ from geo.load import load_samples
 from tests.conftest import REPO, LiveServer, fresh_database
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 OUTPUT = REPO / "test-output" / "html"
 EVIL = "<script>alert(1)</script>"
 EVIL_NOTES = '"><img src=x onerror="alert(2)">'
 EVIL_URL = "javascript:alert(3)"
 REPORT = "https://example.org/report?a=1&b=2"
-PAGES = ["/", "/conformance", "/collections", "/collections/deposits",
-         "/collections/deposits/queryables", "/collections/deposits/items",
-         "/collections/corridors/items", "/collections/deposits/items/1", "/api"]
+PAGES = [
+    "/",
+    "/conformance",
+    "/collections",
+    "/collections/deposits",
+    "/collections/deposits/queryables",
+    "/collections/deposits/items",
+    "/collections/corridors/items",
+    "/collections/deposits/items/1",
+    "/api",
+]
 
 
 @dataclass
@@ -185,7 +199,8 @@ def test_conformance_as_html_lists_the_classes(browse):
     classes = httpx.get(f"{browse.origin}/conformance").json()["conformsTo"]
     expect(page.locator("ul.conformance li")).to_have_count(len(classes))
     expect(page.locator("ul.conformance")).to_contain_text(
-        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html")
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html"
+    )
     browse.assert_clean()
 
 
@@ -262,17 +277,20 @@ def test_hostile_feature_properties_render_as_text(browser, evil_server):
     assert "<img" not in body
 
 
-@pytest.mark.parametrize(("path", "headers", "expected"), [
-    ("/collections", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, "text/html"),
-    ("/collections/deposits/items", {"Accept": "text/html"}, "text/html"),
-    ("/collections/deposits/items?f=html", {"Accept": "*/*"}, "text/html"),
-    ("/collections/deposits/items/1?f=html", {}, "text/html"),
-    ("/collections/deposits/items", {"Accept": "*/*"}, "application/geo+json"),
-    ("/collections", {"Accept": "*/*"}, "application/json"),
-    ("/", {"Accept": "application/json, text/html"}, "application/json"),
-    ("/collections/deposits/queryables?f=html", {}, "text/html"),
-    ("/api", {"Accept": "text/html"}, "text/html"),
-])
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        ("/collections", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, "text/html"),
+        ("/collections/deposits/items", {"Accept": "text/html"}, "text/html"),
+        ("/collections/deposits/items?f=html", {"Accept": "*/*"}, "text/html"),
+        ("/collections/deposits/items/1?f=html", {}, "text/html"),
+        ("/collections/deposits/items", {"Accept": "*/*"}, "application/geo+json"),
+        ("/collections", {"Accept": "*/*"}, "application/json"),
+        ("/", {"Accept": "application/json, text/html"}, "application/json"),
+        ("/collections/deposits/queryables?f=html", {}, "text/html"),
+        ("/api", {"Accept": "text/html"}, "text/html"),
+    ],
+)
 def test_format_negotiation_over_plain_http(live_server, path, headers, expected):
     response = httpx.get(live_server.url + path, headers=headers)
     assert response.status_code == 200, response.text
@@ -284,8 +302,15 @@ def test_format_negotiation_over_plain_http(live_server, path, headers, expected
         response.json()
 
 
-@pytest.mark.parametrize("path", ["/static/style.css", "/static/map.js",
-                                  "/static/leaflet/leaflet.js", "/static/leaflet/leaflet.css",
-                                  "/static/leaflet/images/marker-icon.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/style.css",
+        "/static/map.js",
+        "/static/leaflet/leaflet.js",
+        "/static/leaflet/leaflet.css",
+        "/static/leaflet/images/marker-icon.png",
+    ],
+)
 def test_static_files_are_served_locally(live_server, path):
     assert httpx.get(live_server.url + path).status_code == 200

@@ -260,8 +260,10 @@ def test_feature_schema_types_every_property_for_gdal(client):
 
 def test_a_large_projected_bbox_is_densified_before_reprojection(client):
     utm = "http://www.opengis.net/def/crs/EPSG/0/32642"
-    body = client.get("/collections/deposits/items", params={
-        "bbox": "-5000000,2000000,5000000,5000000", "bbox-crs": utm, "limit": 100}).json()
+    body = client.get(
+        "/collections/deposits/items",
+        params={"bbox": "-5000000,2000000,5000000,5000000", "bbox-crs": utm, "limit": 100},
+    ).json()
     assert body["numberMatched"] == 13
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
+import re
 import subprocess
 import sys
 
@@ -11,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 
-FACTS = REPO.parent / "shared" / "data"
+SOURCE = REPO / "data" / "samples" / "source"
 
 
 def test_samples_hold_the_published_facts(samples_url):
@@ -65,11 +67,23 @@ def test_sample_points_lie_in_their_stated_province(samples_url):
     assert outside == []
 
 
-@pytest.mark.skipif(not FACTS.exists(), reason="the shared facts are not beside this checkout")
+def test_copied_boundaries_match_their_published_checksums():
+    notes = (SOURCE / "boundaries" / "SOURCES.md").read_text()
+    sums = dict(re.findall(r"`(pak_adm\w+\.json|pak_adm\d\.geojson)`[^`]*`([0-9a-f]{64})`", notes))
+    assert set(sums) == {
+        "pak_adm1.geojson",
+        "pak_adm2.geojson",
+        "pak_adm1_metaData.json",
+        "pak_adm2_metaData.json",
+    }
+    for name, digest in sums.items():
+        assert hashlib.sha256((SOURCE / "boundaries" / name).read_bytes()).hexdigest() == digest
+
+
 def test_build_script_reproduces_the_committed_samples(tmp_path):
     out = tmp_path / "samples"
     subprocess.run(
-        [sys.executable, str(REPO / "data/samples/build.py"), str(FACTS), "--out", str(out)],
+        [sys.executable, str(REPO / "data/samples/build.py"), str(SOURCE), "--out", str(out)],
         check=True,
         capture_output=True,
     )

@@ -1,11 +1,11 @@
-"""Build the committed sample layers in data/samples/ from the shared public facts.
+"""Build the committed sample layers in data/samples/ from the public facts in data/samples/source.
 
-The platform loads the GeoJSON files written here, never the shared folder: this script is the
-only place that reads it, so the samples can be regenerated and reviewed as a plain diff.
+source/ is an unchanged copy of the project's shared facts and boundaries; the platform loads the
+GeoJSON files written here, so the samples can be regenerated and reviewed as a plain diff.
 Facts are copied, not improved: unknown values stay null, the original free text is kept next to
 any value mapped onto a vocabulary, and the concession blocks are flagged as illustrative.
 
-Usage: python data/samples/build.py [FACTS_DIR]   (FACTS_DIR defaults to ../shared/data)
+Usage: python data/samples/build.py [FACTS_DIR]   (FACTS_DIR defaults to data/samples/source)
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import csv
 import importlib.util
 import json
 import re
-import shutil
 from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
@@ -30,7 +29,7 @@ from shapely.ops import unary_union
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_FACTS = REPO.parent / "shared" / "data"
+DEFAULT_FACTS = HERE / "source"  # copied unchanged from the project's shared/data
 BBOX = (60.0, 23.0, 78.0, 37.5)  # lon/lat envelope every sample geometry must fit in
 
 _spec = importlib.util.spec_from_file_location("vocab", REPO / "geo" / "vocab.py")
@@ -377,7 +376,7 @@ def main() -> None:
         nargs="?",
         type=Path,
         default=DEFAULT_FACTS,
-        help="shared data folder holding facts/ and boundaries/ (default: ../shared/data)",
+        help="folder holding facts/ and boundaries/ (default: data/samples/source)",
     )
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder to write to (default: data/samples)"
@@ -397,11 +396,6 @@ def main() -> None:
     provinces, districts = boundaries(folder / "boundaries")
     write("provinces.geojson", provinces)
     write("districts.geojson", districts)
-    meta = OUT / "boundaries-metadata"
-    meta.mkdir(exist_ok=True)
-    for name in ("pak_adm1_metaData.json", "pak_adm2_metaData.json"):
-        shutil.copyfile(folder / "boundaries" / name, meta / name)
-    print(f"boundaries-metadata/: 2 files copied unchanged from {folder / 'boundaries'}")
 
 
 if __name__ == "__main__":
