@@ -16,12 +16,19 @@ import psycopg
 import pyarrow as pa
 import pyogrio
 from psycopg import sql
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, Table
+from sqlalchemy import ARRAY, Table
 
-from geo.models import LAYERS, SRID
+from geo.models import LAYERS, SRID, field_type
 
 FORMATS = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".geojson": "GeoJSON", ".csv": "CSV"}
 BATCH = 20_000
+ARROW = {  # list columns travel as JSON text: GDAL formats have no list type
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
 OGR_TYPES = {
     "POINT": "Point",
     "MULTIPOLYGON": "MultiPolygon",
@@ -108,7 +115,7 @@ def _export_ogr(
 ) -> None:
     names = _attributes(table)
     schema = pa.schema(
-        [pa.field(n, _arrow_type(table.columns[n].type)) for n in names]
+        [pa.field(n, ARROW.get(field_type(table.columns[n].type), pa.string())) for n in names]
         + [pa.field("geometry", pa.binary())]
     )
     query = sql.SQL("SELECT {c}, ST_AsBinary(geom) FROM {t} ORDER BY id").format(
@@ -144,20 +151,6 @@ def _export_ogr(
         geometry_type=geometry_type,
         crs=f"EPSG:{SRID}",
     )
-
-
-def _arrow_type(kind: object) -> pa.DataType:
-    if isinstance(kind, Integer):
-        return pa.int64()
-    if isinstance(kind, Float):
-        return pa.float64()
-    if isinstance(kind, Boolean):
-        return pa.bool_()
-    if isinstance(kind, DateTime):
-        return pa.timestamp("us", tz="UTC")
-    if isinstance(kind, Date):
-        return pa.date32()
-    return pa.string()
 
 
 def _batches(conn: psycopg.Connection, query: sql.Composable) -> Iterator[list[tuple]]:

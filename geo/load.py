@@ -22,7 +22,7 @@ from psycopg import sql
 from geo import copy
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
-from geo.validate import EXTENT, MARGIN, Checked, Problem, check
+from geo.validate import ALLOWED, Checked, Problem, check
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 SAMPLE_ORDER = (
@@ -100,14 +100,7 @@ def load_file(
     if checked.problems:
         raise LoadError(path, checked.problems)
     order = np.argsort(
-        frame.geometry.hilbert_distance(
-            total_bounds=(
-                EXTENT[0] - MARGIN,
-                EXTENT[1] - MARGIN,
-                EXTENT[2] + MARGIN,
-                EXTENT[3] + MARGIN,
-            )
-        ).to_numpy(),
+        frame.geometry.hilbert_distance(total_bounds=ALLOWED).to_numpy(),
         kind="stable",
     )
     try:

@@ -10,12 +10,36 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ARRAY, Boolean, Computed, Date, DateTime, Float, Identity, Text, func
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    Identity,
+    Integer,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo import vocab
 
 SRID = 4326
+
+
+def field_type(kind: object) -> str:
+    """A column's type as the API and the exports name it (one of geo.cql.TYPES)."""
+    if isinstance(kind, ARRAY):
+        return "string[]"
+    if isinstance(kind, Geometry):
+        return "geometry"
+    for sql_type, name in ((Boolean, "boolean"), (Integer, "integer"), (Float, "number"),
+                           (DateTime, "datetime"), (Date, "date")):  # fmt: skip
+        if isinstance(kind, sql_type):
+            return name
+    return "string"
 
 
 def geometry(kind: str) -> Mapped:

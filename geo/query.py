@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, Integer, Table
+from sqlalchemy import Table
 
 from geo.cql import Field, Where
 from geo.crs import CRS, DEFAULT
+from geo.models import field_type
 
 GEOMETRY = "geom"
 ESTIMATE_ABOVE = 100_000  # rows above which a layer's extent comes from statistics
@@ -38,29 +39,11 @@ class Source:
     temporal: tuple[str, str | None] | None = None
 
 
-def _field_type(kind: object) -> str:
-    if isinstance(kind, ARRAY):
-        return "string[]"
-    if isinstance(kind, Boolean):
-        return "boolean"
-    if isinstance(kind, Integer):
-        return "integer"
-    if isinstance(kind, Float):
-        return "number"
-    if isinstance(kind, DateTime):
-        return "datetime"
-    if isinstance(kind, Date):
-        return "date"
-    if kind.__class__.__name__ == "Geometry":
-        return "geometry"
-    return "string"
-
-
 def source_for(
     table: Table, hidden: tuple[str, ...] = (), temporal: tuple[str, str | None] | None = None
 ) -> Source:
     fields = {
-        c.name: Field(c.name, _field_type(c.type))
+        c.name: Field(c.name, field_type(c.type))
         for c in table.columns
         if c.name not in hidden and not c.primary_key
     }

@@ -24,6 +24,7 @@ from geo.models import SRID
 # wrong CRSs and zero coordinates while allowing features that straddle a border.
 EXTENT = (60.88, 23.73, 77.81, 37.00)
 MARGIN = 1.0
+ALLOWED = (EXTENT[0] - MARGIN, EXTENT[1] - MARGIN, EXTENT[2] + MARGIN, EXTENT[3] + MARGIN)
 PROMOTE = {"POLYGON": "MULTIPOLYGON", "LINESTRING": "MULTILINESTRING"}
 TRUE = {"true", "t", "yes", "y", "1"}
 FALSE = {"false", "f", "no", "n", "0"}
@@ -268,12 +269,12 @@ def _check_geometry(values: np.ndarray, table: Table) -> tuple[np.ndarray, list[
         for i in np.flatnonzero(invalid)
     ]
     bounds = shapely.bounds(values)
-    minx, miny, maxx, maxy = EXTENT
+    minx, miny, maxx, maxy = ALLOWED
     outside = ok & (
-        (bounds[:, 0] < minx - MARGIN)
-        | (bounds[:, 1] < miny - MARGIN)
-        | (bounds[:, 2] > maxx + MARGIN)
-        | (bounds[:, 3] > maxy + MARGIN)
+        (bounds[:, 0] < minx)
+        | (bounds[:, 1] < miny)
+        | (bounds[:, 2] > maxx)
+        | (bounds[:, 3] > maxy)
     )
     bad += [
         (

@@ -270,12 +270,8 @@ async def items(request: Request, collection_id: str) -> Response:
         page.matched,
         page.returned,
     )
-    body = head + b'"links":' + send_links(links) + b',"features":' + page.features + b"}"
+    body = head + b'"links":' + orjson.dumps(links) + b',"features":' + page.features + b"}"
     return send(request, body, GEOJSON, headers)
-
-
-def send_links(links: list[dict]) -> bytes:
-    return orjson.dumps(links)
 
 
 @endpoint("/collections/{collection_id}/items/{feature_id}", summary="One feature")
@@ -305,7 +301,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
             HTML,
             headers,
         )
-    body = feature[:-1] + b',"links":' + send_links(links) + b"}"
+    body = feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     return send(request, body, GEOJSON, headers)
 
 

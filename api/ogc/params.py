@@ -121,11 +121,10 @@ def datetime(value: str | None) -> tuple[dt.datetime | None, dt.datetime | None]
     return start, end
 
 
-def names(value: str | None, what: str) -> tuple[str, ...] | None:
+def names(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    items = tuple(part.strip() for part in value.split(",") if part.strip())
-    return items
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def sortby(value: str | None) -> tuple[tuple[str, bool], ...]:
@@ -196,7 +195,7 @@ def items_query(source: Source, params: QueryParams) -> ItemsQuery:
         equals={k: v for k, v in params.items() if k in source.properties},
         where=filter_where(source, params),
         sortby=sortby(params.get("sortby")),
-        properties=names(params.get("properties"), "properties"),
+        properties=names(params.get("properties")),
         skip_geometry=boolean("skipGeometry", params.get("skipGeometry")),
         crs=crs("crs", params.get("crs")),
         limit=integer("limit", params.get("limit"), LIMIT_DEFAULT, 1, LIMIT_MAX),

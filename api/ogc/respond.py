@@ -33,9 +33,8 @@ def wants_html(request: Request) -> bool:
             return False
         raise ParameterError(f"f must be json or html, not {f!r}")
     accept = request.headers.get("accept", "")
-    html = accept.find("text/html")
-    json_at = min((i for i in (accept.find("json"),) if i >= 0), default=-1)
-    return html >= 0 and (json_at < 0 or html < json_at)
+    html, json = accept.find("text/html"), accept.find("json")
+    return html >= 0 and (json < 0 or html < json)
 
 
 def base_url(request: Request) -> str:
