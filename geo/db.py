@@ -81,3 +81,12 @@ def migrate(url: str) -> None:
 def layer_counts(conn: psycopg.Connection) -> dict[str, int]:
     """Rows per layer: exact counts (the tables are small) for health checks and the CLI."""
     return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS}
+
+
+def layer_versions(conn: psycopg.Connection) -> dict[str, int]:
+    """Each layer's change counter, raised by the database on every write (see migration 0002).
+
+    Caches key their entries on it: a version read before the data can only make a cache entry
+    older than its key, never newer, so a write is never hidden behind a cached answer.
+    """
+    return dict(conn.execute("SELECT layer, version FROM layer_changes").fetchall())

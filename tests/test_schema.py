@@ -171,4 +171,34 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 def test_migrating_twice_changes_nothing(db_url):
     db.migrate(db_url)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+
+
+def test_every_write_raises_its_layers_version_once_per_statement(conn):
+    before = db.layer_versions(conn)
+    assert set(before) == set(LAYERS)
+    with conn.transaction():
+        insert_deposit(conn)
+        insert_deposit(conn, name="'Second'")
+    conn.execute("UPDATE deposits SET operator = 'x'")  # two rows, one statement
+    with conn.cursor().copy(
+        "COPY deposits (name, commodities, status, coord_quality, source, geom) FROM STDIN"
+    ) as copy:
+        for n in range(3):
+            copy.write_row((f"c{n}", ["gold"], "prospect", "approximate", "t", "POINT(66 26)"))
+    after = db.layer_versions(conn)
+    assert after["deposits"] == before["deposits"] + 4
+    assert {k: v for k, v in after.items() if k != "deposits"} == {
+        k: v for k, v in before.items() if k != "deposits"
+    }
+    conn.execute("DELETE FROM deposits")
+    assert db.layer_versions(conn)["deposits"] == before["deposits"] + 5
+
+
+def test_a_rolled_back_write_leaves_the_version_alone(conn):
+    before = db.layer_versions(conn)["deposits"]
+    with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+        insert_deposit(conn)
+        insert_deposit(conn, status="'producting'")
+    assert db.layer_versions(conn)["deposits"] == before
+    assert conn.execute("SELECT count(*) FROM deposits").fetchone()[0] == 0
