@@ -208,6 +208,28 @@ def _order(source: Source, query: ItemsQuery) -> sql.Composable:
     return sql.SQL(", ").join(keys)
 
 
+def stream_statements(
+    source: Source, query: ItemsQuery
+) -> tuple[sql.Composable, list, sql.Composable, list]:
+    """(count statement, its params, features statement, its params) for a streamed page.
+
+    Why two statements: a streamed body must begin with numberMatched, so the count runs first,
+    and the features follow from a cursor one row each. ``geo.stream`` runs both in one
+    REPEATABLE READ snapshot, so they agree with each other.
+    """
+    properties = query.properties if query.properties is not None else source.properties
+    _check_names(source, properties, "property")
+    conditions, params = _conditions(source, query)
+    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+    table = _identifier(source.table)
+    count = sql.SQL("SELECT count(*) FROM {table}{where}").format(table=table, where=where)
+    feature = feature_json(source, properties, query.crs, query.skip_geometry)
+    features = sql.SQL(
+        "SELECT {feature}::text FROM {table}{where} ORDER BY {order} LIMIT %s OFFSET %s"
+    ).format(feature=feature, table=table, where=where, order=_order(source, query))
+    return count, params, features, [*params, query.limit, query.offset]
+
+
 def items_statement(source: Source, query: ItemsQuery) -> tuple[sql.Composable, list]:
     """One statement answering (numberMatched, numberReturned, features as a JSON array)."""
     properties = query.properties if query.properties is not None else source.properties
