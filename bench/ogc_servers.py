@@ -110,7 +110,8 @@ def version(folder: Path, package: str) -> str:
 
 
 def uvicorn(folder: Path, app: str, port: int, workers: int) -> list[str]:
-    """uvicorn's defaults otherwise (access log on, like ``emining serve``)."""
+    """uvicorn's defaults otherwise: the peers as they ship (access log on; ``emining serve``
+    logs no requests unless ``--access-log``, and runs here as its users run it)."""
     return [
         str(folder / "bin" / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers),
