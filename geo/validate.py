@@ -59,7 +59,12 @@ def required(column: Column) -> bool:
     return not column.nullable and column.server_default is None and not server_owned(column)
 
 
-def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
+def check(frame: gpd.GeoDataFrame, table: Table, whole_file: bool = True) -> Checked:
+    """Every row of ``frame`` against ``table``'s rules.
+
+    ``whole_file=False`` when ``frame`` is one chunk of a file: duplicate keys then need the
+    whole file (see ``duplicate_keys``) and file-wide problems are reported by the first chunk.
+    """
     problems: list[Problem] = []
     owned = {c.name for c in table.columns if server_owned(c)}
     known = {c.name for c in table.columns}
@@ -92,17 +97,31 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
                 for i in out.index[out[name].isna()]
             )
     geometry, bad = _check_geometry(frame.geometry.values, table)
-    problems.extend(Problem(int(i), "geometry", reason) for i, reason in bad)
+    problems.extend(Problem(int(frame.index[i]), "geometry", reason) for i, reason in bad)
     out["geom"] = geometry
     key = table.info.get("natural_key")
-    if key in out.columns:
-        dup = out[key].notna() & out[key].duplicated(keep="first")
-        problems.extend(
-            Problem(int(i), key, f"duplicate {key} {out.at[i, key]!r} in this file")
-            for i in out.index[dup]
-        )
+    if whole_file and key in out.columns:
+        problems.extend(_duplicates(out[key], key))
     problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
     return Checked(out, list(out.columns), problems)
+
+
+def duplicate_keys(frame: pd.DataFrame, table: Table) -> list[Problem]:
+    """Rows repeating an earlier row's natural key, over a whole file (chunks cannot see it)."""
+    key = table.info.get("natural_key")
+    frame = frame.rename(columns=_untruncate(frame.columns, {c.name for c in table.columns}))
+    if key not in frame.columns:
+        return []
+    values, _ = _convert(frame[key], table.columns[key])
+    return _duplicates(values, key)
+
+
+def _duplicates(values: pd.Series, key: str) -> list[Problem]:
+    repeated = values.notna() & values.duplicated(keep="first")
+    return [
+        Problem(int(i), key, f"duplicate {key} {values.at[i]!r} in this file")
+        for i in values.index[repeated]
+    ]
 
 
 def _untruncate(columns: pd.Index, known: set[str]) -> dict[str, str]:
