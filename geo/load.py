@@ -162,14 +162,15 @@ def _stream_into_empty(
     """
     table = LAYERS[layer].__table__
     problems = duplicate_keys(frame, table)
+    frame = frame.take(order)  # rows keep their file positions as labels, for the problems
     conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(layer)))
     with copy.indexes_deferred(conn, layer):
-        first = check(frame.iloc[order[: copy.CHUNK]], table, whole_file=False)
+        first = check(frame.iloc[: copy.CHUNK], table, whole_file=False)
         with copy.copy_stream(conn, layer, first.columns) as write:
             for start in range(0, len(frame), copy.CHUNK):
                 part = first if start == 0 else None
                 if part is None:
-                    part = check(frame.iloc[order[start : start + copy.CHUNK]], table, False)
+                    part = check(frame.iloc[start : start + copy.CHUNK], table, False)
                     part.problems = [p for p in part.problems if p.row is not None]
                 problems += part.problems
                 if not problems:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -180,20 +181,45 @@ def _lists(series: pd.Series, vocab: tuple[str, ...] | None) -> tuple[pd.Series,
     else:
         hashable = series.map(lambda v: tuple(v) if isinstance(v, list | tuple | np.ndarray) else v)
     codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
-    parsed = [_text_list(list(u) if isinstance(u, tuple) else u) for u in uniques]
-    lookup = np.empty(len(parsed) + 1, dtype=object)  # code -1 (missing) takes the last: None
-    reasons: dict[int, list[str]] = {}
-    for code, items in enumerate(parsed):
+    lookup = np.empty(len(uniques) + 1, dtype=object)  # code -1 (missing) takes the last: None
+    reasons: dict[int, tuple[str, ...]] = {}
+    for code, value in enumerate(uniques):
+        items, found = _checked_list(list(value) if isinstance(value, tuple) else value, vocab)
         lookup[code] = items
-        found = ["empty list"] if items == [] and vocab else []
-        found += [f"{x!r} is not one of {', '.join(vocab)}" for x in items or [] if vocab
-                  and x not in vocab]  # fmt: skip
         if found:
             reasons[code] = found
     bad = [(series.index[row], reason)
            for row in np.flatnonzero(np.isin(codes, list(reasons)))
            for reason in reasons[codes[row]]]  # fmt: skip
     return pd.Series(lookup[codes], index=series.index, dtype=object), bad
+
+
+def _checked_list(
+    value: object, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    """One distinct list value parsed, with its problems; text answers come from a cache."""
+    if isinstance(value, str):
+        return _checked_text_list(value, vocab)
+    return _check_items(_text_list(value), vocab)
+
+
+@lru_cache(maxsize=2**16)
+def _checked_text_list(
+    value: str, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    """Why cached: a big file is checked a chunk at a time, and every chunk holds most of the
+    file's few thousand distinct lists; each is parsed once per process, not once per chunk.
+    Callers never mutate the list handed out."""
+    return _check_items(_text_list(value), vocab)
+
+
+def _check_items(
+    items: list[str] | None, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    found = ["empty list"] if items == [] and vocab else []
+    found += [f"{x!r} is not one of {', '.join(vocab)}" for x in items or [] if vocab
+              and x not in vocab]  # fmt: skip
+    return items, tuple(found)
 
 
 def _isnull(series: pd.Series) -> pd.Series:
