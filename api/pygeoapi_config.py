@@ -26,7 +26,8 @@ from geo.query import GEOMETRY
 from geo.validate import ALLOWED
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer
 
-DEFAULT_URL = "http://127.0.0.1:5000"  # pygeoapi's own default port
+BIND_PORT = 5000  # pygeoapi's own default
+DEFAULT_URL = f"http://127.0.0.1:{BIND_PORT}"
 TITLE = "E-Mining Platform"
 # libpq parameters pygeoapi's PostgreSQL provider takes as named fields of ``data``; any other
 # (sslmode, connect_timeout, ...) goes to ``options``, which it hands on to psycopg2.connect.
@@ -98,7 +99,9 @@ def build(
     address = urlsplit(server_url)
     return {
         "server": {
-            "bind": {"host": address.hostname or "127.0.0.1", "port": address.port or 80},
+            # For `pygeoapi serve` only: local, the public URL's port or pygeoapi's own (a public
+            # host behind a proxy is no address to bind; uvicorn and gunicorn take their own).
+            "bind": {"host": "127.0.0.1", "port": address.port or BIND_PORT},
             "url": server_url.rstrip("/"),
             "mimetype": "application/json; charset=UTF-8",
             "encoding": "utf-8",
