@@ -20,12 +20,10 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "geologist.ipynb"
 
 
 @pytest.fixture(scope="module")
-def executed(live_server) -> nbformat.NotebookNode:
+def executed(live_server, no_proxy_for_loopback) -> nbformat.NotebookNode:
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EMINING_URL", live_server.url)
-        for name in ("no_proxy", "NO_PROXY"):  # the server is on loopback
-            patch.setenv(name, "127.0.0.1,localhost")
         NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     return notebook
 
