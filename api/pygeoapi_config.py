@@ -40,7 +40,8 @@ def connection(database_url: str) -> tuple[dict[str, Any], dict[str, str]]:
     A Unix-socket URL (``?host=/path``) works too: psycopg2 takes a folder as ``host``.
     """
     params = conninfo_to_dict(database_url)
-    data: dict[str, Any] = {key: params.pop(key) for key in NAMED if params.get(key)}
+    named = {key: params.pop(key, None) for key in NAMED}
+    data: dict[str, Any] = {key: value for key, value in named.items() if value}
     if "port" in data:
         data["port"] = int(data["port"])
     data["search_path"] = ["public"]
@@ -132,7 +133,10 @@ def build(
 
 
 def write(config: dict[str, Any], path: Path) -> None:
-    """The configuration as YAML, readable by its owner only (it may hold a password)."""
+    """The configuration as YAML, readable by its owner only (it may hold a password).
+
+    The connection is written once, as a YAML anchor the other collections refer to.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
     path.chmod(0o600)
