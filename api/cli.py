@@ -268,5 +268,44 @@ def export(layer: str, path: Path) -> None:
     click.echo(f"{layer}: {count:,} features to {path} in {time.monotonic() - started:.1f} s")
 
 
+@main.command(name="pygeoapi-config")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="File to write (mode 0600: it may hold the password); standard output if not given.",
+)
+@click.option(
+    "--url",
+    "server_url",
+    default=None,
+    help="The public URL pygeoapi will answer at (its links are built from it); "
+    "default http://127.0.0.1:5000, pygeoapi's own port.",
+)
+def pygeoapi_config_command(path: Path | None, server_url: str | None) -> None:
+    """Write a pygeoapi configuration publishing every layer through its PostgreSQL provider.
+
+    It connects to DATABASE_URL, else to the embedded cluster over loopback TCP with its password
+    (pygeoapi is another program, perhaps run by another user: the socket is ours alone). Keep the
+    embedded cluster running (`emining db start`) while pygeoapi serves it.
+    """
+    from api import pygeoapi_config  # geopandas and the API's modules: only for this command
+
+    target = db.configured_url()
+    if target is None:
+        try:
+            target = Cluster().url(tcp=True)
+        except ClusterError as error:
+            fail(str(error))
+    config = pygeoapi_config.build(target, server_url or pygeoapi_config.DEFAULT_URL)
+    if path is None:
+        click.echo(pygeoapi_config.dump(config), nl=False)
+        return
+    pygeoapi_config.write(config, path)
+    click.echo(f"{len(config['resources'])} collections to {path}", err=True)
+
+
 if __name__ == "__main__":
     main()

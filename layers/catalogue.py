@@ -37,6 +37,10 @@ class Layer:
         return source_for(self.model.__table__, hidden=self.hidden, temporal=self.temporal)
 
 
+SERVICE_DESCRIPTION = (
+    "Open geospatial data of Pakistan's mineral value chain: deposits, concessions, facilities, "
+    "special economic zones and logistics corridors, as OGC API."
+)
 BOUNDARIES = "geoBoundaries gbOpen PAK (2019), public domain; Runfola et al. (2020), PLoS ONE 15(4)"
 FACTS = "public sources named on every feature (see data/samples/SOURCES.md)"
 

@@ -35,7 +35,7 @@ from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
 from geo import crs as crs_module
 from geo.query import ItemsQuery, QueryError, extent, fetch_item, fetch_items
 from geo.stream import open_stream
-from layers.catalogue import CATALOGUE, Layer, get
+from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 CONFORMANCE = [
@@ -88,8 +88,7 @@ async def landing(request: Request) -> Response:
     title = request.app.state.settings.title
     document = {
         "title": title,
-        "description": "Open geospatial data of Pakistan's mineral value chain: deposits, "
-        "concessions, facilities, special economic zones and logistics corridors, as OGC API.",
+        "description": SERVICE_DESCRIPTION,
         "links": [
             link(url(request, "/"), "self", JSON, "This document"),
             link(url(request, "/", f="html"), "alternate", HTML, "This document as HTML"),
