@@ -27,6 +27,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 # Speeds are assumptions (no public source gives average freight speeds per corridor), chosen to
 # be plausible averages including stops rather than speed limits:
@@ -290,7 +291,8 @@ REASONS = """INSERT INTO links (id, from_layer, from_id, from_name, kind, reason
         ELSE format('no %%s is reachable: %%s joins the network on %%s, a part of the network '
                     'that no %%s joins', k.one, d.name, c.ref, k.one) END
     FROM deposits d
-    CROSS JOIN (VALUES ('sez', 2, 'SEZ', 'SEZs'), ('port', 3, 'port', 'ports')) k(kind, n, one, plural)
+    CROSS JOIN (VALUES ('sez', 2, 'SEZ', 'SEZs'), ('port', 3, 'port', 'ports'))
+        AS k(kind, n, one, plural)
     LEFT JOIN network_points p ON p.layer = 'deposits' AND p.site_id = d.id
     LEFT JOIN network_edges e ON e.id = p.edge_id LEFT JOIN corridors c ON c.id = e.corridor_id
     WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.id = d.id * 10 + k.n)
@@ -364,10 +366,14 @@ def refresh_plan(force: bool = False, progress: Progress | None = None) -> Plan:
         "(SELECT count(*) FROM links)"
     )
     seconds = time.monotonic() - started
-    yield Statement(
-        SAVE_STATE, {"versions": psycopg.types.json.Jsonb(versions), "seconds": seconds}
-    )
+    yield Statement(SAVE_STATE, {"versions": Jsonb(versions), "seconds": seconds})
     return BuildReport(vertices, edges, links, seconds)
+
+
+def routable(conn: psycopg.Connection) -> bool:
+    """Whether the store has pgRouting (migration 0001 creates it where the server offers it)."""
+    query = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pgrouting')"
+    return bool(conn.execute(query).fetchone()[0])
 
 
 def _is_current(row: tuple) -> bool:
