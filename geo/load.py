@@ -20,7 +20,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from geo import copy
+from geo import copy, network
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
 from geo.validate import ALLOWED, Problem, check, duplicate_keys
@@ -109,12 +109,19 @@ def load_file(
 
 
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
-    """Load (or refresh, by natural key) the sample layers, all in one transaction."""
+    """Load (or refresh, by natural key) the sample layers, all in one transaction.
+
+    Then the logistics network and the links are brought up to date (where pgRouting exists),
+    so the store is complete when serving starts rather than on the first read of links.
+    """
     with conn.transaction():
-        return [
+        reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)
             for layer in SAMPLE_ORDER
         ]
+    if network.routable(conn):
+        network.build(conn)
+    return reports
 
 
 def _existing_keys(

@@ -7,10 +7,14 @@ shape (columns and their types) comes from ``geo.models``; this module adds what
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from geo.models import LAYERS, Base
+from psycopg import AsyncConnection
+
+from geo import network
+from geo.models import DERIVED, LAYERS, Base
 from geo.query import Source, source_for
 
 
@@ -26,10 +30,12 @@ class Layer:
     """Columns not published (the geometry is always published as the geometry)."""
     attribution: str = ""
     extra: dict = field(default_factory=dict)
+    refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
+    """For derived layers: brings the table up to date before it is read (cheap when it is)."""
 
     @property
     def model(self) -> type[Base]:
-        return LAYERS[self.id]
+        return LAYERS[self.id] if self.id in LAYERS else DERIVED[self.id]
 
     @cached_property
     def source(self) -> Source:
@@ -89,6 +95,20 @@ CATALOGUE: tuple[Layer, ...] = (
         "route; published_length_km gives the published figure where known.",
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
+    ),
+    Layer(
+        "links",
+        "Deposit links: access, nearest SEZ, nearest port",
+        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
+        "line), and its nearest special economic zone and port by network distance, with the "
+        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
+        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
+        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
+        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
+        "centres, so network km are shorter than real roads (N-25 by about 8%).",
+        keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
+        attribution="derived from the corridors, deposits, SEZs and ports layers",
+        refresh=network.ensure_current,
     ),
     Layer(
         "provinces",
