@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import errors, health
+from api import errors, health, tiles
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,6 +29,10 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     title: str = "E-Mining Platform"
+    # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
+    tile_cache_bytes: int = field(
+        default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -58,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(features.router)
+    app.include_router(tiles.router)
     # CSS, the map script and the vendored Leaflet of the HTML pages (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -25,6 +25,11 @@ class Layer:
     hidden: tuple[str, ...] = ()
     """Columns not published (the geometry is always published as the geometry)."""
     attribution: str = ""
+    minzoom: int = 0
+    """Lowest WebMercatorQuad zoom level whose tiles carry this layer."""
+    maxzoom: int = 14
+    """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
+    (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -61,6 +66,7 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("concessions", "licences", "mining leases", "cadastre"),
         temporal=("granted_on", "expires_on"),
         attribution="illustrative blocks around public deposit locations",
+        minzoom=4,
     ),
     Layer(
         "facilities",
@@ -85,6 +91,7 @@ CATALOGUE: tuple[Layer, ...] = (
         "route; published_length_km gives the published figure where known.",
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
+        maxzoom=12,
     ),
     Layer(
         "provinces",
@@ -92,6 +99,7 @@ CATALOGUE: tuple[Layer, ...] = (
         "Pakistan's provinces and territories (ADM1). Boundaries are indicative, not official.",
         keywords=("administrative boundaries", "provinces"),
         attribution=BOUNDARIES,
+        maxzoom=10,
     ),
     Layer(
         "districts",
@@ -100,6 +108,8 @@ CATALOGUE: tuple[Layer, ...] = (
         "indicative, not official.",
         keywords=("administrative boundaries", "districts"),
         attribution=BOUNDARIES,
+        minzoom=4,
+        maxzoom=12,
     ),
 )
 

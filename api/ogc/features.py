@@ -13,6 +13,7 @@ import psycopg
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
+from api import tilesets
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
@@ -83,6 +84,7 @@ async def landing(request: Request) -> Response:
             link(url(request, "/conformance"), OGC_REL + "conformance", JSON),
             link(url(request, "/collections"), "data", JSON, "The collections"),
             link(url(request, "/collections"), OGC_REL + "data", JSON),
+            *tilesets.landing_links(request),
         ],
     }
     return answer(request, document, "landing")
@@ -90,7 +92,7 @@ async def landing(request: Request) -> Response:
 
 @endpoint("/conformance", summary="Conformance classes")
 async def conformance(request: Request) -> Response:
-    return answer(request, {"conformsTo": CONFORMANCE}, "conformance")
+    return answer(request, {"conformsTo": CONFORMANCE + tilesets.CONFORMANCE}, "conformance")
 
 
 @endpoint("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
@@ -142,6 +144,7 @@ async def describe(request: Request, layer: Layer) -> dict:
                 "application/schema+json",
                 "JSON Schema of the features",
             ),
+            *tilesets.collection_links(request, layer),
         ],
     }
     if "interval" in known:
