@@ -146,7 +146,7 @@ async def serve_tile(
 
 def metadata_format(request: Request, tms_id: str) -> str:
     """``f=json`` (default) or ``f=tilejson`` (WebMercatorQuad only) for tileset metadata."""
-    f = (request.query_params.get("f") or "json").lower()
+    f = request.query_params.get("f", "json").lower()
     if f not in ("json", "tilejson"):
         raise ParameterError(f"f must be json or tilejson for tileset metadata, not {f!r}")
     if f == "tilejson" and tms_id != "WebMercatorQuad":

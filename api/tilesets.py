@@ -267,3 +267,85 @@ def tilejson(
             for layer in layers
         ],
     }
+
+
+def _path(summary: str, parameters: list[dict], media_type: str, extra: dict | None = None) -> dict:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+    answers = {
+        "200": {"description": "Success", "content": {media_type: {"schema": {"type": "object"}}}},
+        "304": {"description": "Not modified (ETag matches)"},
+        "400": {"description": "Invalid parameter", "content": error},
+        "404": {"description": "Not found", "content": error},
+        **(extra or {}),
+    }
+    if media_type == MVT:
+        answers["200"]["content"] = {MVT: {"schema": {"type": "string", "format": "binary"}}}
+    return {"get": {"summary": summary, "parameters": parameters, "responses": answers}}
+
+
+def openapi_paths(collection_ids: list[str]) -> tuple[dict, dict]:
+    """The tiles paths and their parameters, for api/ogc/openapi.py."""
+
+    def path_parameter(name: str, schema: dict, description: str) -> dict:
+        return {
+            "name": name, "in": "path", "required": True, "description": description,
+            "schema": schema,
+        }  # fmt: skip
+
+    parameters = {
+        "tileMatrixSetId": path_parameter(
+            "tileMatrixSetId", {"type": "string", "enum": list(SUPPORTED)}, "Tile matrix set."
+        ),
+        "tileMatrix": path_parameter("tileMatrix", {"type": "integer", "minimum": 0}, "Level."),
+        "tileCol": path_parameter("tileCol", {"type": "integer", "minimum": 0}, "Column (x)."),
+        "tileRow": path_parameter("tileRow", {"type": "integer", "minimum": 0}, "Row (y)."),
+        "collections": {
+            "name": "collections",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": "Layers of a dataset tile (default: all).",
+            "schema": {"type": "array", "items": {"type": "string", "enum": collection_ids}},
+        },
+        "f-tileset": {
+            "name": "f",
+            "in": "query",
+            "required": False,
+            "description": "Tileset metadata (json) or TileJSON (WebMercatorQuad only).",
+            "schema": {"type": "string", "enum": ["json", "tilejson"]},
+        },
+    }
+
+    def ref(name: str) -> dict:
+        return {"$ref": f"#/components/parameters/{name}"}
+
+    tms, tile = ref("tileMatrixSetId"), [ref("tileMatrix"), ref("tileCol"), ref("tileRow")]
+    empty = {"204": {"description": "Empty tile: no feature in it"}}
+    paths = {
+        "/tileMatrixSets": _path("Tile matrix sets", [], JSON),
+        "/tileMatrixSets/{tileMatrixSetId}": _path("One tile matrix set", [tms], JSON),
+        "/tiles": _path("Vector tilesets of all layers", [], JSON),
+        "/tiles/{tileMatrixSetId}": _path(
+            "Tileset metadata of all layers", [tms, ref("collections"), ref("f-tileset")], JSON
+        ),
+        "/tiles/{tileMatrixSetId}/tilejson.json": _path(
+            "TileJSON of all layers", [tms, ref("collections")], JSON
+        ),
+        "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}": _path(
+            "A vector tile of several layers", [tms, *tile, ref("collections")], MVT, empty
+        ),
+    }
+    for collection in collection_ids:
+        base = f"/collections/{collection}/tiles"
+        paths[base] = _path(f"Vector tilesets of {collection}", [], JSON)
+        paths[f"{base}/{{tileMatrixSetId}}"] = _path(
+            f"Tileset metadata of {collection}", [tms, ref("f-tileset")], JSON
+        )
+        paths[f"{base}/{{tileMatrixSetId}}/tilejson.json"] = _path(
+            f"TileJSON of {collection}", [tms], JSON
+        )
+        paths[f"{base}/{{tileMatrixSetId}}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"] = _path(
+            f"A vector tile of {collection}", [tms, *tile], MVT, empty
+        )
+    return paths, parameters
