@@ -217,13 +217,12 @@ def test_below_maxzoom_points_are_thinned_to_the_lowest_id_per_cell(client, samp
             "SELECT id, ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857)) "
             "FROM deposits ORDER BY id"
         ).fetchall()
-    left, bottom, right, top = WMQ.xy_bounds(tile)
-    size = EXTENT // THIN_CELLS
+    left, _, right, top = WMQ.xy_bounds(tile)
+    size = (right - left) / THIN_CELLS
     kept: dict[tuple[int, int], int] = {}
-    for feature_id, x, y in rows:
-        px = round((x - left) / (right - left) * EXTENT)
-        py = round((top - y) / (top - bottom) * EXTENT)
-        kept.setdefault((px // size, py // size), feature_id)
+    for feature_id, x, y in rows:  # rows in id order: the first of a cell is its lowest id
+        cell = (math.floor((x - left) / size), math.floor((top - y) / size))
+        kept.setdefault(cell, feature_id)
     got = set(features_by_id(client.get(path(tile)).content, "deposits"))
     assert len(rows) > len(got) > 1
     assert got == set(kept.values())
