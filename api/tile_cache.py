@@ -14,8 +14,10 @@ z14 one.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 FORMAT = "emining-tiles-1"  # raise when the tile SQL changes, so clients' ETags stop matching
@@ -46,6 +48,7 @@ class TileCache:
 
     capacity: int
     entries: OrderedDict[TileKey, bytes] = field(default_factory=OrderedDict)
+    pending: dict[TileKey, asyncio.Future[bytes]] = field(default_factory=dict)
     size: int = 0
     hits: int = 0
     misses: int = 0
@@ -70,3 +73,28 @@ class TileCache:
         while self.size > self.capacity:
             _, old = self.entries.popitem(last=False)
             self.size -= len(old) + 200
+
+    async def fetch(self, key: TileKey, build: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str]:
+        """The tile and how it was found: ``hit``, ``miss`` (built now) or ``joined``.
+
+        Why ``joined``: when eight clients open the same map at once, the eight requests for
+        its z5 tiles arrive together; the first builds each tile, the others wait for it
+        instead of running the same second-long statement seven more times. The build runs as
+        its own task (shielded), so a client that gives up does not cancel it for the others.
+        """
+        tile = self.get(key)
+        if tile is not None:
+            return tile, "hit"
+        task = self.pending.get(key)
+        state = "joined"
+        if task is None:
+            state = "miss"
+            task = asyncio.ensure_future(build())
+            self.pending[key] = task
+            task.add_done_callback(lambda done: self._built(key, done))
+        return await asyncio.shield(task), state
+
+    def _built(self, key: TileKey, task: asyncio.Future[bytes]) -> None:
+        self.pending.pop(key, None)
+        if not task.cancelled() and task.exception() is None:
+            self.put(key, task.result())

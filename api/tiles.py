@@ -122,23 +122,26 @@ async def serve_tile(
     request: Request, tms: TileMatrixSet, tile: Tile, layers: list[Layer]
 ) -> Response:
     chosen = tile_layers(layers, tms, tile.z)
-    tiles = cache(request)
-    async with request.app.state.pool.connection() as conn:
+    pool = request.app.state.pool
+    async with pool.connection() as conn:
         database, versions = await fetch_versions(conn)
-        key = TileKey(
-            database,
-            tuple((layer.name, versions.get(layer.name, 0)) for layer in chosen),
-            tms.id, tile.z, tile.x, tile.y,
-            tuple(layer.name for layer in chosen),
-        )  # fmt: skip
-        headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
-        if key.etag in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers=headers)
-        body = tiles.get(key)
-        headers["X-Tile-Cache"] = "miss" if body is None else "hit"
-        if body is None:
-            body = await fetch_tile(conn, chosen, tile_box(tms, tile)) if chosen else b""
-            tiles.put(key, body)
+    key = TileKey(
+        database,
+        tuple((layer.name, versions.get(layer.name, 0)) for layer in chosen),
+        tms.id, tile.z, tile.x, tile.y,
+        tuple(layer.name for layer in chosen),
+    )  # fmt: skip
+    headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
+    if key.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+
+    async def build() -> bytes:
+        if not chosen:
+            return b""
+        async with pool.connection() as conn:
+            return await fetch_tile(conn, chosen, tile_box(tms, tile))
+
+    body, headers["X-Tile-Cache"] = await cache(request).fetch(key, build)
     if not body:
         return Response(status_code=204, headers=headers)
     return Response(body, media_type=tilesets.MVT, headers=headers)

@@ -379,3 +379,36 @@ def test_points_metres_apart_are_both_kept_at_maxzoom_and_one_is_kept_below(empt
         assert set(features_by_id(at_max, "deposits")) == ids
         below = client.get(path(tile_of(WMQ, lon, lat, deposits.maxzoom - 6))).content
         assert set(features_by_id(below, "deposits")) == {min(ids)}
+
+
+def test_concurrent_requests_for_a_new_tile_build_it_once(live_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    url = f"{live_server.url}/tiles/WorldCRS84Quad/0/1/0"  # all layers: the dearest tile here
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.get(url, timeout=60), range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    states = sorted(a.headers["X-Tile-Cache"] for a in answers)
+    assert states.count("miss") == 1, states  # the others joined the build or hit its result
+
+
+def test_the_cache_is_bounded_by_bytes_least_recently_used_first():
+    from api.tile_cache import TileCache, TileKey
+
+    def key(n: int) -> TileKey:
+        return TileKey(1, (("deposits", 1),), "WebMercatorQuad", 10, n, 0, ("deposits",))
+
+    cache = TileCache(capacity=10_000)
+    for n in range(10):
+        cache.put(key(n), bytes(1_000))
+        if n == 5:
+            assert cache.get(key(0)) is not None  # used: now the most recent
+    assert cache.size <= cache.capacity
+    assert cache.get(key(0)) is not None and cache.get(key(1)) is None
+    assert cache.get(key(9)) is not None
+    cache.put(key(99), bytes(5_000))  # more than a quarter of the capacity: not kept
+    assert cache.get(key(99)) is None
+    assert key(1).etag != key(2).etag and key(1).etag == key(1).etag
