@@ -76,6 +76,24 @@ def random_tiles(count: int, seed: int) -> list[morecantile.Tile]:
     return tiles
 
 
+def repeats(tiles: list[morecantile.Tile]) -> str:
+    """How often the list asks again for a tile it asked for before, in all and per level.
+
+    An unbounded cache could at most answer this share; low levels repeat most (a z5 tile over
+    Pakistan is one of 6, a z12 tile one of ~25,000), which is what a cache is for.
+    """
+    seen: set[morecantile.Tile] = set()
+    again = dict.fromkeys(range(ZOOMS[0], ZOOMS[1] + 1), 0)
+    total = dict.fromkeys(again, 0)
+    for tile in tiles:
+        total[tile.z] += 1
+        again[tile.z] += tile in seen
+        seen.add(tile)
+    share = sum(again.values()) / len(tiles)
+    levels = ", ".join(f"z{z} {again[z] / max(total[z], 1):.0%}" for z in total)
+    return f"{len(seen):,} distinct; {share:.0%} of requests repeat an earlier tile ({levels})"
+
+
 def fill(template: str, tile: morecantile.Tile) -> str:
     return template.format(z=tile.z, x=tile.x, y=tile.y)
 
@@ -113,7 +131,9 @@ def run(name: str, url: str, home: Path, args: argparse.Namespace, lists: tuple)
     return server.name, result, found
 
 
-def report(results: list[tuple[str, Result, str]], args: argparse.Namespace, context: str) -> str:
+def report(
+    results: list[tuple[str, Result, str]], args: argparse.Namespace, context: str, lists: tuple
+) -> str:
     tipg = next((r for n, r, _ in results if n == "TiPg"), None)
     lines = [
         f"{args.rows:,} synthetic deposits; {args.tiles:,} random tiles z{ZOOMS[0]}–{ZOOMS[1]} "
@@ -133,6 +153,7 @@ def report(results: list[tuple[str, Result, str]], args: argparse.Namespace, con
             f"| {name} | {result.rps:.1f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} | "
             f"{result.errors} | {ratio} |"
         )
+    lines += ["", f"the list: {repeats(lists[0])}"]
     lines += ["", f"tiles around {SANITY_POINT} (lon, lat):"]
     lines += [f"  {name:<18} {found}" for name, _, found in results]
     return "\n".join(lines)
@@ -145,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     lists = (random_tiles(args.tiles, args.seed), random_tiles(args.tiles, args.seed + 1))
     with ogc.loaded_cluster(path, args, "emining-tiles-") as (home, url, context):
         results = [run(name, url, home, args, lists) for name in RUNS]
-        print(report(results, args, context))
+        print(report(results, args, context, lists))
     return 0
 
 
