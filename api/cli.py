@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from geo import db
+from geo import db, network
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
@@ -71,7 +71,13 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Worker processes (each with its own connection pool).",
 )
-def serve(host: str, port: int, samples: bool, workers: int) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every request (a reverse proxy usually does; it costs ~5% of the API's CPU).",
+)
+def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -> None:
     """Serve the platform (starting the embedded database if DATABASE_URL is not set)."""
     import uvicorn
 
@@ -90,7 +96,13 @@ def serve(host: str, port: int, samples: bool, workers: int) -> None:
             # the store's context exits and stops the embedded cluster cleanly.
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             if workers == 1:
-                uvicorn.run(create_app(Settings(url)), host=host, port=port, log_level="info")
+                uvicorn.run(
+                    create_app(Settings(url)),
+                    host=host,
+                    port=port,
+                    log_level="info",
+                    access_log=access_log,
+                )
             else:
                 os.environ["DATABASE_URL"] = url  # each worker builds its app from it
                 uvicorn.run(
@@ -100,6 +112,7 @@ def serve(host: str, port: int, samples: bool, workers: int) -> None:
                     host=host,
                     port=port,
                     log_level="info",
+                    access_log=access_log,
                 )
     except (ClusterError, LoadError, psycopg.Error) as error:
         fail(str(error))
@@ -223,15 +236,52 @@ def load(path: Path, layer: str, upsert: bool, source_layer: str | None) -> None
                 source_layer=source_layer,
                 progress=ProgressPrinter(f"load {path.name}"),
             )
+            rate = report.rows / max(report.seconds, 1e-9)
+            click.echo(
+                f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "
+                f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
+            )
+            # The links depend on corridors and sites: rebuild them now, not on the first read.
+            if layer in network.SOURCES and network.routable(conn):
+                _report_build(network.build(conn, progress=ProgressPrinter("network", minimum=1)))
+    except network.NetworkError as error:
+        fail(str(error))
     except LoadError as error:
         for line in error.lines():
             click.echo(line, err=True)
         fail(f"{len(error.problems)} problem(s) in {path}: nothing was written")
-    rate = report.rows / max(report.seconds, 1e-9)
-    click.echo(
-        f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "
-        f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
-    )
+
+
+def _report_build(report: network.BuildReport | None) -> None:
+    if report is None:
+        click.echo("network: up to date (built from the current corridors and sites)")
+    else:
+        click.echo(
+            f"network: {report.vertices:,} vertices, {report.edges:,} edges, "
+            f"{report.links:,} links in {report.seconds:.1f} s"
+        )
+
+
+@main.group(name="network")
+def network_group() -> None:
+    """The logistics network (corridors as a pgRouting graph) and the links of every deposit."""
+
+
+@network_group.command(name="build")
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+def network_build(force: bool) -> None:
+    """Build the network and route every deposit to its corridor, nearest SEZ and port.
+
+    Reading the links collection rebuilds them too when corridors or sites changed; this does it
+    ahead of time, with progress.
+    """
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            _report_build(
+                network.build(conn, force=force, progress=ProgressPrinter("network", minimum=1))
+            )
+    except network.NetworkError as error:
+        fail(str(error))
 
 
 @main.command()
@@ -253,6 +303,45 @@ def export(layer: str, path: Path) -> None:
     except ExportError as error:
         fail(str(error))
     click.echo(f"{layer}: {count:,} features to {path} in {time.monotonic() - started:.1f} s")
+
+
+@main.command(name="pygeoapi-config")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="File to write (mode 0600: it may hold the password); standard output if not given.",
+)
+@click.option(
+    "--url",
+    "server_url",
+    default=None,
+    help="The public URL pygeoapi will answer at (its links are built from it); "
+    "default http://127.0.0.1:5000, pygeoapi's own port.",
+)
+def pygeoapi_config_command(path: Path | None, server_url: str | None) -> None:
+    """Write a pygeoapi configuration publishing every layer through its PostgreSQL provider.
+
+    It connects to DATABASE_URL, else to the embedded cluster over loopback TCP with its password
+    (pygeoapi is another program, perhaps run by another user: the socket is ours alone). Keep the
+    embedded cluster running (`emining db start`) while pygeoapi serves it.
+    """
+    from api import pygeoapi_config  # geopandas and the API's modules: only for this command
+
+    target = db.configured_url()
+    if target is None:
+        try:
+            target = Cluster().url(tcp=True)
+        except ClusterError as error:
+            fail(str(error))
+    config = pygeoapi_config.build(target, server_url or pygeoapi_config.DEFAULT_URL)
+    if path is None:
+        click.echo(pygeoapi_config.dump(config), nl=False)
+        return
+    pygeoapi_config.write(config, path)
+    click.echo(f"{len(config['resources'])} collections to {path}", err=True)
 
 
 if __name__ == "__main__":

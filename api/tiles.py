@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from morecantile import Tile, TileMatrixSet
+from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from api import tilesets
@@ -118,12 +119,21 @@ def cache(request: Request) -> TileCache:
     return state.tile_cache
 
 
+async def refresh(conn: AsyncConnection, layers: list[Layer]) -> None:
+    """Derived layers (links) are rebuilt first if what they derive from changed, so their
+    change counter, and with it the tile's key, is current before it is read."""
+    for layer in layers:
+        if layer.refresh is not None:
+            await layer.refresh(conn)
+
+
 async def serve_tile(
     request: Request, tms: TileMatrixSet, tile: Tile, layers: list[Layer]
 ) -> Response:
     chosen = tile_layers(layers, tms, tile.z)
     pool = request.app.state.pool
     async with pool.connection() as conn:
+        await refresh(conn, layers)
         database, versions = await fetch_versions(conn)
     key = TileKey(
         database,
@@ -159,6 +169,7 @@ def metadata_format(request: Request, tms_id: str) -> str:
 
 async def bbox_of(request: Request, layers: list[Layer]) -> tuple[float, float, float, float]:
     async with request.app.state.pool.connection() as conn:
+        await refresh(conn, layers)
         boxes = []
         for layer in layers:
             known = (await extent(conn, layer.source))["bbox"]

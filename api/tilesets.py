@@ -25,7 +25,8 @@ SUPPORTED = ("WebMercatorQuad", "WorldCRS84Quad")
 MATRIX_SETS: dict[str, TileMatrixSet] = {name: morecantile.tms.get(name) for name in SUPPORTED}
 REFERENCE = MATRIX_SETS["WebMercatorQuad"]
 PAKISTAN = (60.88, 23.73, 77.81, 37.0)  # the fallback extent of an empty layer
-DIMENSIONS = {"POINT": 0, "MULTIPOINT": 0, "MULTILINESTRING": 1, "MULTIPOLYGON": 2}
+DIMENSIONS = {"POINT": 0, "MULTIPOINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1,
+              "POLYGON": 2, "MULTIPOLYGON": 2}  # fmt: skip
 # MVT values are scalars: a list travels comma-joined, dates as ISO 8601 text.
 MVT_TYPES = {
     **QUERY_PARAMETER_TYPES,

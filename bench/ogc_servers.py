@@ -16,11 +16,13 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
+
+from api.pygeoapi_config import build, write, write_openapi
+from layers.catalogue import get
 
 BENCH = Path(__file__).resolve().parent
 VENVS = BENCH / "out" / "venvs"
@@ -110,7 +112,8 @@ def version(folder: Path, package: str) -> str:
 
 
 def uvicorn(folder: Path, app: str, port: int, workers: int) -> list[str]:
-    """uvicorn's defaults otherwise (access log on, like ``emining serve``)."""
+    """uvicorn's defaults otherwise: the peers as they ship (access log on; ``emining serve``
+    logs no requests unless ``--access-log``, and runs here as its users run it)."""
     return [
         str(folder / "bin" / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers),
@@ -157,68 +160,12 @@ def tipg(url: str, workers: int) -> Server:
 
 
 def pygeoapi_config(url: str, port: int, folder: Path) -> tuple[Path, Path]:
-    """pygeoapi's config (one PostgreSQL collection) and its generated OpenAPI document."""
-    parts = urlsplit(url)
-    config = {
-        "server": {
-            "bind": {"host": "127.0.0.1", "port": port},
-            "url": f"http://127.0.0.1:{port}",
-            "mimetype": "application/json; charset=UTF-8",
-            "encoding": "utf-8",
-            "languages": ["en-US"],
-            # The default max_items is 10: without this limit=100 would return 10 features.
-            "limits": {"default_items": 10, "max_items": 10000},
-            "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "attribution": "-"},
-        },
-        "logging": {"level": "ERROR"},
-        "metadata": {
-            "identification": {
-                "title": "bench",
-                "description": "bench/ogc.py peer",
-                "keywords": ["bench"],
-                "url": "http://127.0.0.1",
-                "terms_of_service": "http://127.0.0.1",
-            },
-            "license": {"name": "-", "url": "http://127.0.0.1"},
-            "provider": {"name": "-", "url": "http://127.0.0.1"},
-            "contact": {"name": "-"},
-        },
-        "resources": {
-            "deposits": {
-                "type": "collection",
-                "title": "deposits",
-                "description": "synthetic deposits",
-                "keywords": ["deposits"],
-                "extents": {"spatial": {"bbox": [60.88, 23.73, 77.81, 37.0]}},
-                "providers": [
-                    {
-                        "type": "feature",
-                        "name": "PostgreSQL",
-                        "data": {
-                            "host": parts.hostname,
-                            "port": parts.port,
-                            "dbname": parts.path.lstrip("/"),
-                            "user": parts.username,
-                            "password": urllib.parse.unquote(parts.password or ""),
-                            "search_path": ["public"],
-                        },
-                        "id_field": "id",
-                        "table": "deposits",
-                        "geom_field": "geom",
-                    }
-                ],
-            }
-        },
-    }
-    folder.mkdir(parents=True, exist_ok=True)
+    """pygeoapi's config (the deposits collection, as ``emining pygeoapi-config`` writes it) and
+    its generated OpenAPI document."""
+    config = build(url, f"http://127.0.0.1:{port}", layers=[get("deposits")], log_level="ERROR")
     config_path, openapi_path = folder / "pygeoapi.yml", folder / "pygeoapi-openapi.yml"
-    config_path.write_text(json.dumps(config, indent=2))  # JSON is YAML
-    config_path.chmod(0o600)  # it holds the throwaway cluster's password
-    with openapi_path.open("w") as out:
-        subprocess.run(
-            [str(venv("pygeoapi") / "bin" / "pygeoapi"), "openapi", "generate", str(config_path)],
-            stdout=out, check=True, env={**os.environ, "PYGEOAPI_CONFIG": str(config_path)},
-        )  # fmt: skip
+    write(config, config_path)  # 0600: it holds the throwaway cluster's password
+    write_openapi(config_path, openapi_path, venv("pygeoapi") / "bin" / "pygeoapi")
     return config_path, openapi_path
 
 

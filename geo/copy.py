@@ -26,13 +26,16 @@ CHUNK = 50_000
 Progress = Callable[[str, int, int], None]
 
 
-def to_arrow(frame: pd.DataFrame, columns: list[str], table: Table, order: np.ndarray) -> pa.Table:
-    """The checked rows in ``order``, list columns as PostgreSQL array literals."""
+def to_arrow(
+    frame: pd.DataFrame, columns: list[str], table: Table, order: np.ndarray | None = None
+) -> pa.Table:
+    """The checked rows (in ``order`` if given), list columns as PostgreSQL array literals."""
     frame = frame[columns].copy(deep=False)
     for name in columns:
         if isinstance(table.columns[name].type, ARRAY):
             frame[name] = array_literals(frame[name])
-    return pa.Table.from_pandas(frame, preserve_index=False).combine_chunks().take(order)
+    rows = pa.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    return rows if order is None else rows.take(order)
 
 
 def array_literals(series: pd.Series) -> pd.Series:
@@ -71,17 +74,30 @@ def copy_rows(
     rows: pa.Table,
     progress: Progress | None = None,
 ) -> int:
+    with copy_stream(conn, target, columns) as write:
+        for start in range(0, rows.num_rows, CHUNK):
+            write(rows.slice(start, CHUNK))
+            if progress:
+                progress("written", min(start + CHUNK, rows.num_rows), rows.num_rows)
+    return rows.num_rows
+
+
+@contextmanager
+def copy_stream(
+    conn: psycopg.Connection, target: str, columns: list[str]
+) -> Iterator[Callable[[pa.Table], None]]:
+    """One COPY into ``target``; yields a function that renders and queues a batch of rows.
+
+    libpq sends from psycopg's writer thread, so the server ingests one batch while Python
+    renders (or checks) the next. An exception inside the block aborts the COPY.
+    """
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     statement = sql.SQL("COPY {t} ({c}) FROM STDIN (FORMAT csv)").format(
         t=sql.Identifier(target), c=names
     )
     cursor = conn.cursor()
     with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as pipe:
-        for start in range(0, rows.num_rows, CHUNK):
-            pipe.write(render_csv(rows.slice(start, CHUNK)))
-            if progress:
-                progress("written", min(start + CHUNK, rows.num_rows), rows.num_rows)
-    return rows.num_rows
+        yield lambda batch: pipe.write(render_csv(batch))
 
 
 def is_empty(conn: psycopg.Connection, table: str) -> bool:

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psycopg
+import shapely
 from psycopg import sql
 
-from geo import copy
+from geo import copy, network
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
-from geo.validate import ALLOWED, Checked, Problem, check
+from geo.validate import ALLOWED, Problem, check, duplicate_keys
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 SAMPLE_ORDER = (
@@ -82,7 +83,6 @@ def load_file(
             path,
             [Problem(None, "layer", f"unknown layer {layer!r}; choose one of {', '.join(LAYERS)}")],
         )
-    table = LAYERS[layer].__table__
     try:
         frame = read_file(path, source_layer)
     except FileError as error:
@@ -93,19 +93,15 @@ def load_file(
         raise LoadError(path, [Problem(None, "file", "holds no features: nothing to load")])
     if progress:
         progress("checked", 0, len(frame))
-    checked = check(frame, table)
-    key = table.info["natural_key"]
-    if not upsert and not checked.problems:
-        checked.problems += _existing_keys(conn, layer, key, checked.frame)
-    if checked.problems:
-        raise LoadError(path, checked.problems)
-    order = np.argsort(
-        frame.geometry.hilbert_distance(total_bounds=ALLOWED).to_numpy(),
-        kind="stable",
-    )
+    order = _hilbert_order(frame)
     try:
         with conn.transaction():
-            inserted, updated = _write(conn, layer, key, checked, order, upsert, progress)
+            if not upsert and len(frame) >= BULK and copy.is_empty(conn, layer):
+                inserted, updated = _stream_into_empty(conn, path, layer, frame, order, progress)
+            else:
+                inserted, updated = _check_then_write(
+                    conn, path, layer, frame, order, upsert, progress
+                )
             conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(layer)))
     except psycopg.Error as error:
         raise LoadError(path, [_database_problem(error, order)]) from None
@@ -113,12 +109,19 @@ def load_file(
 
 
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
-    """Load (or refresh, by natural key) the sample layers, all in one transaction."""
+    """Load (or refresh, by natural key) the sample layers, all in one transaction.
+
+    Then the logistics network and the links are brought up to date (where pgRouting exists),
+    so the store is complete when serving starts rather than on the first read of links.
+    """
     with conn.transaction():
-        return [
+        reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)
             for layer in SAMPLE_ORDER
         ]
+    if network.routable(conn):
+        network.build(conn)
+    return reports
 
 
 def _existing_keys(
@@ -138,28 +141,78 @@ def _existing_keys(
     ]
 
 
-def _write(
+def _hilbert_order(frame: pd.DataFrame) -> np.ndarray:
+    """Rows in Hilbert-curve order over the allowed extent: near in space, near on disk."""
+    geometry = frame.geometry
+    missing = geometry.isna() | geometry.is_empty
+    if missing.any():  # the check reports them; any place in the order will do meanwhile
+        geometry = geometry.where(~missing, shapely.Point(ALLOWED[0], ALLOWED[1]))
+    return np.argsort(geometry.hilbert_distance(total_bounds=ALLOWED).to_numpy(), kind="stable")
+
+
+def _stream_into_empty(
     conn: psycopg.Connection,
+    path: Path,
     layer: str,
-    key: str,
-    checked: Checked,
+    frame: pd.DataFrame,
+    order: np.ndarray,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """Check and COPY chunk by chunk, in Hilbert order, into an empty table.
+
+    Why: the server ingests one chunk while Python checks and renders the next, so on two
+    cores the client's work and the server's overlap instead of following each other. The
+    first problem stops the writing, not the checking: every problem is still reported, and
+    raising inside the transaction rolls back what was written. TRUNCATE of the empty table
+    in this transaction lets a wal_level=minimal server skip the WAL; the indexes are built
+    once, after the COPY.
+    """
+    table = LAYERS[layer].__table__
+    problems = duplicate_keys(frame, table)
+    frame = frame.take(order)  # rows keep their file positions as labels, for the problems
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(layer)))
+    with copy.indexes_deferred(conn, layer):
+        first = check(frame.iloc[: copy.CHUNK], table, whole_file=False)
+        with copy.copy_stream(conn, layer, first.columns) as write:
+            for start in range(0, len(frame), copy.CHUNK):
+                part = first if start == 0 else None
+                if part is None:
+                    part = check(frame.iloc[start : start + copy.CHUNK], table, False)
+                    part.problems = [p for p in part.problems if p.row is not None]
+                problems += part.problems
+                if not problems:
+                    write(copy.to_arrow(part.frame, first.columns, table))
+                if progress:
+                    done = min(start + copy.CHUNK, len(frame))
+                    progress("written" if not problems else "checked", done, len(frame))
+            if problems:
+                problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
+                raise LoadError(path, problems)
+    return len(frame), 0
+
+
+def _check_then_write(
+    conn: psycopg.Connection,
+    path: Path,
+    layer: str,
+    frame: pd.DataFrame,
     order: np.ndarray,
     upsert: bool,
     progress: Progress | None,
 ) -> tuple[int, int]:
+    """Check every row, then write them (small files, upserts, tables that already hold rows)."""
     table = LAYERS[layer].__table__
+    key = table.info["natural_key"]
+    checked = check(frame, table)
+    if not upsert and not checked.problems:
+        checked.problems += _existing_keys(conn, layer, key, checked.frame)
+    if checked.problems:
+        raise LoadError(path, checked.problems)
     columns = checked.columns
     rows = copy.to_arrow(checked.frame, columns, table, order)
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     if not upsert:
-        if rows.num_rows >= BULK and copy.is_empty(conn, layer):
-            # TRUNCATE (of an empty table) in this transaction lets a wal_level=minimal server
-            # skip writing the rows to the WAL; indexes are built once, after the COPY.
-            conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(layer)))
-            with copy.indexes_deferred(conn, layer):
-                copy.copy_rows(conn, layer, columns, rows, progress)
-        else:
-            copy.copy_rows(conn, layer, columns, rows, progress)
+        copy.copy_rows(conn, layer, columns, rows, progress)
         return rows.num_rows, 0
     conn.execute(
         sql.SQL(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -59,7 +60,12 @@ def required(column: Column) -> bool:
     return not column.nullable and column.server_default is None and not server_owned(column)
 
 
-def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
+def check(frame: gpd.GeoDataFrame, table: Table, whole_file: bool = True) -> Checked:
+    """Every row of ``frame`` against ``table``'s rules.
+
+    ``whole_file=False`` when ``frame`` is one chunk of a file: duplicate keys then need the
+    whole file (see ``duplicate_keys``) and file-wide problems are reported by the first chunk.
+    """
     problems: list[Problem] = []
     owned = {c.name for c in table.columns if server_owned(c)}
     known = {c.name for c in table.columns}
@@ -92,17 +98,31 @@ def check(frame: gpd.GeoDataFrame, table: Table) -> Checked:
                 for i in out.index[out[name].isna()]
             )
     geometry, bad = _check_geometry(frame.geometry.values, table)
-    problems.extend(Problem(int(i), "geometry", reason) for i, reason in bad)
+    problems.extend(Problem(int(frame.index[i]), "geometry", reason) for i, reason in bad)
     out["geom"] = geometry
     key = table.info.get("natural_key")
-    if key in out.columns:
-        dup = out[key].notna() & out[key].duplicated(keep="first")
-        problems.extend(
-            Problem(int(i), key, f"duplicate {key} {out.at[i, key]!r} in this file")
-            for i in out.index[dup]
-        )
+    if whole_file and key in out.columns:
+        problems.extend(_duplicates(out[key], key))
     problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
     return Checked(out, list(out.columns), problems)
+
+
+def duplicate_keys(frame: pd.DataFrame, table: Table) -> list[Problem]:
+    """Rows repeating an earlier row's natural key, over a whole file (chunks cannot see it)."""
+    key = table.info.get("natural_key")
+    frame = frame.rename(columns=_untruncate(frame.columns, {c.name for c in table.columns}))
+    if key not in frame.columns:
+        return []
+    values, _ = _convert(frame[key], table.columns[key])
+    return _duplicates(values, key)
+
+
+def _duplicates(values: pd.Series, key: str) -> list[Problem]:
+    repeated = values.notna() & values.duplicated(keep="first")
+    return [
+        Problem(int(i), key, f"duplicate {key} {values.at[i]!r} in this file")
+        for i in values.index[repeated]
+    ]
 
 
 def _untruncate(columns: pd.Index, known: set[str]) -> dict[str, str]:
@@ -161,20 +181,45 @@ def _lists(series: pd.Series, vocab: tuple[str, ...] | None) -> tuple[pd.Series,
     else:
         hashable = series.map(lambda v: tuple(v) if isinstance(v, list | tuple | np.ndarray) else v)
     codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
-    parsed = [_text_list(list(u) if isinstance(u, tuple) else u) for u in uniques]
-    lookup = np.empty(len(parsed) + 1, dtype=object)  # code -1 (missing) takes the last: None
-    reasons: dict[int, list[str]] = {}
-    for code, items in enumerate(parsed):
+    lookup = np.empty(len(uniques) + 1, dtype=object)  # code -1 (missing) takes the last: None
+    reasons: dict[int, tuple[str, ...]] = {}
+    for code, value in enumerate(uniques):
+        items, found = _checked_list(list(value) if isinstance(value, tuple) else value, vocab)
         lookup[code] = items
-        found = ["empty list"] if items == [] and vocab else []
-        found += [f"{x!r} is not one of {', '.join(vocab)}" for x in items or [] if vocab
-                  and x not in vocab]  # fmt: skip
         if found:
             reasons[code] = found
     bad = [(series.index[row], reason)
            for row in np.flatnonzero(np.isin(codes, list(reasons)))
            for reason in reasons[codes[row]]]  # fmt: skip
     return pd.Series(lookup[codes], index=series.index, dtype=object), bad
+
+
+def _checked_list(
+    value: object, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    """One distinct list value parsed, with its problems; text answers come from a cache."""
+    if isinstance(value, str):
+        return _checked_text_list(value, vocab)
+    return _check_items(_text_list(value), vocab)
+
+
+@lru_cache(maxsize=2**16)
+def _checked_text_list(
+    value: str, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    """Why cached: a big file is checked a chunk at a time, and every chunk holds most of the
+    file's few thousand distinct lists; each is parsed once per process, not once per chunk.
+    Callers never mutate the list handed out."""
+    return _check_items(_text_list(value), vocab)
+
+
+def _check_items(
+    items: list[str] | None, vocab: tuple[str, ...] | None
+) -> tuple[list[str] | None, tuple[str, ...]]:
+    found = ["empty list"] if items == [] and vocab else []
+    found += [f"{x!r} is not one of {', '.join(vocab)}" for x in items or [] if vocab
+              and x not in vocab]  # fmt: skip
+    return items, tuple(found)
 
 
 def _isnull(series: pd.Series) -> pd.Series:

@@ -7,10 +7,14 @@ shape (columns and their types) comes from ``geo.models``; this module adds what
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from geo.models import LAYERS, Base
+from psycopg import AsyncConnection
+
+from geo import network
+from geo.models import DERIVED, LAYERS, Base
 from geo.query import Source, source_for
 
 
@@ -31,10 +35,12 @@ class Layer:
     """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
     (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
+    refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
+    """For derived layers: brings the table up to date before it is read (cheap when it is)."""
 
     @property
     def model(self) -> type[Base]:
-        return LAYERS[self.id]
+        return LAYERS[self.id] if self.id in LAYERS else DERIVED[self.id]
 
     @cached_property
     def source(self) -> Source:
@@ -42,6 +48,10 @@ class Layer:
         return source_for(self.model.__table__, hidden=self.hidden, temporal=self.temporal)
 
 
+SERVICE_DESCRIPTION = (
+    "Open geospatial data of Pakistan's mineral value chain: deposits, concessions, facilities, "
+    "special economic zones and logistics corridors, as OGC API."
+)
 BOUNDARIES = "geoBoundaries gbOpen PAK (2019), public domain; Runfola et al. (2020), PLoS ONE 15(4)"
 FACTS = "public sources named on every feature (see data/samples/SOURCES.md)"
 
@@ -92,6 +102,21 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
         maxzoom=12,
+    ),
+    Layer(
+        "links",
+        "Deposit links: access, nearest SEZ, nearest port",
+        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
+        "line), and its nearest special economic zone and port by network distance, with the "
+        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
+        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
+        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
+        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
+        "centres, so network km are shorter than real roads (N-25 by about 8%).",
+        keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
+        attribution="derived from the corridors, deposits, SEZs and ports layers",
+        refresh=network.ensure_current,
+        minzoom=5,  # three lines per deposit: a tangle below a province's scale
     ),
     Layer(
         "provinces",

@@ -120,6 +120,16 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
+def no_proxy_for_loopback() -> Iterator[None]:
+    """Servers under test are on loopback: no client (requests, GDAL's curl, a notebook's kernel
+    started meanwhile) may go through a proxy set in the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("no_proxy", "NO_PROXY"):
+            patch.setenv(name, "127.0.0.1,localhost")
+        yield
+
+
+@pytest.fixture(scope="module")
 def live_server(samples_url: str) -> Iterator[LiveServer]:
     """The platform served over HTTP on loopback, with the sample data (one per test module)."""
     with LiveServer(samples_url) as server:

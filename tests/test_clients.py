@@ -52,13 +52,7 @@ OGR_FIELD = {
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def no_proxy_for_loopback() -> Iterator[None]:
-    """The server is on loopback: no client here (nor GDAL's curl) may go through a proxy."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("no_proxy", "NO_PROXY"):
-            patch.setenv(name, "127.0.0.1,localhost")
-        yield
+pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -672,7 +672,11 @@ cases = [
     ("text", "name = '" + "(" * 5000 + "'"),  # parentheses inside a string are just text
     ("json", '{"op": "not", "args": [' * 200 + '{"op": "isNull", "args": [1]}' + ']}' * 200),
     ("json", "[" * 100000 + "]" * 100000),
+    # the worst shapes short enough to parse on the caller's own stack (geo.cql.INLINE_TEXT)
+    ("text", "tonnage_mt = " + "-" * 489 + "tonnage_mt"),
+    ("text", "NOT " * 125 + "name = 'x'"),
 ]
+assert all(len(text) <= 512 for _, text in cases[-2:])
 for lang, text in cases:
     try:
         parse(text, "cql2-" + lang)
@@ -697,6 +701,8 @@ except CQLError as error:
         "parsed",
         "the filter nests more than 100 levels deep",
         "invalid CQL2-JSON: maximum recursion depth exceeded",
+        "the filter nests more than 100 levels deep",
+        "the filter nests more than 100 levels deep",
         "the filter nests more than 100 levels deep",
     ]
     lines = done.stdout.splitlines()

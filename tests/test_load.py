@@ -290,3 +290,27 @@ def test_an_empty_file_loads_nothing_and_says_so(conn, tmp_path):
     with pytest.raises(LoadError, match=r"empty\.geojson: file: holds no features"):
         load_file(conn, path, "deposits")
     assert count(conn) == 0
+
+
+def test_a_streamed_bulk_load_still_reports_every_problem_and_writes_nothing(
+    conn, tmp_path, monkeypatch
+):
+    """Into an empty table big files are checked and copied chunk by chunk: a problem in the
+    last chunk must still roll back the first ones, and problems from every chunk (and a key
+    repeated across chunks) must all be named, file-wide ones once."""
+    monkeypatch.setattr(copier, "CHUNK", 3000)
+    before = schema_of(conn, "deposits")
+    n = 12_000
+    frame = deposits(n, seed=5)
+    frame.loc[100, "status"] = "producting"
+    frame.loc[11_900, "name"] = frame.loc[4, "name"]  # the same key, chunks apart
+    frame.loc[7_000, "geometry"] = shapely.Point(10, 10)  # far outside Pakistan
+    frame["colour"] = "red"  # a field the layer does not have
+    with pytest.raises(LoadError) as raised:
+        load_file(conn, write(frame, tmp_path / "bad.gpkg"), "deposits")
+    lines = raised.value.lines()
+    assert sum("colour" in line for line in lines) == 1
+    for fragment in ("feature 101: status", "feature 7001: geometry", "feature 11901: name"):
+        assert sum(fragment in line for line in lines) == 1, lines
+    assert len(lines) == 4
+    assert count(conn) == 0 and schema_of(conn, "deposits") == before

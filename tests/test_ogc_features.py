@@ -66,6 +66,7 @@ def test_collections_describe_extent_crs_and_links(client):
         "corridors",
         "provinces",
         "districts",
+        "links",
     }
     deposits = by_id["deposits"]
     minx, miny, maxx, maxy = deposits["extent"]["spatial"]["bbox"][0]
@@ -272,3 +273,24 @@ def test_point_bbox_edges_are_exact(client):
     on_edge = names(client.get("/collections/deposits/items?bbox=61.612,29.249,61.7,29.3"))
     assert on_edge == ["Saindak"]
     assert names(client.get("/collections/deposits/items?bbox=61.612001,29.2,61.7,29.3")) == []
+
+
+def test_statements_are_rendered_once_per_shape_and_the_memo_stays_bounded(client):
+    from itertools import permutations
+
+    from geo import query
+    from layers.catalogue import get
+
+    query._rendered.clear()
+    for box in ("61,28,62,29", "66,26,67,27"):
+        client.get(f"/collections/deposits/items?bbox={box}&limit=5")
+    assert len(query._rendered) == 1  # same shape, other values: parameters only
+    found = [
+        names(client.get(f"/collections/deposits/items?bbox={b}")) for b in (CHAGAI, "0,0,1,1")
+    ]
+    assert found[0] and found[1] == []  # ...and the values still decide the answer
+    source = get("deposits").source
+    shapes = list(permutations(source.properties, 3))[: query.RENDERED_KEPT + 50]
+    for properties in shapes:
+        query.items_statement(source, query.ItemsQuery(properties=properties))
+    assert 0 < len(query._rendered) <= query.RENDERED_KEPT

@@ -6,22 +6,37 @@ bytes that PostGIS built, and wraps them with links; it never loops over feature
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import orjson
 import psycopg
 from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from api import tilesets
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
-from api.ogc.respond import GEOJSON, HTML, JSON, OPENAPI, link, send, url, wants_html, with_params
+from api.ogc.respond import (
+    CACHE_CONTROL,
+    GEOJSON,
+    HTML,
+    JSON,
+    OPENAPI,
+    link,
+    send,
+    url,
+    wants_html,
+    with_params,
+)
 from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
 from geo import crs as crs_module
-from geo.query import QueryError, extent, fetch_item, fetch_items
-from layers.catalogue import CATALOGUE, Layer, get
+from geo.query import ItemsQuery, QueryError, extent, fetch_item, fetch_items
+from geo.stream import open_stream
+from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 CONFORMANCE = [
@@ -45,6 +60,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ]
+STREAM_ABOVE = 1_000  # pages of more features than this are streamed, not built whole
 router = APIRouter(tags=["OGC API - Features"])
 endpoint = partial(router.api_route, methods=["GET", "HEAD"])  # HEAD: headers only (OGC recommends)
 
@@ -73,8 +89,7 @@ async def landing(request: Request) -> Response:
     title = request.app.state.settings.title
     document = {
         "title": title,
-        "description": "Open geospatial data of Pakistan's mineral value chain: deposits, "
-        "concessions, facilities, special economic zones and logistics corridors, as OGC API.",
+        "description": SERVICE_DESCRIPTION,
         "links": [
             link(url(request, "/"), "self", JSON, "This document"),
             link(url(request, "/", f="html"), "alternate", HTML, "This document as HTML"),
@@ -84,6 +99,12 @@ async def landing(request: Request) -> Response:
             link(url(request, "/conformance"), OGC_REL + "conformance", JSON),
             link(url(request, "/collections"), "data", JSON, "The collections"),
             link(url(request, "/collections"), OGC_REL + "data", JSON),
+            link(
+                url(request, "/collections/links/items"),
+                "related",
+                GEOJSON,
+                "Every deposit's access, nearest SEZ and nearest port (routes)",
+            ),
             *tilesets.landing_links(request),
         ],
     }
@@ -107,8 +128,15 @@ async def api_documentation(request: Request) -> Response:
     return send(request, html.render(request, "api", openapi.document(request)), HTML)
 
 
+async def fresh(conn: psycopg.AsyncConnection, layer: Layer) -> None:
+    """A derived layer (links) is rebuilt first if the layers it comes from changed."""
+    if layer.refresh is not None:
+        await layer.refresh(conn)
+
+
 async def describe(request: Request, layer: Layer) -> dict:
     async with request.app.state.pool.connection() as conn:
+        await fresh(conn, layer)
         known = await extent(conn, layer.source)
     base = f"/collections/{layer.id}"
     document = {
@@ -233,20 +261,99 @@ async def feature_schema(request: Request, collection_id: str) -> Response:
 async def items(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
     query = items_query(layer.source, request.query_params)
-    try:
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if query.limit > STREAM_ABOVE and not wants_html(request):
+        return await streamed_items(request, layer, query, headers)
+    with query_errors():
         async with request.app.state.pool.connection() as conn:
+            await fresh(conn, layer)
             page = await fetch_items(conn, layer.source, query)
+    links = page_links(request, layer, query, page.matched, page.returned)
+    if wants_html(request):
+        document = html.items_document(page, links, layer, query)
+        return send(request, html.render(request, "items", document), HTML, headers)
+    # No timeStamp (it is optional): the body then depends on the data only, so its ETag does.
+    body = page_head(page.matched, page.returned, links) + page.features + b"}"
+    return send(request, body, GEOJSON, headers)
+
+
+@contextmanager
+def query_errors() -> Iterator[None]:
+    try:
+        yield
     except QueryError as error:
         raise ParameterError(str(error)) from None
     except psycopg.errors.DataError as error:  # e.g. division by zero inside a CQL2 filter
         raise ParameterError(f"filter: {error.diag.message_primary}") from None
+
+
+def page_head(matched: int, returned: int, links: list[dict]) -> bytes:
+    """A FeatureCollection up to the opening of its features (which the caller closes)."""
+    head = b'{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,' % (
+        matched,
+        returned,
+    )
+    return head + b'"links":' + orjson.dumps(links) + b',"features":'
+
+
+async def streamed_items(
+    request: Request, layer: Layer, query: ItemsQuery, headers: dict[str, str]
+) -> Response:
+    """A large page sent as it is read; the connection is held until the last byte is out.
+
+    Its ETag cannot hash a body not yet read, so it names the data version instead: the layer's
+    change counter (raised by the database on every write) and this request's URL. A database
+    error after the first byte can only cut the body short: the status is already sent.
+    """
+    pool = request.app.state.pool
+    conn = await pool.getconn()
+    try:
+        await fresh(conn, layer)
+        with query_errors():
+            stream = await open_stream(conn, layer.source, query)
+    except BaseException:
+        await pool.putconn(conn)
+        raise
+    if stream.version is not None:
+        key = f"{layer.id}:{stream.version}:{request.url}".encode()
+        headers = {
+            **headers,
+            "ETag": 'W/"' + hashlib.blake2b(key, digest_size=16).hexdigest() + '"',
+        }
+        if headers["ETag"] in request.headers.get("if-none-match", ""):
+            await stream.close()
+            await pool.putconn(conn)
+            return Response(status_code=304, headers=headers)
+    links = page_links(request, layer, query, stream.matched, stream.returned)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield page_head(stream.matched, stream.returned, links) + b"["
+            async for chunk in stream.chunks():
+                yield chunk
+            yield b"]}"
+        finally:
+            await stream.close()
+            await pool.putconn(conn)
+
+    headers = {**headers, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
+    if request.method == "HEAD":
+        await stream.close()
+        await pool.putconn(conn)
+        return Response(status_code=200, headers=headers, media_type=GEOJSON)
+    return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
+
+
+def page_links(
+    request: Request, layer: Layer, query: ItemsQuery, matched: int, returned: int
+) -> list[dict]:
     base = f"/collections/{layer.id}"
     links = [
         link(with_params(request), "self", GEOJSON, "This page"),
         link(with_params(request, f="html"), "alternate", HTML, "This page as HTML"),
         link(url(request, base), "collection", JSON, layer.title),
     ]
-    if query.offset + page.returned < page.matched:
+    if query.offset + returned < matched:
         links.append(
             link(
                 with_params(request, offset=query.offset + query.limit, f=None),
@@ -264,17 +371,7 @@ async def items(request: Request, collection_id: str) -> Response:
                 "Previous page",
             )
         )
-    headers = {"Content-Crs": f"<{query.crs.uri}>"}
-    if wants_html(request):
-        document = html.items_document(page, links, layer, query)
-        return send(request, html.render(request, "items", document), HTML, headers)
-    # No timeStamp (it is optional): the body then depends on the data only, so its ETag does.
-    head = b'{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,' % (
-        page.matched,
-        page.returned,
-    )
-    body = head + b'"links":' + orjson.dumps(links) + b',"features":' + page.features + b"}"
-    return send(request, body, GEOJSON, headers)
+    return links
 
 
 @endpoint("/collections/{collection_id}/items/{feature_id}", summary="One feature")
@@ -287,6 +384,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     async with request.app.state.pool.connection() as conn:
+        await fresh(conn, layer)
         feature = await fetch_item(conn, layer.source, int(feature_id), crs)
     if feature is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
