@@ -29,6 +29,11 @@ class Layer:
     hidden: tuple[str, ...] = ()
     """Columns not published (the geometry is always published as the geometry)."""
     attribution: str = ""
+    minzoom: int = 0
+    """Lowest WebMercatorQuad zoom level whose tiles carry this layer."""
+    maxzoom: int = 14
+    """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
+    (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
     refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
     """For derived layers: brings the table up to date before it is read (cheap when it is)."""
@@ -71,6 +76,7 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("concessions", "licences", "mining leases", "cadastre"),
         temporal=("granted_on", "expires_on"),
         attribution="illustrative blocks around public deposit locations",
+        minzoom=4,
     ),
     Layer(
         "facilities",
@@ -95,6 +101,7 @@ CATALOGUE: tuple[Layer, ...] = (
         "route; published_length_km gives the published figure where known.",
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
+        maxzoom=12,
     ),
     Layer(
         "links",
@@ -109,6 +116,7 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
         attribution="derived from the corridors, deposits, SEZs and ports layers",
         refresh=network.ensure_current,
+        minzoom=5,  # three lines per deposit: a tangle below a province's scale
     ),
     Layer(
         "provinces",
@@ -116,6 +124,7 @@ CATALOGUE: tuple[Layer, ...] = (
         "Pakistan's provinces and territories (ADM1). Boundaries are indicative, not official.",
         keywords=("administrative boundaries", "provinces"),
         attribution=BOUNDARIES,
+        maxzoom=10,
     ),
     Layer(
         "districts",
@@ -124,6 +133,8 @@ CATALOGUE: tuple[Layer, ...] = (
         "indicative, not official.",
         keywords=("administrative boundaries", "districts"),
         attribution=BOUNDARIES,
+        minzoom=4,
+        maxzoom=12,
     ),
 )
 

@@ -16,6 +16,7 @@ import psycopg
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response, StreamingResponse
 
+from api import tilesets
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
@@ -104,6 +105,7 @@ async def landing(request: Request) -> Response:
                 GEOJSON,
                 "Every deposit's access, nearest SEZ and nearest port (routes)",
             ),
+            *tilesets.landing_links(request),
         ],
     }
     return answer(request, document, "landing")
@@ -111,7 +113,7 @@ async def landing(request: Request) -> Response:
 
 @endpoint("/conformance", summary="Conformance classes")
 async def conformance(request: Request) -> Response:
-    return answer(request, {"conformsTo": CONFORMANCE}, "conformance")
+    return answer(request, {"conformsTo": CONFORMANCE + tilesets.CONFORMANCE}, "conformance")
 
 
 @endpoint("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
@@ -170,6 +172,7 @@ async def describe(request: Request, layer: Layer) -> dict:
                 "application/schema+json",
                 "JSON Schema of the features",
             ),
+            *tilesets.collection_links(request, layer),
         ],
     }
     if "interval" in known:
