@@ -221,7 +221,17 @@ def seed() -> None:
 @click.option("--layer", required=True, type=click.Choice(list(LAYERS)))
 @click.option("--upsert", is_flag=True, help="Update rows whose natural key already exists.")
 @click.option("--source-layer", default=None, help="Layer to read from a multi-layer file.")
-def load(path: Path, layer: str, upsert: bool, source_layer: str | None) -> None:
+@click.option(
+    "--network/--no-network",
+    "rebuild_network",
+    default=True,
+    show_default=True,
+    help="Rebuild the links after loading corridors or sites (else on the first read of links, "
+    "or by 'emining network build': worth it when several files load one after another).",
+)
+def load(
+    path: Path, layer: str, upsert: bool, source_layer: str | None, rebuild_network: bool
+) -> None:
     """Load PATH (GeoJSON, GeoPackage, zipped Shapefile, FlatGeobuf, CSV) into a layer.
 
     Every row is checked first; if any fails, every problem is listed and nothing is written.
@@ -242,7 +252,7 @@ def load(path: Path, layer: str, upsert: bool, source_layer: str | None) -> None
                 f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
             )
             # The links depend on corridors and sites: rebuild them now, not on the first read.
-            if layer in network.SOURCES and network.routable(conn):
+            if rebuild_network and layer in network.SOURCES and network.routable(conn):
                 _report_build(network.build(conn, progress=ProgressPrinter("network", minimum=1)))
     except network.NetworkError as error:
         fail(str(error))

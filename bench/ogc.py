@@ -216,7 +216,7 @@ def load(cluster: Cluster, path: Path) -> str:
     emining = Path(sys.executable).with_name("emining")
     started = time.perf_counter()
     subprocess.run(
-        [str(emining), "load", str(path), "--layer", "deposits"],
+        [str(emining), "load", str(path), "--layer", "deposits", "--no-network"],
         env={**os.environ, "DATABASE_URL": cluster.url()},
         check=True,
     )
