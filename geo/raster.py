@@ -9,6 +9,7 @@ with overviews, so tiles and subsets read only the blocks they need.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -147,6 +148,9 @@ def to_cog(path: Path, target: Path) -> None:
     os.close(handle)
     try:
         with rasterio.open(path) as src:
+            # At least one overview level even for rasters smaller than a block (map tiles at
+            # low zoom then read fewer cells); AUTO would make none below 256 cells.
+            levels = max(1, math.ceil(math.log2(max(src.width, src.height) / 256)))
             rasterio.shutil.copy(
                 src,
                 temporary,
@@ -154,6 +158,7 @@ def to_cog(path: Path, target: Path) -> None:
                 BLOCKSIZE=256,
                 COMPRESS="DEFLATE",
                 OVERVIEWS="AUTO",
+                OVERVIEW_COUNT=levels,
                 RESAMPLING="AVERAGE",
             )
         os.chmod(temporary, 0o644)  # mkstemp makes it 0600; the server may be another user

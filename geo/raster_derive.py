@@ -65,9 +65,12 @@ SELECT ST_AsBinary(ST_Transform(e.geom, %(srid)s)), e.hours, e.mode = 'rail',
 FROM network_edges e LEFT JOIN hours s ON s.v = e.source LEFT JOIN hours t ON t.v = e.target
 WHERE e.mode <> 'transfer' AND (s.h IS NOT NULL OR t.h IS NOT NULL)"""
 COUNTRY = "SELECT ST_AsBinary(ST_Transform(ST_Union(geom), %(srid)s)) FROM provinces"
-COUNTS = """SELECT c, floor(ST_X(g) / %(res)s)::bigint, floor(ST_Y(g) / %(res)s)::bigint, count(*)
-FROM (SELECT unnest(commodities) AS c, ST_Transform(geom, %(srid)s) AS g FROM deposits) d
-GROUP BY ROLLUP (c), 2, 3 ORDER BY 1 NULLS FIRST"""
+COUNTS = """WITH d AS (SELECT commodities, ST_Transform(geom, %(srid)s) AS g FROM deposits)
+SELECT NULL, floor(ST_X(g) / %(res)s)::bigint, floor(ST_Y(g) / %(res)s)::bigint, count(*)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT c, floor(ST_X(g) / %(res)s)::bigint, floor(ST_Y(g) / %(res)s)::bigint, count(*)
+FROM d, unnest(commodities) AS c GROUP BY 1, 2, 3"""
 
 
 class Grid:

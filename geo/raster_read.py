@@ -121,11 +121,8 @@ def subset(info: RasterInfo, bbox: Sequence[float]) -> bytes:
         )
     with rasterio.open(info.path) as src:
         bounds = transform_bounds("OGC:CRS84", src.crs, west, south, east, north, densify_pts=21)
-        window = (
-            window_from_bounds(*bounds, transform=src.transform)
-            .round_offsets(op="floor")
-            .round_lengths(op="ceil")
-            .intersection(Window(0, 0, src.width, src.height))
+        window = covering(window_from_bounds(*bounds, transform=src.transform)).intersection(
+            Window(0, 0, src.width, src.height)
         )
         if window.width * window.height > MAX_SUBSET_CELLS:
             raise RasterError(
@@ -149,6 +146,14 @@ def subset(info: RasterInfo, bbox: Sequence[float]) -> bytes:
                 out.write(data)
                 out.descriptions = src.descriptions
             return memory.read()
+
+
+def covering(window: Window) -> Window:
+    """The whole cells a fractional window touches (its edges rounded outwards)."""
+    col0, row0 = math.floor(window.col_off), math.floor(window.row_off)
+    col1 = math.ceil(window.col_off + window.width)
+    row1 = math.ceil(window.row_off + window.height)
+    return Window(col0, row0, col1 - col0, row1 - row0)
 
 
 def tile(info: RasterInfo, z: int, x: int, y: int, band: int = 1) -> bytes:

@@ -25,6 +25,8 @@ from rasterio.errors import WindowError
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
 
+from geo.raster_read import covering
+
 
 @dataclass(frozen=True)
 class ZonalStats:
@@ -141,11 +143,7 @@ def zonal_file(
         if len(polygons) == 0:
             return zonal(np.zeros((1, 1)), src.transform, polygons)
         west, south, east, north = shapely.total_bounds(polygons)
-        window = (
-            from_bounds(west, south, east, north, transform=src.transform)
-            .round_offsets(op="floor")
-            .round_lengths(op="ceil")
-        )
+        window = covering(from_bounds(west, south, east, north, transform=src.transform))
         window = Window(window.col_off - 1, window.row_off - 1, window.width + 2, window.height + 2)
         try:
             window = window.intersection(Window(0, 0, src.width, src.height))
