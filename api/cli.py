@@ -91,6 +91,11 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     click.echo(f"loading the sample data from {SAMPLES}", err=True)
                     load_samples(conn)
                     counts = db.layer_counts(conn)
+                if samples and not conn.execute("SELECT 1 FROM rasters LIMIT 1").fetchone():
+                    from geo.raster_derive import derive_samples
+
+                    click.echo("deriving the sample rasters (emining raster derive)", err=True)
+                    derive_samples(conn)
             click.echo("store: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
             # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so
             # the store's context exits and stops the embedded cluster cleanly.
@@ -352,6 +357,69 @@ def pygeoapi_config_command(path: Path | None, server_url: str | None) -> None:
         return
     pygeoapi_config.write(config, path)
     click.echo(f"{len(config['resources'])} collections to {path}", err=True)
+
+
+@main.group(name="raster")
+def raster_group() -> None:
+    """Rasters: Cloud Optimised GeoTIFFs under $EMINING_RASTERS (default $EMINING_HOME/rasters)."""
+
+
+@raster_group.command(name="add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="Collection id (default: the file name, cleaned).")
+@click.option("--title", default=None)
+@click.option("--title-zh", default=None)
+@click.option("--title-ur", default=None)
+@click.option("--units", default=None, help="Units of the values, e.g. m, nT, hours.")
+@click.option("--source", default=None, help="Where the data comes from (default: the file).")
+@click.option("--colormap", default="viridis", type=click.Choice(["viridis", "magma"]))
+@click.option("--replace", is_flag=True, help="Replace a raster of the same name.")
+def raster_add(path: Path, name: str | None, **options: object) -> None:
+    """Check PATH (readable, georeferenced, known CRS, overlaps Pakistan), store it as a COG
+    with overviews and register it as a collection."""
+    from geo.raster import RasterError, add_raster
+
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            info = add_raster(conn, path, name, **options)  # type: ignore[arg-type]
+    except RasterError as error:
+        fail(str(error))
+    click.echo(
+        f"{info.name}: {info.width}x{info.height} cells of {info.resolution:g} ({info.crs}), "
+        f"{info.bands} band(s), stored as {info.path}"
+    )
+
+
+@raster_group.command(name="list")
+def raster_list() -> None:
+    """List the registered rasters."""
+    from geo.raster import list_rasters
+
+    with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+        infos = list_rasters(conn)
+    for info in infos:
+        origin = "derived from " + ", ".join(info.derived_from or []) if info.derived else "loaded"
+        click.echo(
+            f"{info.name:<20} {info.width}x{info.height} @ {info.resolution:g} {info.crs}, "
+            f"{info.bands} band(s) [{info.units or 'no units'}], {origin}: {info.title}"
+        )
+    if not infos:
+        click.echo("no rasters (emining raster derive builds the samples)")
+
+
+@raster_group.command(name="derive")
+@click.option("--resolution", default=1000.0, show_default=True, help="Accessibility cell (m).")
+def raster_derive(resolution: float) -> None:
+    """Rebuild the sample rasters from the store: accessibility and deposit density."""
+    from geo.raster import RasterError
+    from geo.raster_derive import derive_samples
+
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            for info in derive_samples(conn, access_res=resolution):
+                click.echo(f"{info.name}: {info.width}x{info.height}, {info.path}")
+    except (RasterError, ValueError, network.NetworkError) as error:
+        fail(str(error))
 
 
 if __name__ == "__main__":

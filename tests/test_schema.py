@@ -125,6 +125,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "network_edges": "LINESTRING",
         "network_points": "POINT",
         "links": "LINESTRING",
+        "rasters": "POLYGON",  # footprints (migration 0004)
     }
 
 
@@ -175,7 +176,7 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 def test_migrating_twice_changes_nothing(db_url):
     db.migrate(db_url)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
 
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):

@@ -16,7 +16,7 @@ import psycopg
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response, StreamingResponse
 
-from api import tilesets
+from api import rasters, tilesets
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
@@ -106,6 +106,7 @@ async def landing(request: Request) -> Response:
                 "Every deposit's access, nearest SEZ and nearest port (routes)",
             ),
             *tilesets.landing_links(request),
+            link(url(request, "/rasters"), "related", JSON, "The raster catalogue (coverages)"),
         ],
     }
     return answer(request, document, "landing")
@@ -191,13 +192,18 @@ async def collections(request: Request) -> Response:
             link(url(request, "/collections", f="html"), "alternate", HTML, "As HTML"),
         ],
         "crs": [c.uri for c in crs_module.SUPPORTED],
-        "collections": [await describe(request, layer) for layer in CATALOGUE],
+        "collections": [await describe(request, layer) for layer in CATALOGUE]
+        + await rasters.collection_documents(request),
     }
     return answer(request, document, "collections")
 
 
 @endpoint("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str) -> Response:
+    if get(collection_id) is None and (
+        coverage := await rasters.collection_document(request, collection_id)
+    ):
+        return send(request, coverage)  # a raster: JSON only (the HTML pages are for features)
     layer = layer_or_404(collection_id)
     return answer(request, await describe(request, layer), "collection")
 

@@ -1,0 +1,301 @@
+"""Rasters over HTTP: collection metadata, PNG map tiles and legend, GeoTIFF subsets, values at
+points or at the sites of a point layer, and zonal statistics per polygon of a vector layer.
+
+Why these shapes: a geologist asks "what is the value here" (``sample?points=``), "what is it at
+each of my deposits" (``sample?collection=deposits``: the same GeoJSON they already read, with the
+value as a property) and "what does each concession block hold" (``zonal?collection=concessions``).
+The catalogue row comes from PostGIS; pixel work runs in a thread on the COG. Every bad input is an
+OGC exception (400/404), never a 500.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import shapely
+from fastapi import APIRouter, Request
+from pyproj import Transformer
+from rasterio.errors import RasterioError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api import errors
+from api.ogc.respond import GEOJSON, JSON, link, send, url
+from geo import raster_read
+from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
+from geo.zonal import zonal_file
+
+router = APIRouter(tags=["Rasters"])
+endpoint = router.api_route
+PNG, TIFF = "image/png", "image/tiff; application=geotiff"
+SITES = {  # point layers whose sites can be sampled: layer -> (label column, point expression)
+    "deposits": ("name", "geom"),
+    "facilities": ("name", "geom"),
+    "sezs": ("name", "ST_PointOnSurface(geom)"),
+}
+ZONES = {"concessions": "licence_no", "provinces": "name", "districts": "name"}
+MAX_SITES = 10_000
+
+
+class BadRequest(Exception):
+    """An input problem found in this module (answered as its status)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+async def raster_or_404(request: Request, name: str) -> RasterInfo:
+    async with request.app.state.pool.connection() as conn:
+        info = await get_raster_async(conn, name)
+    if info is None:
+        raise BadRequest(f"no raster {name!r}; see /rasters", 404)
+    return info
+
+
+def only(request: Request, *allowed: str) -> None:
+    unknown = set(request.query_params) - set(allowed) - {"f"}
+    if unknown:
+        raise BadRequest(
+            f"unknown parameter(s) {', '.join(sorted(unknown))}; use {', '.join(allowed)}"
+        )
+
+
+async def guarded(work: Callable[[], Awaitable[Response]]) -> Response:
+    try:
+        return await work()
+    except (BadRequest, RasterError) as error:
+        return errors.exception(error.status, str(error))
+    except RasterioError as error:
+        return errors.exception(500, f"the raster could not be read ({error})")
+
+
+def describe(request: Request, info: RasterInfo) -> dict:
+    """The raster as an OGC API collection (Coverages-style: extent, CRS, bands, links)."""
+    base = f"/collections/{info.name}"
+    tiles = f"{base}/map/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
+    return {
+        "id": info.name,
+        "title": info.title,
+        "titles": {"en": info.title, "zh": info.title_zh, "ur": info.title_ur},
+        "description": info.description,
+        "itemType": "coverage",
+        "extent": {"spatial": {"bbox": [list(info.bbox)], "crs": "OGC:CRS84"}},
+        "storageCrs": info.crs,
+        "resolution": info.resolution,
+        "size": [info.width, info.height],
+        "bands": [
+            {"index": i + 1, "name": n, "dtype": info.dtype, "units": info.units}
+            for i, n in enumerate(info.band_names)
+        ],
+        "nodata": info.nodata,
+        "source": info.source,
+        "derived": info.derived,
+        "derivedFrom": info.derived_from,
+        "links": [
+            link(url(request, base), "self", JSON, info.title),
+            link(url(request, f"{base}/coverage"), "http://www.opengis.net/def/rel/ogc/1.0/coverage",
+                 TIFF, "Coverage subset (add bbox=minLon,minLat,maxLon,maxLat)"),
+            {**link(url(request, tiles).replace("%7B", "{").replace("%7D", "}"), "item", PNG,
+                    "Map tiles (PNG, WebMercatorQuad)"), "templated": True},
+            link(url(request, f"{base}/legend"), "describedBy", JSON, "Legend of the map tiles"),
+            link(url(request, f"{base}/sample"), "related", GEOJSON,
+                 "Values at points (points=lon,lat;lon,lat) or at sites (collection=deposits)"),
+            link(url(request, f"{base}/zonal", collection="concessions"), "related", JSON,
+                 "Zonal statistics per concession block"),
+        ],
+    }  # fmt: skip
+
+
+async def collection_documents(request: Request) -> list[dict]:
+    """Every raster as a collection document (for ``/collections``)."""
+    async with request.app.state.pool.connection() as conn:
+        infos = await list_rasters_async(conn)
+    return [describe(request, i) for i in infos]
+
+
+async def collection_document(request: Request, name: str) -> dict | None:
+    async with request.app.state.pool.connection() as conn:
+        info = await get_raster_async(conn, name)
+    return None if info is None else describe(request, info)
+
+
+@endpoint("/rasters", methods=["GET", "HEAD"], summary="The raster catalogue")
+async def rasters(request: Request) -> Response:
+    async def work() -> Response:
+        only(request)
+        documents = await collection_documents(request)
+        return send(request, {"rasters": documents, "links": [link(url(request, "/rasters"),
+                    "self", JSON, "The raster catalogue")]})  # fmt: skip
+
+    return await guarded(work)
+
+
+@endpoint("/collections/{name}/legend", methods=["GET", "HEAD"], summary="Legend of a raster")
+async def legend(request: Request, name: str) -> Response:
+    async def work() -> Response:
+        only(request, "band")
+        info = await raster_or_404(request, name)
+        band = info.band_index(request.query_params.get("band"))
+        return send(request, raster_read.legend(info, band))
+
+    return await guarded(work)
+
+
+@endpoint(
+    "/collections/{name}/map/tiles/WebMercatorQuad/{z}/{x}/{y}.png",
+    methods=["GET", "HEAD"],
+    summary="A PNG map tile of a raster",
+)
+async def map_tile(request: Request, name: str, z: str, x: str, y: str) -> Response:
+    async def work() -> Response:
+        only(request, "band")
+        if not (z.isdigit() and x.isdigit() and y.isdigit()):
+            raise BadRequest(f"tile {z}/{x}/{y}: level, column and row must be whole numbers")
+        info = await raster_or_404(request, name)
+        band = info.band_index(request.query_params.get("band"))
+        body = await run_in_threadpool(raster_read.tile, info, int(z), int(x), int(y), band)
+        return send(request, body, PNG)
+
+    return await guarded(work)
+
+
+def numbers(name: str, text: str | None, count: int | None = None) -> list[float]:
+    if not text:
+        raise BadRequest(f"{name} is required")
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise BadRequest(f"{name} must be comma-separated numbers, not {text!r}") from None
+    if count is not None and len(values) != count:
+        raise BadRequest(f"{name} must be {count} numbers, not {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise BadRequest(f"{name} numbers must be finite")
+    return values
+
+
+@endpoint("/collections/{name}/coverage", methods=["GET", "HEAD"], summary="A GeoTIFF subset")
+async def coverage(request: Request, name: str) -> Response:
+    async def work() -> Response:
+        only(request, "bbox")
+        bbox = numbers("bbox (minLon,minLat,maxLon,maxLat in CRS84)",
+                       request.query_params.get("bbox"), 4)  # fmt: skip
+        info = await raster_or_404(request, name)
+        body = await run_in_threadpool(raster_read.subset, info, bbox)
+        headers = {"Content-Disposition": f'attachment; filename="{name}.tif"'}
+        return send(request, body, TIFF, headers)
+
+    return await guarded(work)
+
+
+def parse_points(text: str) -> list[tuple[float, float]]:
+    points = []
+    for part in text.strip(";").split(";"):
+        lon, lat = numbers("points (lon,lat;lon,lat)", part, 2)
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise BadRequest(f"point {part!r} is not lon,lat in degrees")
+        points.append((lon, lat))
+    if len(points) > raster_read.MAX_POINTS:
+        raise BadRequest(f"at most {raster_read.MAX_POINTS} points per request, not {len(points)}")
+    return points
+
+
+@endpoint("/collections/{name}/sample", methods=["GET", "HEAD"], summary="Values at points")
+async def sample(request: Request, name: str) -> Response:
+    async def work() -> Response:
+        only(request, "points", "collection", "band")
+        params = request.query_params
+        if ("points" in params) == ("collection" in params):
+            raise BadRequest("give either points=lon,lat;lon,lat or collection=deposits")
+        info = await raster_or_404(request, name)
+        band = info.band_index(params.get("band"))
+        if "points" in params:
+            points = parse_points(params["points"])
+            ids: list = list(range(1, len(points) + 1))
+            labels: list = [None] * len(points)
+        else:
+            layer = params["collection"]
+            if layer not in SITES:
+                raise BadRequest(f"collection must be one of {', '.join(SITES)}, not {layer!r}")
+            column, point = SITES[layer]
+            async with request.app.state.pool.connection() as conn:
+                cursor = await conn.execute(
+                    f"SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} "
+                    f"ORDER BY id LIMIT {MAX_SITES + 1}"
+                )
+                rows = await cursor.fetchall()
+            if len(rows) > MAX_SITES:
+                raise BadRequest(f"{layer} has more than {MAX_SITES} sites: sample points")
+            ids, labels = [r[0] for r in rows], [r[1] for r in rows]
+            points = [(r[2], r[3]) for r in rows]
+        values = []
+        for start in range(0, len(points), raster_read.MAX_POINTS):
+            chunk = points[start : start + raster_read.MAX_POINTS]
+            values += await run_in_threadpool(raster_read.sample, info, chunk, band)
+        key = info.name if band == 1 else f"{info.name}_{info.band_names[band - 1]}"
+        features = [
+            {
+                "type": "Feature",
+                "id": i,
+                "geometry": {"type": "Point", "coordinates": list(p)},
+                "properties": {**({"name": n} if n is not None else {}), key: v},
+            }
+            for i, n, p, v in zip(ids, labels, points, values, strict=True)
+        ]
+        document = {"type": "FeatureCollection", "raster": info.name, "units": info.units,
+                    "band": info.band_names[band - 1], "features": features}  # fmt: skip
+        return send(request, document, GEOJSON)
+
+    return await guarded(work)
+
+
+def zonal_rows(info: RasterInfo, rows: list, band: int, all_touched: bool) -> list[dict]:
+    to_raster = Transformer.from_crs("OGC:CRS84", info.crs, always_xy=True)
+    shapes = shapely.transform(
+        shapely.from_wkb([bytes(r[2]) for r in rows]),
+        lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])),
+    )
+    stats = zonal_file(info.path, shapes, band, all_touched)
+    return [{"id": r[0], "name": r[1], **stats.row(i)} for i, r in enumerate(rows)]
+
+
+@endpoint("/collections/{name}/zonal", methods=["GET", "HEAD"], summary="Zonal statistics")
+async def zonal(request: Request, name: str) -> Response:
+    async def work() -> Response:
+        only(request, "collection", "all_touched", "band", "ids")
+        params = request.query_params
+        layer = params.get("collection", "concessions")
+        if layer not in ZONES:
+            raise BadRequest(f"collection must be one of {', '.join(ZONES)}, not {layer!r}")
+        touched = params.get("all_touched", "false").lower()
+        if touched not in ("true", "false"):
+            raise BadRequest(f"all_touched must be true or false, not {touched!r}")
+        ids = None
+        if params.get("ids"):
+            if not all(p.isdigit() and len(p) < 19 for p in params["ids"].split(",")):
+                raise BadRequest("ids must be comma-separated feature ids")
+            ids = [int(p) for p in params["ids"].split(",")]
+        info = await raster_or_404(request, name)
+        band = info.band_index(params.get("band"))
+        async with request.app.state.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT id, {ZONES[layer]}, ST_AsBinary(geom) FROM {layer} "
+                "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+                "AND (%s::bigint[] IS NULL OR id = ANY(%s)) ORDER BY id",
+                (*info.bbox, ids, ids),
+            )
+            rows = await cursor.fetchall()
+        zones = await run_in_threadpool(zonal_rows, info, rows, band, touched == "true")
+        document = {
+            "raster": info.name,
+            "band": info.band_names[band - 1],
+            "units": info.units,
+            "collection": layer,
+            "all_touched": touched == "true",
+            "zones": zones,
+        }
+        return send(request, document)
+
+    return await guarded(work)

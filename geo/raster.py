@@ -1,0 +1,260 @@
+"""The raster catalogue: validate a GeoTIFF (or any GDAL raster), store it as a COG, register it.
+
+Why this shape: a raster is only useful beside the vectors if it is georeferenced in a known CRS
+and covers Pakistan, so ``add_raster`` checks all of that first and names the file and the reason
+when it refuses (the CLI prints it; nothing is written). Accepted rasters are rewritten as Cloud
+Optimised GeoTIFFs (GDAL's COG driver, shipped in the rasterio wheel): tiled, DEFLATE-compressed,
+with overviews, so tiles and subsets read only the blocks they need.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import rasterio
+import rasterio.shutil
+from rasterio.crs import CRS
+from rasterio.errors import RasterioIOError
+from rasterio.warp import transform_bounds
+from shapely.geometry import box
+
+from geo.embedded import default_home
+from geo.validate import ALLOWED
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+COLORMAPS = ("viridis", "magma")
+COLUMNS = (
+    "name, title, title_zh, title_ur, description, bands, band_names, dtype, units, nodata, "
+    "resolution, width, height, crs, vmin, vmax, colormap, source, derived, derived_from, path, "
+    "ST_XMin(footprint), ST_YMin(footprint), ST_XMax(footprint), ST_YMax(footprint)"
+)
+
+
+class RasterError(ValueError):
+    """A raster cannot be added or read; ``status`` is the HTTP-style status of the problem."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """One catalogue row (``bbox`` is the footprint's in CRS84)."""
+
+    name: str
+    title: str
+    title_zh: str | None
+    title_ur: str | None
+    description: str | None
+    bands: int
+    band_names: list[str]
+    dtype: str
+    units: str | None
+    nodata: float | None
+    resolution: float
+    width: int
+    height: int
+    crs: str
+    vmin: float | None
+    vmax: float | None
+    colormap: str
+    source: str
+    derived: bool
+    derived_from: list[str] | None
+    path: str
+    bbox: tuple[float, float, float, float]
+
+    def band_index(self, band: str | None) -> int:
+        """A band by 1-based number or by name (``None``: the first); 400 if there is none."""
+        if band is None or band == "":
+            return 1
+        if band.isdigit() and 1 <= int(band) <= self.bands:
+            return int(band)
+        if band in self.band_names:
+            return self.band_names.index(band) + 1
+        raise RasterError(
+            f"band must be 1..{self.bands} or one of {', '.join(self.band_names)}, not {band!r}"
+        )
+
+
+def raster_home() -> Path:
+    """Where COGs are kept: ``$EMINING_RASTERS``, else ``rasters/`` beside the embedded cluster."""
+    if env := os.environ.get("EMINING_RASTERS"):
+        return Path(env).resolve()
+    return default_home() / "rasters"
+
+
+def inspect(path: Path) -> dict:
+    """Open ``path`` and check it can serve as a layer; the error names the file and the reason."""
+    if not path.exists():
+        raise RasterError(f"{path}: no such file", 404)
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as error:
+        raise RasterError(f"{path}: not a readable raster ({error})") from None
+    with src:
+        if src.crs is None or src.transform.is_identity:
+            raise RasterError(f"{path}: not georeferenced (no CRS or no geotransform)")
+        epsg = src.crs.to_epsg()
+        if epsg is None and not src.crs.is_valid:
+            raise RasterError(f"{path}: unknown CRS ({src.crs.to_string() or 'empty'})")
+        try:
+            west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+        except Exception as error:  # GDAL cannot transform: the CRS is not usable
+            raise RasterError(f"{path}: unknown CRS {src.crs.to_string()!r} ({error})") from None
+        if not np.all(np.isfinite([west, south, east, north])) or not box(*ALLOWED).intersects(
+            box(west, south, east, north)
+        ):
+            raise RasterError(
+                f"{path}: outside Pakistan (bounds lon {west:.2f}..{east:.2f}, "
+                f"lat {south:.2f}..{north:.2f}; the store takes rasters overlapping "
+                f"lon {ALLOWED[0]}..{ALLOWED[2]}, lat {ALLOWED[1]}..{ALLOWED[3]})"
+            )
+        band = src.read(1, masked=True, out_shape=(min(src.height, 512), min(src.width, 512)))
+        valid = band.compressed()
+        lo, hi = (
+            (float(np.percentile(valid, 2)), float(np.percentile(valid, 98)))
+            if valid.size
+            else (None, None)
+        )
+        return {
+            "bands": src.count,
+            "band_names": [d or f"band{i + 1}" for i, d in enumerate(src.descriptions)],
+            "dtype": src.dtypes[0],
+            "nodata": src.nodata,
+            "resolution": float(abs(src.res[0])),
+            "width": src.width,
+            "height": src.height,
+            "crs": f"EPSG:{epsg}" if epsg else src.crs.to_wkt(),
+            "vmin": lo,
+            "vmax": hi,
+            "footprint": box(west, south, east, north).wkt,
+        }
+
+
+def to_cog(path: Path, target: Path) -> None:
+    """Rewrite ``path`` as a COG at ``target`` (written beside it first, then moved in)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(suffix=".tif", dir=target.parent)
+    os.close(handle)
+    try:
+        with rasterio.open(path) as src:
+            # At least one overview level even for rasters smaller than a block (map tiles at
+            # low zoom then read fewer cells); AUTO would make none below 256 cells.
+            levels = max(1, math.ceil(math.log2(max(src.width, src.height) / 256)))
+            rasterio.shutil.copy(
+                src,
+                temporary,
+                driver="COG",
+                BLOCKSIZE=256,
+                COMPRESS="DEFLATE",
+                OVERVIEWS="AUTO",
+                OVERVIEW_COUNT=levels,
+                RESAMPLING="AVERAGE",
+            )
+        os.chmod(temporary, 0o644)  # mkstemp makes it 0600; the server may be another user
+        shutil.move(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def add_raster(
+    conn: psycopg.Connection,
+    path: Path,
+    name: str | None = None,
+    *,
+    title: str | None = None,
+    title_zh: str | None = None,
+    title_ur: str | None = None,
+    description: str | None = None,
+    units: str | None = None,
+    source: str | None = None,
+    derived_from: list[str] | None = None,
+    colormap: str = "viridis",
+    folder: Path | None = None,
+    replace: bool = False,
+) -> RasterInfo:
+    """Validate ``path``, store it as ``<folder>/<name>.tif`` (a COG) and register it."""
+    from layers.catalogue import get as vector_layer  # the vector ids a raster must not shadow
+
+    path = Path(path)
+    name = name or re.sub(r"[^a-z0-9_]", "_", path.stem.lower())
+    if not NAME.match(name):
+        raise RasterError(f"name {name!r}: use lower-case letters, digits and _ (start a-z)")
+    if vector_layer(name) is not None:
+        raise RasterError(f"name {name!r} is a vector collection; choose another", 409)
+    if colormap not in COLORMAPS:
+        raise RasterError(f"colormap must be one of {', '.join(COLORMAPS)}, not {colormap!r}")
+    exists = conn.execute("SELECT 1 FROM rasters WHERE name = %s", (name,)).fetchone()
+    if exists and not replace:
+        raise RasterError(f"a raster named {name!r} exists already (replace it explicitly)", 409)
+    facts = inspect(path)
+    target = (folder or raster_home()).resolve() / f"{name}.tif"
+    to_cog(path, target)
+    row = {
+        **facts,
+        "name": name,
+        "title": title or name.replace("_", " ").capitalize(),
+        "title_zh": title_zh,
+        "title_ur": title_ur,
+        "description": description,
+        "units": units,
+        "colormap": colormap,
+        "source": source or str(path.resolve()),
+        "derived": derived_from is not None,
+        "derived_from": derived_from,
+        "path": str(target),
+    }
+    with conn.transaction():
+        conn.execute("DELETE FROM rasters WHERE name = %(name)s", row)
+        conn.execute(
+            """INSERT INTO rasters (name, title, title_zh, title_ur, description, footprint,
+            bands, band_names, dtype, units, nodata, resolution, width, height, crs, vmin, vmax,
+            colormap, source, derived, derived_from, path)
+            VALUES (%(name)s, %(title)s, %(title_zh)s, %(title_ur)s, %(description)s,
+            ST_GeomFromText(%(footprint)s, 4326), %(bands)s, %(band_names)s, %(dtype)s,
+            %(units)s, %(nodata)s, %(resolution)s, %(width)s, %(height)s, %(crs)s, %(vmin)s,
+            %(vmax)s, %(colormap)s, %(source)s, %(derived)s, %(derived_from)s, %(path)s)""",
+            row,
+        )
+    info = get_raster(conn, name)
+    assert info is not None
+    return info
+
+
+def _info(row: tuple) -> RasterInfo:
+    *fields, west, south, east, north = row
+    return RasterInfo(*fields, bbox=(west, south, east, north))
+
+
+def list_rasters(conn: psycopg.Connection) -> list[RasterInfo]:
+    return [_info(r) for r in conn.execute(f"SELECT {COLUMNS} FROM rasters ORDER BY name")]
+
+
+def get_raster(conn: psycopg.Connection, name: str) -> RasterInfo | None:
+    row = conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,)).fetchone()
+    return _info(row) if row else None
+
+
+async def list_rasters_async(conn: psycopg.AsyncConnection) -> list[RasterInfo]:
+    cursor = await conn.execute(f"SELECT {COLUMNS} FROM rasters ORDER BY name")
+    return [_info(r) for r in await cursor.fetchall()]
+
+
+async def get_raster_async(conn: psycopg.AsyncConnection, name: str) -> RasterInfo | None:
+    cursor = await conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,))
+    row = await cursor.fetchone()
+    return _info(row) if row else None
+
+
+def crs_of(info: RasterInfo) -> CRS:
+    return CRS.from_user_input(info.crs)
