@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import errors, health
+from api import errors, health, maps
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,6 +29,8 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     title: str = "E-Mining Platform"
+    basemap: str | None = field(default_factory=lambda: os.environ.get("EMINING_BASEMAP"))
+    """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,10 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.settings = settings
+    app.state.static = STATIC
     errors.install(app)
     app.include_router(health.router)
     app.include_router(features.router)
-    # CSS, the map script and the vendored Leaflet of the HTML pages (no CDN: it runs offline).
+    app.include_router(maps.router)
+    # CSS, the map scripts and the vendored Leaflet and plugins (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

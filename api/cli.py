@@ -255,5 +255,45 @@ def export(layer: str, path: Path) -> None:
     click.echo(f"{layer}: {count:,} features to {path} in {time.monotonic() - started:.1f} s")
 
 
+@main.command(name="map")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML file to write.",
+)
+@click.option(
+    "--lang", default="en", show_default=True, type=click.Choice(["en", "zh", "ur"]),
+    help="Language the map opens in (the reader can switch).",
+)  # fmt: skip
+@click.option(
+    "--basemap",
+    default=None,
+    envvar="EMINING_BASEMAP",
+    help="Online basemap under the layers: 'osm' or a tile URL template (default: none, offline).",
+)
+def map_file(path: Path, lang: str, basemap: str | None) -> None:
+    """Write the interactive map as one standalone HTML file (works opened from disk, offline).
+
+    Scripts, styles and every layer's features are inlined; layers over 5,000 features show
+    their first 5,000 (the served /map draws those from vector tiles instead).
+    """
+    from api.app import STATIC
+    from api.maps import basemap_url
+    from layers.maps import standalone
+
+    started = time.monotonic()
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
+    except (ClusterError, psycopg.Error) as error:
+        fail(str(error))
+    path.write_text(page, encoding="utf-8")
+    size = path.stat().st_size / 1e6
+    click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
+
+
 if __name__ == "__main__":
     main()
