@@ -219,3 +219,11 @@ def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path
         page.screenshot(path=OUTPUT / "standalone-ur.png")
         assert watched.requests == [origin], watched.requests
         assert not watched.problems, watched.problems
+
+
+def test_the_landing_page_links_to_the_map(browse):
+    page = browse.open("/")
+    page.locator(".cards a.map-link").click()
+    page.wait_for_function("() => window.eminingMap !== undefined")
+    assert page.url == f"{browse.origin}/map"
+    browse.assert_clean()

@@ -83,6 +83,7 @@ async def landing(request: Request) -> Response:
             link(url(request, "/conformance"), OGC_REL + "conformance", JSON),
             link(url(request, "/collections"), "data", JSON, "The collections"),
             link(url(request, "/collections"), OGC_REL + "data", JSON),
+            link(url(request, "/map"), "related", HTML, "Interactive map (English, 中文, اردو)"),
         ],
     }
     return answer(request, document, "landing")
