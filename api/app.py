@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import errors, health, maps
+from api import errors, health, maps, tiles
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -31,6 +31,10 @@ class Settings:
     title: str = "E-Mining Platform"
     basemap: str | None = field(default_factory=lambda: os.environ.get("EMINING_BASEMAP"))
     """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
+    # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
+    tile_cache_bytes: int = field(
+        default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -61,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(features.router)
+    app.include_router(tiles.router)
     app.include_router(maps.router)
     # CSS, the map scripts and the vendored Leaflet and plugins (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -65,13 +67,26 @@ SANITY_ID = 123_456
 RAW = "raw SQL"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options bench/ogc.py and bench/tiles.py share: data, servers, load, TCP_NODELAY."""
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42, help="data and load generator seed")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per server")
     parser.add_argument("--seconds", type=int, default=15, help="measured seconds per run")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds before each")
+    parser.add_argument(
+        "--nodelay",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give every server's uvicorn listener TCP_NODELAY, so that with --workers > 1 "
+        "responses are not held ~40 ms by Nagle's algorithm (ogc_servers.NODELAY_SHIM); "
+        "--no-nodelay runs the servers exactly as shipped",
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common_arguments(parser)
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
     parser.add_argument("--queries", default=",".join(QUERIES), help="comma-separated subset")
     parser.add_argument("--no-raw", dest="raw", action="store_false", help="skip pgbench")
@@ -84,14 +99,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run this API with this folder first on PYTHONPATH, e.g. a patched copy of the "
         "project (repeatable); the raw SQL is then the candidate's too",
     )
-    parser.add_argument(
-        "--nodelay",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="give every server's uvicorn listener TCP_NODELAY, so that with --workers > 1 "
-        "responses are not held ~40 ms by Nagle's algorithm (ogc_servers.NODELAY_SHIM); "
-        "--no-nodelay runs the servers exactly as shipped",
-    )
     args = parser.parse_args(argv)
     args.queries = [q for q in args.queries.split(",") if q]
     args.servers = [s for s in args.servers.split(",") if s]
@@ -102,42 +109,62 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def synthetic_file(rows: int, seed: int) -> Path:
+    """The synthetic deposits' GeoPackage, generated on first use and kept (bench/out)."""
+    path = OUT / f"deposits-{rows}-seed{seed}.gpkg"
+    if not path.exists():
+        print(f"generating {rows:,} synthetic deposits into {path}", file=sys.stderr)
+        write_gpkg(synthetic_deposits(rows, seed), path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    path = OUT / f"deposits-{args.rows}-seed{args.seed}.gpkg"
-    if not path.exists():
-        print(f"generating {args.rows:,} synthetic deposits into {path}", file=sys.stderr)
-        write_gpkg(synthetic_deposits(args.rows, args.seed), path)
+    path = synthetic_file(args.rows, args.seed)
     # Before the cluster starts: the first install takes a while.
     for name in [n for n in ("tipg", "pygeoapi") if n in args.servers] + ["tools"] * args.profile:
         servers.venv(name)
 
+    running: list[servers.Server] = []
+    with loaded_cluster(path, args, "emining-ogc-") as (home, url, context):
+        try:
+            before = os.getloadavg()
+            results: dict[tuple[str, str], Result | str] = {}
+            if args.raw:
+                for query, text in raw_statements(url, args.queries).items():
+                    print(f"{RAW}: {query}", file=sys.stderr)
+                    results[(RAW, query)] = pgbench(url, text, args.seconds, args.warmup, args.seed)
+            sanity: dict[str, dict] = {}
+            for name in args.servers:
+                server = build(name, url, home, args)
+                running.append(server)
+                sanity[server.name] = serve_and_drive(server, args, results)
+            sanity["SQL"] = sql_counts(url)
+            print(report(results, sanity, args, before, context))
+            return 0
+        finally:
+            for server in running:
+                servers.stop(server)
+
+
+@contextmanager
+def loaded_cluster(
+    path: Path, args: argparse.Namespace, prefix: str
+) -> Iterator[tuple[Path, str, str]]:
+    """A throwaway cluster with the deposits of ``path`` loaded: (its folder, URL, versions).
+
+    Removed at the end, also on errors, Ctrl-C and SIGTERM.
+    """
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so ``finally`` still runs
-    home = Path(tempfile.mkdtemp(prefix="emining-ogc-", dir="/tmp"))
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     home.chmod(0o711)  # as root the server runs as postgres, which must reach the folder
     cluster = Cluster(home)
-    running: list[servers.Server] = []
     try:
         url = load(cluster, path)
         context = machine(args, url)
         print(context, file=sys.stderr)
-        before = os.getloadavg()
-        results: dict[tuple[str, str], Result | str] = {}
-        if args.raw:
-            for query, text in raw_statements(url, args.queries).items():
-                print(f"{RAW}: {query}", file=sys.stderr)
-                results[(RAW, query)] = pgbench(url, text, args.seconds, args.warmup, args.seed)
-        sanity: dict[str, dict] = {}
-        for name in args.servers:
-            server = build(name, url, home, args)
-            running.append(server)
-            sanity[server.name] = serve_and_drive(server, args, results)
-        sanity["SQL"] = sql_counts(url)
-        print(report(results, sanity, args, before, context))
-        return 0
+        yield home, url, context
     finally:
-        for server in running:
-            servers.stop(server)
         print(f"stopping and removing the cluster in {home}", file=sys.stderr)
         cluster.destroy()
         shutil.rmtree(home, ignore_errors=True)

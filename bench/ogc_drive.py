@@ -21,17 +21,23 @@ PGBENCH = Path("/usr/lib/postgresql/15/bin/pgbench")
 # Lower-left corners at 0.01° steps, so every box lies inside lon 61–77, lat 24–36.
 LON_RANGE, LAT_RANGE = (6100, 7600), (2400, 3500)
 IDS = (1, 1_000_000)
+THREADS = 2  # wrk threads (the machine's cores)
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 FRAME = re.compile(r"^(.+) \((.+?):\d+\)$")  # py-spy: "function (path/file.py:line)"
 
-WRK_SCRIPT = """
-local template = "%(template)s"
-local seed = %(seed)d
+# Each wrk thread learns its number (1, 2, ...) as ``id``.
+WRK_THREAD_IDS = """
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("id", threads)
 end
+"""
+WRK_SCRIPT = (
+    WRK_THREAD_IDS
+    + """
+local template = "%(template)s"
+local seed = %(seed)d
 function init(args)
   math.randomseed(seed * 1000 + (id or 0))
 end
@@ -43,6 +49,24 @@ function request()
   return wrk.format("GET", path)
 end
 """
+)
+
+# A fixed list of paths (bench/tiles.py: the same random tiles for every server), walked in
+# order; each wrk thread starts at its own share of the list so the threads do not repeat
+# each other's requests.
+WRK_LIST_SCRIPT = (
+    WRK_THREAD_IDS
+    + """
+local paths = {%(paths)s}
+function init(args)
+  counter = math.floor((id - 1) * #paths / %(threads)d)
+end
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter - 1) %% #paths + 1])
+end
+"""
+)
 
 PGBENCH_HEADER = """\\set x1 random(%d, %d) / 100.0
 \\set y1 random(%d, %d) / 100.0
@@ -83,9 +107,50 @@ def lua_script(template: str, seed: int, folder: Path) -> Path:
     return path
 
 
+def list_script(paths: list[str], folder: Path) -> Path:
+    """The wrk script requesting ``paths`` in order (per thread: its own starting share)."""
+    if any('"' in p or "\\" in p for p in paths):
+        raise ValueError("paths must not hold quotes")
+    folder.mkdir(exist_ok=True)
+    path = folder / "paths.lua"
+    text = WRK_LIST_SCRIPT % {"paths": ",".join(f'"{p}"' for p in paths), "threads": THREADS}
+    path.write_text(text)
+    return path
+
+
+def wrk_paths(
+    base: str, paths: list[str], warm: list[str], seconds: int, warmup: int, connections: int = 8
+) -> Result:
+    """Drive ``base`` with ``paths`` in order with wrk, after a warm-up on the other list ``warm``.
+
+    Why a separate warm-up list: a warm-up over the measured paths would fill a server's cache
+    with exactly the requests then measured.
+    """
+    with tempfile.TemporaryDirectory(prefix="ogc-wrk-") as folder:
+        measured = list_script(paths, Path(folder))
+        warm_script = list_script(warm, Path(folder) / "warm") if warm else None
+        return drive(base, measured, warm_script, seconds, warmup, connections)
+
+
+def drive(
+    base: str, script: Path, warm: Path | None, seconds: int, warmup: int, connections: int
+) -> Result:
+    """wrk with ``warm`` for ``warmup`` seconds (unmeasured), then ``script`` measured."""
+    if warmup and warm is not None:
+        subprocess.run(wrk_command(warm, base, warmup, connections), capture_output=True,
+                       check=True)  # fmt: skip
+    done = subprocess.run(
+        wrk_command(script, base, seconds, connections),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return parse_wrk(done.stdout)
+
+
 def wrk_command(script: Path, base: str, seconds: int, connections: int = 8) -> list[str]:
     return [
-        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency",
+        "wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency",
         "-s", str(script), base,
     ]  # fmt: skip
 
@@ -96,16 +161,7 @@ def wrk(
     """Drive ``base + template`` ({bbox} and {id} filled per request) with wrk, after a warm-up."""
     with tempfile.TemporaryDirectory(prefix="ogc-wrk-") as folder:
         script = lua_script(template, seed, Path(folder))
-        if warmup:
-            warm = wrk_command(script, base, warmup, connections)
-            subprocess.run(warm, capture_output=True, check=True)
-        done = subprocess.run(
-            wrk_command(script, base, seconds, connections),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    return parse_wrk(done.stdout)
+        return drive(base, script, script, seconds, warmup, connections)
 
 
 def _duration_ms(text: str) -> float:

@@ -35,6 +35,11 @@ class Layer:
     """Points gathered into clusters at low zoom on maps (many points close together)."""
     visible: bool = True
     """Shown when a map opens (the others are listed in its layer control, switched off)."""
+    minzoom: int = 0
+    """Lowest WebMercatorQuad zoom level whose tiles carry this layer."""
+    maxzoom: int = 14
+    """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
+    (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -108,6 +113,7 @@ CATALOGUE: tuple[Layer, ...] = (
             ),
             link=None,
         ),
+        minzoom=4,
     ),
     Layer(
         "facilities",
@@ -132,6 +138,7 @@ CATALOGUE: tuple[Layer, ...] = (
         attribution=FACTS,
         style=styles.CORRIDORS,
         popup=Popup("ref", ("name", "mode", "status", "cpec", "length_km", "published_length_km")),
+        maxzoom=12,
     ),
     Layer(
         "provinces",
@@ -140,6 +147,7 @@ CATALOGUE: tuple[Layer, ...] = (
         attribution=BOUNDARIES,
         style=styles.PROVINCES,
         popup=Popup("name", ("iso_code",), link=None),
+        maxzoom=10,
     ),
     Layer(
         "districts",
@@ -149,6 +157,8 @@ CATALOGUE: tuple[Layer, ...] = (
         style=styles.DISTRICTS,
         popup=Popup("name", ("province",), link=None),
         visible=False,
+        minzoom=4,
+        maxzoom=12,
     ),
 )
 

@@ -13,6 +13,7 @@ import psycopg
 from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
+from api import tilesets
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
@@ -84,6 +85,7 @@ async def landing(request: Request) -> Response:
             link(url(request, "/collections"), "data", JSON, "The collections"),
             link(url(request, "/collections"), OGC_REL + "data", JSON),
             link(url(request, "/map"), "related", HTML, "Interactive map (English, 中文, اردو)"),
+            *tilesets.landing_links(request),
         ],
     }
     return answer(request, document, "landing")
@@ -91,7 +93,7 @@ async def landing(request: Request) -> Response:
 
 @endpoint("/conformance", summary="Conformance classes")
 async def conformance(request: Request) -> Response:
-    return answer(request, {"conformsTo": CONFORMANCE}, "conformance")
+    return answer(request, {"conformsTo": CONFORMANCE + tilesets.CONFORMANCE}, "conformance")
 
 
 @endpoint("/api", summary="The API definition (OpenAPI 3.0)", include_in_schema=False)
@@ -143,6 +145,7 @@ async def describe(request: Request, layer: Layer) -> dict:
                 "application/schema+json",
                 "JSON Schema of the features",
             ),
+            *tilesets.collection_links(request, layer),
         ],
     }
     if "interval" in known:

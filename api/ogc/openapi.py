@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from api import tilesets
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
 from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
@@ -195,18 +196,20 @@ def document(request: Request) -> dict:
             [ref("featureId"), ref("f"), ref("crs")],
             "application/geo+json",
         )
+    tile_paths, tile_parameters = tilesets.openapi_paths([layer.id for layer in CATALOGUE])
+    paths.update(tile_paths)
     return {
         "openapi": "3.0.3",
         "info": {
             "title": request.app.state.settings.title,
             "version": "0.1.0",
-            "description": "OGC API - Features over the E-Mining Platform's store.",
+            "description": "OGC API - Features and Tiles over the E-Mining Platform's store.",
             "license": {"name": "Apache-2.0"},
         },
         "servers": [{"url": str(request.base_url).rstrip("/")}],
         "paths": paths,
         "components": {
-            "parameters": PARAMETERS,
+            "parameters": {**PARAMETERS, **tile_parameters},
             "schemas": {
                 "exception": {
                     "type": "object",

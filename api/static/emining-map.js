@@ -163,13 +163,21 @@
       vectorTileLayerStyles: styles,
       interactive: true,
       rendererFactory: L.canvas.tile,
-      getFeatureId: (f) => f.properties.id,
+      getFeatureId: (f) => f.id,
       pane: PANES[layer.style.geometry][0],
       maxNativeZoom: 16,
     });
+    // The MVT feature id is the row's id (geo.tiles); VectorGrid keeps only the properties on
+    // what it draws, so the id is copied onto each drawn feature for clicks.
+    const create = grid._createLayer;
+    grid._createLayer = function (feat, pxPerExtent, style) {
+      const drawn = create.call(this, feat, pxPerExtent, style);
+      drawn.featureId = feat.id;
+      return drawn;
+    };
     grid.on("click", (e) => {
       const props = e.layer.properties || {};
-      const id = props.id !== undefined ? props.id : e.layer.id;
+      const id = e.layer.featureId;
       L.popup({ maxWidth: 360, minWidth: 220 }).setLatLng(e.latlng)
         .setContent(self.popup(layer, id, props)).openOn(self.map);
     });

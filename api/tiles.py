@@ -1,0 +1,288 @@
+"""OGC API – Tiles (vector tiles, MVT) over the layer catalogue.
+
+Why this shape: dependencies parse the path once (tile matrix set, level/row/column, the
+collections) into typed values or an OGC exception (404 for what does not exist, 400 for what is
+malformed); the handler reads the layers' change counters, answers 304 when the client holds
+this version, else takes the tile from the hot-tile cache or has PostGIS build it in one
+statement (geo.tiles). Empty tiles answer 204, as OGC API – Tiles allows, with the same ETag.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from morecantile import Tile, TileMatrixSet
+from starlette.responses import Response
+
+from api import tilesets
+from api.ogc.params import ParameterError
+from api.ogc.respond import CACHE_CONTROL, JSON, send
+from api.tile_cache import TileCache, TileKey
+from geo.query import extent
+from geo.tiles import TileBox, TileLayer, fetch_tile, fetch_versions
+from layers.catalogue import CATALOGUE, Layer, get
+
+DEFAULT_CACHE_BYTES = 64 * 2**20
+TILE_PARAMETERS = ("f",)
+router = APIRouter(tags=["OGC API - Tiles"])
+endpoint = partial(router.api_route, methods=["GET", "HEAD"])
+
+
+def matrix_set(tms_id: str) -> TileMatrixSet:
+    tms = tilesets.MATRIX_SETS.get(tms_id)
+    if tms is None:
+        raise HTTPException(
+            404, f"no tile matrix set {tms_id!r}; use {', '.join(tilesets.SUPPORTED)}"
+        )
+    return tms
+
+
+def collection_layer(collection_id: str) -> Layer:
+    layer = get(collection_id)
+    if layer is None:
+        raise HTTPException(404, f"no collection {collection_id!r}; see /collections")
+    return layer
+
+
+def chosen_layers(request: Request) -> list[Layer]:
+    """``collections=a,b`` of a dataset tile request (OGC geodata-selection), or every layer."""
+    value = request.query_params.get("collections")
+    if value is None or not value.strip():
+        return list(CATALOGUE)
+    names = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [name for name in names if get(name) is None]
+    if unknown:
+        raise ParameterError(
+            f"collections: unknown {', '.join(map(repr, unknown))}; "
+            f"use {', '.join(layer.id for layer in CATALOGUE)}"
+        )
+    return [get(name) for name in names]
+
+
+def check_parameters(request: Request, allowed: tuple[str, ...]) -> None:
+    unknown = [key for key in request.query_params if key not in allowed]
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}; use {', '.join(allowed)}"
+        )
+
+
+def tile_index(tms: Annotated[TileMatrixSet, Depends(matrix_set)], z: str, x: str, y: str) -> Tile:
+    """Level, column, row as integers inside the matrix (404 outside it, 400 if not numbers)."""
+    if not all(part.isascii() and part.isdigit() and len(part) < 10 for part in (z, x, y)):
+        raise ParameterError(f"tile level, row and column must be whole numbers: {z}/{x}/{y}")
+    level, column, row = int(z), int(x), int(y)
+    if not tms.minzoom <= level <= tms.maxzoom:
+        raise HTTPException(
+            404, f"no tile matrix {level} in {tms.id} ({tms.minzoom}–{tms.maxzoom})"
+        )
+    matrix = tms.matrix(level)
+    if not (0 <= column < matrix.matrixWidth and 0 <= row < matrix.matrixHeight):
+        raise HTTPException(
+            404,
+            f"tile {level}/{column}/{row} is outside {tms.id} level {level} "
+            f"({matrix.matrixWidth} columns, {matrix.matrixHeight} rows)",
+        )
+    return Tile(column, row, level)
+
+
+def tile_layers(layers: list[Layer], tms: TileMatrixSet, z: int) -> list[TileLayer]:
+    """The layers whose zoom range holds level ``z`` (as a WebMercatorQuad level)."""
+    level = z + tilesets.level_offset(tms)
+    return [
+        TileLayer(
+            layer.id,
+            layer.source,
+            thin=layer.source.geometry_type == "POINT" and level < layer.maxzoom,
+        )
+        for layer in layers
+        if layer.minzoom <= level <= layer.maxzoom
+    ]
+
+
+def tile_box(tms: TileMatrixSet, tile: Tile) -> TileBox:
+    bounds = tms.xy_bounds(tile)
+    srid = tms.crs.to_epsg() or 4326  # OGC:CRS84 has no EPSG code; PostGIS 4326 is lon/lat
+    web_mercator = (tile.z, tile.x, tile.y) if tms.id == "WebMercatorQuad" else None
+    return TileBox(srid, tuple(bounds), web_mercator)
+
+
+def cache(request: Request) -> TileCache:
+    state = request.app.state
+    if getattr(state, "tile_cache", None) is None:
+        size = getattr(state.settings, "tile_cache_bytes", DEFAULT_CACHE_BYTES)
+        state.tile_cache = TileCache(size)
+    return state.tile_cache
+
+
+async def serve_tile(
+    request: Request, tms: TileMatrixSet, tile: Tile, layers: list[Layer]
+) -> Response:
+    chosen = tile_layers(layers, tms, tile.z)
+    tiles = cache(request)
+    async with request.app.state.pool.connection() as conn:
+        database, versions = await fetch_versions(conn)
+        key = TileKey(
+            database,
+            tuple((layer.name, versions.get(layer.name, 0)) for layer in chosen),
+            tms.id, tile.z, tile.x, tile.y,
+            tuple(layer.name for layer in chosen),
+        )  # fmt: skip
+        headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
+        if key.etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        body = tiles.get(key)
+        headers["X-Tile-Cache"] = "miss" if body is None else "hit"
+        if body is None:
+            body = await fetch_tile(conn, chosen, tile_box(tms, tile)) if chosen else b""
+            tiles.put(key, body)
+    if not body:
+        return Response(status_code=204, headers=headers)
+    return Response(body, media_type=tilesets.MVT, headers=headers)
+
+
+def metadata_format(request: Request, tms_id: str) -> str:
+    """``f=json`` (default) or ``f=tilejson`` (WebMercatorQuad only) for tileset metadata."""
+    f = request.query_params.get("f", "json").lower()
+    if f not in ("json", "tilejson"):
+        raise ParameterError(f"f must be json or tilejson for tileset metadata, not {f!r}")
+    if f == "tilejson" and tms_id != "WebMercatorQuad":
+        raise ParameterError("TileJSON describes WebMercatorQuad tiles only")
+    return f
+
+
+async def bbox_of(request: Request, layers: list[Layer]) -> tuple[float, float, float, float]:
+    async with request.app.state.pool.connection() as conn:
+        boxes = []
+        for layer in layers:
+            known = (await extent(conn, layer.source))["bbox"]
+            boxes.append(tuple(known[0]) if known else None)
+    return tilesets.union(boxes)
+
+
+async def describe(
+    request: Request, base: str, tms: TileMatrixSet, layers: list[Layer], title: str, f: str
+) -> Response:
+    """Tileset metadata or TileJSON; a dataset subset's links keep its ``collections=``."""
+    selected = request.query_params.get("collections")
+    query = urlencode({"collections": ",".join(layer.id for layer in layers)}) if selected else ""
+    bbox = await bbox_of(request, layers)
+    if f == "tilejson":
+        return send(request, tilesets.tilejson(request, base, layers, bbox, title, query), JSON)
+    document = tilesets.tileset(request, base, tms.id, layers, bbox, title, query)
+    return send(request, document, JSON)
+
+
+@endpoint("/tileMatrixSets", summary="Tile matrix sets")
+async def tile_matrix_sets(request: Request) -> Response:
+    check_parameters(request, ("f",))
+    return send(request, tilesets.matrix_sets(request), JSON)
+
+
+@endpoint("/tileMatrixSets/{tms_id}", summary="One tile matrix set")
+async def tile_matrix_set(
+    request: Request, tms: Annotated[TileMatrixSet, Depends(matrix_set)]
+) -> Response:
+    check_parameters(request, ("f",))
+    return send(request, tilesets.matrix_set(tms), JSON)
+
+
+@endpoint("/collections/{collection_id}/tiles", summary="Tilesets of a collection")
+async def collection_tilesets(
+    request: Request, layer: Annotated[Layer, Depends(collection_layer)]
+) -> Response:
+    check_parameters(request, ("f",))
+    return send(request, tilesets.tilesets(request, f"/collections/{layer.id}", layer.title), JSON)
+
+
+@endpoint("/collections/{collection_id}/tiles/{tms_id}", summary="Tileset metadata")
+async def collection_tileset(
+    request: Request,
+    layer: Annotated[Layer, Depends(collection_layer)],
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+) -> Response:
+    check_parameters(request, ("f",))
+    f = metadata_format(request, tms.id)
+    return await describe(request, f"/collections/{layer.id}", tms, [layer], layer.title, f)
+
+
+@endpoint("/collections/{collection_id}/tiles/{tms_id}/tilejson.json", summary="TileJSON")
+async def collection_tilejson(
+    request: Request,
+    layer: Annotated[Layer, Depends(collection_layer)],
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+) -> Response:
+    check_parameters(request, ())
+    if tms.id != "WebMercatorQuad":
+        raise ParameterError("TileJSON describes WebMercatorQuad tiles only")
+    base = f"/collections/{layer.id}"
+    return await describe(request, base, tms, [layer], layer.title, "tilejson")
+
+
+@endpoint("/collections/{collection_id}/tiles/{tms_id}/{z}/{x}/{y}", summary="A vector tile")
+async def collection_tile(
+    request: Request,
+    layer: Annotated[Layer, Depends(collection_layer)],
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+    tile: Annotated[Tile, Depends(tile_index)],
+) -> Response:
+    check_parameters(request, TILE_PARAMETERS)
+    if request.query_params.get("f", "mvt") != "mvt":
+        raise ParameterError("f must be mvt for a tile")
+    low, high = tilesets.zoom_range([layer], tms)
+    if not low <= tile.z <= high:
+        raise HTTPException(
+            404, f"{layer.id} has tiles at {tms.id} levels {low}–{high}, not {tile.z}"
+        )
+    return await serve_tile(request, tms, tile, [layer])
+
+
+DATASET_TITLE = "All layers"
+
+
+@endpoint("/tiles", summary="Tilesets of the dataset (all layers)")
+async def dataset_tilesets(request: Request) -> Response:
+    check_parameters(request, ("f",))
+    return send(request, tilesets.tilesets(request, "", DATASET_TITLE), JSON)
+
+
+@endpoint("/tiles/{tms_id}", summary="Tileset metadata of the dataset")
+async def dataset_tileset(
+    request: Request,
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+    layers: Annotated[list[Layer], Depends(chosen_layers)],
+) -> Response:
+    check_parameters(request, ("f", "collections"))
+    f = metadata_format(request, tms.id)
+    return await describe(request, "", tms, layers, DATASET_TITLE, f)
+
+
+@endpoint("/tiles/{tms_id}/tilejson.json", summary="TileJSON of the dataset")
+async def dataset_tilejson(
+    request: Request,
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+    layers: Annotated[list[Layer], Depends(chosen_layers)],
+) -> Response:
+    check_parameters(request, ("collections",))
+    if tms.id != "WebMercatorQuad":
+        raise ParameterError("TileJSON describes WebMercatorQuad tiles only")
+    return await describe(request, "", tms, layers, DATASET_TITLE, "tilejson")
+
+
+@endpoint("/tiles/{tms_id}/{z}/{x}/{y}", summary="A vector tile of several layers")
+async def dataset_tile(
+    request: Request,
+    tms: Annotated[TileMatrixSet, Depends(matrix_set)],
+    tile: Annotated[Tile, Depends(tile_index)],
+    layers: Annotated[list[Layer], Depends(chosen_layers)],
+) -> Response:
+    check_parameters(request, ("f", "collections"))
+    if request.query_params.get("f", "mvt") != "mvt":
+        raise ParameterError("f must be mvt for a tile")
+    low, high = tilesets.zoom_range(layers, tms)
+    if not low <= tile.z <= high:
+        raise HTTPException(404, f"these layers have tiles at {tms.id} levels {low}–{high}")
+    return await serve_tile(request, tms, tile, layers)
