@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import errors, health, maps, tiles
+from api import analysis, errors, health, maps, tiles
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(features.router)
     app.include_router(tiles.router)
+    app.include_router(analysis.router)
     app.include_router(maps.router)
     # CSS, the map scripts and the vendored Leaflet and plugins (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

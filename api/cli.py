@@ -6,6 +6,7 @@ a command that had to start the embedded cluster stops it again when done.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from geo import db
+from geo import db, network
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
@@ -223,15 +224,52 @@ def load(path: Path, layer: str, upsert: bool, source_layer: str | None) -> None
                 source_layer=source_layer,
                 progress=ProgressPrinter(f"load {path.name}"),
             )
+            rate = report.rows / max(report.seconds, 1e-9)
+            click.echo(
+                f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "
+                f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
+            )
+            # The links depend on corridors and sites: rebuild them now, not on the first read.
+            if layer in network.SOURCES and network.routable(conn):
+                _report_build(network.build(conn, progress=ProgressPrinter("network", minimum=1)))
+    except network.NetworkError as error:
+        fail(str(error))
     except LoadError as error:
         for line in error.lines():
             click.echo(line, err=True)
         fail(f"{len(error.problems)} problem(s) in {path}: nothing was written")
-    rate = report.rows / max(report.seconds, 1e-9)
-    click.echo(
-        f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "
-        f"in {report.seconds:.1f} s ({rate:,.0f} rows/s)"
-    )
+
+
+def _report_build(report: network.BuildReport | None) -> None:
+    if report is None:
+        click.echo("network: up to date (built from the current corridors and sites)")
+    else:
+        click.echo(
+            f"network: {report.vertices:,} vertices, {report.edges:,} edges, "
+            f"{report.links:,} links in {report.seconds:.1f} s"
+        )
+
+
+@main.group(name="network")
+def network_group() -> None:
+    """The logistics network (corridors as a pgRouting graph) and the links of every deposit."""
+
+
+@network_group.command(name="build")
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+def network_build(force: bool) -> None:
+    """Build the network and route every deposit to its corridor, nearest SEZ and port.
+
+    Reading the links collection rebuilds them too when corridors or sites changed; this does it
+    ahead of time, with progress.
+    """
+    try:
+        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
+            _report_build(
+                network.build(conn, force=force, progress=ProgressPrinter("network", minimum=1))
+            )
+    except network.NetworkError as error:
+        fail(str(error))
 
 
 @main.command()
@@ -282,12 +320,14 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     """
     from api.app import STATIC
     from api.maps import basemap_url
-    from layers.maps import standalone
+    from layers.maps import refresh_derived, standalone
 
     started = time.monotonic()
     try:
-        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
+        with db.store() as target:
+            asyncio.run(refresh_derived(target))
+            with psycopg.connect(target, autocommit=True) as conn:
+                page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
     except (ClusterError, psycopg.Error) as error:
         fail(str(error))
     path.write_text(page, encoding="utf-8")

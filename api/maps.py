@@ -44,6 +44,8 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     planned: dict[str, MapLayer] = {}
     async with request.app.state.pool.connection() as conn:
         for layer in CATALOGUE:
+            if layer.refresh is not None:  # links: rebuilt first if the sites or corridors changed
+                await layer.refresh(conn)
             planned[layer.id] = plan(layer, await count_rows(conn, layer.source), base, tiles)
     links = planned.pop(LINKS, None)
     page = build_map(

@@ -19,7 +19,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from geo import copy
+from geo import copy, network
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
 from geo.validate import ALLOWED, Checked, Problem, check
@@ -113,12 +113,19 @@ def load_file(
 
 
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
-    """Load (or refresh, by natural key) the sample layers, all in one transaction."""
+    """Load (or refresh, by natural key) the sample layers, all in one transaction.
+
+    Then the logistics network and the links are brought up to date (where pgRouting exists),
+    so the store is complete when serving starts rather than on the first read of links.
+    """
     with conn.transaction():
-        return [
+        reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)
             for layer in SAMPLE_ORDER
         ]
+    if network.routable(conn):
+        network.build(conn)
+    return reports
 
 
 def _existing_keys(

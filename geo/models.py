@@ -12,6 +12,7 @@ import datetime as dt
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     Computed,
     Date,
@@ -200,3 +201,32 @@ LAYERS: dict[str, type[Base]] = {
     for model in (Province, District, Deposit, Concession, Facility, Sez, Corridor)
 }
 """Every table a file can be loaded into or exported from, by name."""
+
+
+class Link(Base):
+    """A deposit's link to its corridor (access), nearest SEZ or nearest port, by network.
+
+    Derived, not loaded: ``geo.network`` rebuilds the table from corridors and sites (migration
+    0003). A link that cannot exist has no geometry and says why in ``reason``.
+    """
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    from_layer: Mapped[str] = mapped_column(Text, nullable=False)
+    from_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    from_name: Mapped[str | None] = mapped_column(Text)
+    to_layer: Mapped[str | None] = mapped_column(Text)
+    to_id: Mapped[int | None] = mapped_column(BigInteger)
+    to_name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(
+        Text, nullable=False, info={"vocab": ("access", "sez", "port")}
+    )
+    km: Mapped[float | None] = mapped_column(Float)
+    hours: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=False), nullable=True)
+
+
+DERIVED: dict[str, type[Base]] = {"links": Link}
+"""Published tables built by the platform from the layers (never loaded from files)."""

@@ -8,10 +8,14 @@ texts in three languages (``layers.i18n``), symbology and popups (``layers.style
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from geo.models import LAYERS, Base
+from psycopg import AsyncConnection
+
+from geo import network
+from geo.models import DERIVED, LAYERS, Base
 from geo.query import Source, source_for
 from layers import i18n, styles
 from layers.i18n import LayerText
@@ -41,6 +45,8 @@ class Layer:
     """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
     (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
+    refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
+    """For derived layers: brings the table up to date before it is read (cheap when it is)."""
 
     @property
     def title(self) -> str:
@@ -58,7 +64,7 @@ class Layer:
 
     @property
     def model(self) -> type[Base]:
-        return LAYERS[self.id]
+        return LAYERS[self.id] if self.id in LAYERS else DERIVED[self.id]
 
     @cached_property
     def source(self) -> Source:
@@ -139,6 +145,17 @@ CATALOGUE: tuple[Layer, ...] = (
         style=styles.CORRIDORS,
         popup=Popup("ref", ("name", "mode", "status", "cpec", "length_km", "published_length_km")),
         maxzoom=12,
+    ),
+    Layer(
+        "links",
+        i18n.LINKS,
+        keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
+        attribution="derived from the corridors, deposits, SEZs and ports layers",
+        refresh=network.ensure_current,
+        style=styles.LINKS,
+        popup=Popup(
+            "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
+        ),
     ),
     Layer(
         "provinces",

@@ -103,6 +103,7 @@ FIELDS: dict[str, Text] = {
     "to_name": Text("To", "终点", "تک"),
     "km": Text("Distance (km)", "距离（公里）", "فاصلہ (کلومیٹر)"),
     "hours": Text("Time (h)", "时间（小时）", "وقت (گھنٹے)"),
+    "reason": Text("Why no route", "无路线原因", "راستہ نہ ہونے کی وجہ"),
     "notes": Text("Notes", "备注", "نوٹس"),
     "source": Text("Source", "来源", "ماخذ"),
     "source_url": Text("Source link", "来源链接", "ماخذ کا لنک"),
@@ -186,15 +187,29 @@ DISTRICTS = LayerText(
 )
 LINKS = LayerText(
     Text(
-        "Links: access, SEZ, port",
-        "连接：接入、经济特区、港口",
-        "روابط: رسائی، اقتصادی زون، بندرگاہ",
+        "Deposit links: access, nearest SEZ, nearest port",
+        "矿床连接：接入、最近经济特区、最近港口",
+        "ذخائر کے روابط: رسائی، قریب ترین اقتصادی زون، قریب ترین بندرگاہ",
     ),
     Text(
-        "For every deposit, the route over the logistics network to where it joins the nearest "
-        "corridor, to the nearest SEZ and to the nearest port, with km and hours.",
-        "每个矿床经物流网络到最近通道接入点、最近经济特区和最近港口的路线，含公里数和小时数。",
-        "ہر ذخیرے سے لاجسٹکس نیٹ ورک کے ذریعے قریب ترین راہداری، قریب ترین اقتصادی زون اور قریب "
-        "ترین بندرگاہ تک راستہ، کلومیٹر اور گھنٹوں کے ساتھ۔",
+        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
+        "line), and its nearest special economic zone and port by network distance, with the "
+        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
+        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
+        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
+        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
+        "centres, so network km are shorter than real roads (N-25 by about 8%).",
+        "每个矿床三条连接：接入最近通道的位置（接入，直线），以及按网络距离最近的经济特区和港口，"
+        "含路线（接入段、公路/铁路网络、终点接入段）。公里按椭球面计算；小时按假定平均速度"
+        "（公路 45 公里/小时，铁路 30 公里/小时，网络外 20 公里/小时，每次公铁换装 6 小时）。"
+        "通道或地点变化时重建。无法成立的连接没有几何并说明原因。通道经过城镇中心绘制，"
+        "因此网络公里数短于实际道路（N-25 约短 8%）。",
+        "ہر ذخیرے کے تین روابط: قریب ترین راہداری سے ملنے کی جگہ (رسائی، سیدھی لکیر)، "
+        "اور نیٹ ورک فاصلے کے لحاظ سے قریب ترین خصوصی اقتصادی زون اور بندرگاہ، راستے کے ساتھ۔ "
+        "کلومیٹر بیضوی سطح پر؛ گھنٹے فرض کردہ اوسط رفتار پر (سڑک 45، ریل 30، نیٹ ورک سے باہر 20 "
+        "کلومیٹر فی گھنٹہ، ہر سڑک-ریل منتقلی پر 6 گھنٹے)۔ راہداریوں یا مقامات کے بدلنے پر "
+        "دوبارہ بنتے ہیں۔ جو رابطہ ممکن نہ ہو اس کی کوئی جیومیٹری نہیں اور وجہ لکھی ہے۔ "
+        "راہداریاں شہروں کے مراکز سے کھینچی گئی ہیں، اس لیے نیٹ ورک کلومیٹر اصل سڑکوں سے کم "
+        "ہیں (N-25 تقریباً 8%)۔",
     ),
 )

@@ -240,10 +240,21 @@ def read_layer(conn: psycopg.Connection, layer: Layer, limit: int = EMBED_MAX) -
     )
 
 
+async def refresh_derived(url: str) -> None:
+    """Bring derived layers (links) up to date, as the API does before reading them."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for layer in CATALOGUE:
+            if layer.refresh is not None:
+                await layer.refresh(conn)
+
+
 def standalone(
     conn: psycopg.Connection, assets_folder: Path, lang: str = i18n.DEFAULT, **options
 ) -> str:
-    """The whole map in one file that works opened from disk: assets and data inlined."""
+    """The whole map in one file that works opened from disk: assets and data inlined.
+
+    Derived layers are read as they are: call ``refresh_derived`` first.
+    """
     layers = [read_layer(conn, layer) for layer in CATALOGUE if layer.id != LINKS]
     links = next((read_layer(conn, lay) for lay in CATALOGUE if lay.id == LINKS), None)
     return build_map(layers, Assets(assets_folder), lang=lang, links=links, **options)

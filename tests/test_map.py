@@ -214,11 +214,63 @@ def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path
         page.wait_for_function("() => window.eminingMap !== undefined")
         expected = len(deposit_rows(map_url))
         wait_for_deposits(page, expected)
+        check_links_shown(page, map_url, linked_deposit(map_url))  # from the inlined links
         page.locator(".em-languages button[data-lang=ur]").click()
         expect(page.locator(".em-legend")).to_have_attribute("dir", "rtl")
         page.screenshot(path=OUTPUT / "standalone-ur.png")
         assert watched.requests == [origin], watched.requests
         assert not watched.problems, watched.problems
+
+
+def deposit_links(url: str, deposit: int) -> list[tuple[str, str, float | None, float | None]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT kind, to_name, km, hours FROM links "
+            "WHERE from_layer = 'deposits' AND from_id = %s ORDER BY id",
+            [deposit],
+        ).fetchall()
+
+
+def linked_deposit(url: str) -> int:
+    """A deposit all of whose links were found (the map has asked for the links by then)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT from_id FROM links WHERE from_layer = 'deposits' GROUP BY from_id "
+            "HAVING count(*) = 3 AND bool_and(km IS NOT NULL) ORDER BY from_id LIMIT 1"
+        ).fetchone()[0]
+
+
+def number(value: float) -> str:
+    """As the page writes it (toLocaleString, at most two decimals)."""
+    return f"{round(value, 2):,}".removesuffix(".0")
+
+
+def check_links_shown(page: Page, url: str, deposit: int) -> None:
+    reveal(page, "deposits", deposit)
+    page.locator(f"path.em-deposits.em-id-{deposit}").dispatch_event("click")
+    expected = deposit_links(url, deposit)
+    rows = page.locator(".leaflet-popup-content .em-link")
+    expect(rows).to_have_count(len(expected))
+    for row, (kind, to_name, km, hours) in zip(rows.all(), expected, strict=True):
+        expect(row).to_have_class(f"em-link em-link-{kind}")
+        expect(row.locator(".em-to")).to_have_text(to_name)
+        expect(row.locator(".em-km")).to_have_text(f"{number(km)} km")
+        expect(row.locator(".em-hours")).to_have_text(f"{number(hours)} h")
+    expect(page.locator("path.em-highlight")).to_have_count(len(expected))
+    page.locator(".leaflet-popup-close-button").click()
+    expect(page.locator("path.em-highlight")).to_have_count(0)
+
+
+def test_clicking_a_deposit_shows_its_links_with_km_and_hours(browse, map_url):
+    page = open_map(browse)
+    page.locator(".marker-cluster").first.wait_for()
+    check_links_shown(page, map_url, linked_deposit(map_url))
+    links = page.locator(".leaflet-control-layers-overlays label").filter(
+        has_text=get("links").title_in("en")
+    )
+    expect(links.locator("input")).to_be_checked()
+    assert any("from_id=" in r for r in browse.requests)  # asked of the links collection
+    browse.assert_clean()
 
 
 def test_the_landing_page_links_to_the_map(browse):

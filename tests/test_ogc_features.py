@@ -66,6 +66,7 @@ def test_collections_describe_extent_crs_and_links(client):
         "corridors",
         "provinces",
         "districts",
+        "links",
     }
     deposits = by_id["deposits"]
     minx, miny, maxx, maxy = deposits["extent"]["spatial"]["bbox"][0]

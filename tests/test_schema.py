@@ -121,6 +121,10 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "facilities": "POINT",
         "sezs": "GEOMETRY",
         "corridors": "MULTILINESTRING",
+        "network_vertices": "POINT",
+        "network_edges": "LINESTRING",
+        "network_points": "POINT",
+        "links": "LINESTRING",
     }
 
 
@@ -171,12 +175,12 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 def test_migrating_twice_changes_nothing(db_url):
     db.migrate(db_url)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0003"
 
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):
     before = db.layer_versions(conn)
-    assert set(before) == set(LAYERS)
+    assert set(before) == {*LAYERS, "links"}  # links: the derived layer (migration 0003)
     with conn.transaction():
         insert_deposit(conn)
         insert_deposit(conn, name="'Second'")

@@ -86,6 +86,12 @@ async def landing(request: Request) -> Response:
             link(url(request, "/collections"), OGC_REL + "data", JSON),
             link(url(request, "/map"), "related", HTML, "Interactive map (English, 中文, اردو)"),
             *tilesets.landing_links(request),
+            link(
+                url(request, "/collections/links/items"),
+                "related",
+                GEOJSON,
+                "Every deposit's access, nearest SEZ and nearest port (routes)",
+            ),
         ],
     }
     return answer(request, document, "landing")
@@ -108,8 +114,15 @@ async def api_documentation(request: Request) -> Response:
     return send(request, html.render(request, "api", openapi.document(request)), HTML)
 
 
+async def fresh(conn: psycopg.AsyncConnection, layer: Layer) -> None:
+    """A derived layer (links) is rebuilt first if the layers it comes from changed."""
+    if layer.refresh is not None:
+        await layer.refresh(conn)
+
+
 async def describe(request: Request, layer: Layer) -> dict:
     async with request.app.state.pool.connection() as conn:
+        await fresh(conn, layer)
         known = await extent(conn, layer.source)
     base = f"/collections/{layer.id}"
     document = {
@@ -236,6 +249,7 @@ async def items(request: Request, collection_id: str) -> Response:
     query = items_query(layer.source, request.query_params)
     try:
         async with request.app.state.pool.connection() as conn:
+            await fresh(conn, layer)
             page = await fetch_items(conn, layer.source, query)
     except QueryError as error:
         raise ParameterError(str(error)) from None
@@ -288,6 +302,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     async with request.app.state.pool.connection() as conn:
+        await fresh(conn, layer)
         feature = await fetch_item(conn, layer.source, int(feature_id), crs)
     if feature is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")

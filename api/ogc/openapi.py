@@ -163,6 +163,24 @@ def document(request: Request) -> dict:
             }
         },
     }
+    site = {"type": "string", "pattern": "^(deposits|sezs|facilities):[0-9]+$"}
+    paths["/analysis/route"] = {
+        "get": {
+            "summary": "Route between two sites over the road/rail network",
+            "description": "A GeoJSON Feature: the route (access leg, network, access leg), "
+            "km, hours and its legs. 400 with the reason when no route exists, an id is "
+            "unknown, or from/to is not LAYER:ID.",
+            "parameters": [
+                {"name": "from", "in": "query", "required": True, "schema": site,
+                 "description": "Start: deposits:ID, sezs:ID or facilities:ID."},
+                {"name": "to", "in": "query", "required": True, "schema": site,
+                 "description": "End: deposits:ID, sezs:ID or facilities:ID."},
+            ],
+            "responses": {
+                k: v for k, v in responses("application/geo+json").items() if k != "404"
+            },
+        }
+    }  # fmt: skip
     for layer in CATALOGUE:
         base = f"/collections/{layer.id}"
         equals = [

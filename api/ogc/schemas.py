@@ -5,6 +5,7 @@ from __future__ import annotations
 GEOMETRY_SCHEMA = {
     "POINT": "https://geojson.org/schema/Point.json",
     "MULTIPOLYGON": "https://geojson.org/schema/MultiPolygon.json",
+    "LINESTRING": "https://geojson.org/schema/LineString.json",
     "MULTILINESTRING": "https://geojson.org/schema/MultiLineString.json",
     "GEOMETRY": "https://geojson.org/schema/Geometry.json",
 }

@@ -266,9 +266,10 @@
         const row = table.insertRow();
         row.className = "em-link em-link-" + p.kind;
         row.appendChild(el("td", "em-kind", this.t("terms", p.kind)));
-        row.appendChild(el("td", "em-to", p.to_name));
-        row.appendChild(el("td", "em-km", this.value("km", p.km) + " " + this.t("ui", "km")));
-        row.appendChild(el("td", "em-hours", this.value("hours", p.hours) + " " + this.t("ui", "hours")));
+        const reached = p.km !== null && p.km !== undefined;
+        row.appendChild(el("td", "em-to", reached ? p.to_name : p.reason || p.to_name));
+        row.appendChild(el("td", "em-km", reached ? this.value("km", p.km) + " " + this.t("ui", "km") : ""));
+        row.appendChild(el("td", "em-hours", reached ? this.value("hours", p.hours) + " " + this.t("ui", "hours") : ""));
         if (f.geometry) {
           L.geoJSON(f, {
             pane: PANES.links[0],

@@ -1,0 +1,126 @@
+"""One route between two sites (deposits, SEZs, facilities) over the stored network.
+
+Why apart from ``geo.network``: the build routes every deposit at once into the ``links`` table;
+this answers one ad-hoc pair per request with the same path SQL (``network.paths``), on the
+access points the build stored, and says in words why a route cannot exist.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from geo import network
+
+SITE_LAYERS = ("deposits", "sezs", "facilities")
+REF = re.compile(r"^([a-z_]+):([0-9]{1,18})$")
+
+
+class RouteError(ValueError):
+    """A route request that cannot be answered; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+POINT = """SELECT p.pid, p.access_km, p.access_hours, e.component,
+                  coalesce(c.ref, 'a transfer link') AS corridor
+    FROM network_points p JOIN network_edges e ON e.id = p.edge_id
+    LEFT JOIN corridors c ON c.id = e.corridor_id
+    WHERE p.layer = %s AND p.site_id = %s"""
+PAIR_POINTS = (
+    "'SELECT pid, edge_id, fraction FROM network_points WHERE pid IN ('"
+    " || %(a)s::text || ', ' || %(b)s::text || ')'"
+)
+PAIR = (
+    "'SELECT ' || (-%(a)s)::text || '::bigint AS source, '"
+    " || (-%(b)s)::text || '::bigint AS target'"
+)
+ROUTE = f"""SELECT ST_AsGeoJSON(ST_RemoveRepeatedPoints(
+           ST_MakeLine(ARRAY[a.site, a.geom, r.geom, b.geom, b.site])), 6)::json,
+           r.km, r.hours, r.modes
+    FROM network_points a, network_points b, ({network.paths(PAIR_POINTS, PAIR)}) r
+    WHERE a.pid = %(a)s AND b.pid = %(b)s"""
+
+
+def parse_ref(name: str, text: str | None) -> tuple[str, int]:
+    """``deposits:12`` -> ("deposits", 12); anything else is a RouteError naming the parameter."""
+    if not text:
+        raise RouteError(f"{name} is required, as LAYER:ID (e.g. deposits:12)")
+    match = REF.match(text.strip())
+    if not match:
+        raise RouteError(f"{name} must be LAYER:ID (e.g. deposits:12), not {text!r}")
+    layer, site_id = match.group(1), int(match.group(2))
+    if layer not in SITE_LAYERS:
+        raise RouteError(f"{name}: routes join {', '.join(SITE_LAYERS)}, not {layer!r}")
+    return layer, site_id
+
+
+async def _site(conn: psycopg.AsyncConnection, name: str, layer: str, site_id: int) -> dict:
+    cursor = await conn.execute(
+        sql.SQL("SELECT name FROM {} WHERE id = %s").format(sql.Identifier(layer)), (site_id,)
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        raise RouteError(f"{name}: there is no {layer} feature with id {site_id}")
+    cursor = await conn.execute(POINT, (layer, site_id))
+    point = await cursor.fetchone()
+    if point is None:
+        raise RouteError(f"no route: {row[0]} cannot join the network (there are no corridors)")
+    pid, access_km, access_hours, component, corridor = point
+    return {
+        "ref": {"layer": layer, "id": site_id, "name": row[0]},
+        "pid": pid,
+        "access_km": access_km,
+        "access_hours": access_hours,
+        "component": component,
+        "corridor": corridor,
+    }
+
+
+async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: str | None) -> dict:
+    """A GeoJSON Feature: the route from one site to another, its km, hours and legs."""
+    start, end = parse_ref("from", origin), parse_ref("to", destination)
+    if start == end:
+        raise RouteError("from and to are the same feature")
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pgrouting')"
+    )
+    if not (await cursor.fetchone())[0]:
+        raise RouteError("routing needs pgRouting, which the store does not have", 503)
+    await network.ensure_current(conn)
+    a = await _site(conn, "from", *start)
+    b = await _site(conn, "to", *end)
+    if a["component"] != b["component"]:
+        raise RouteError(
+            f"no route: {a['ref']['name']} joins the network on {a['corridor']} and "
+            f"{b['ref']['name']} on {b['corridor']}, parts of the network that do not connect"
+        )
+    cursor = await conn.execute(ROUTE, {"a": a["pid"], "b": b["pid"]})
+    row = await cursor.fetchone()
+    if row is None:
+        raise RouteError(f"no route found between {a['ref']['name']} and {b['ref']['name']}")
+    geometry, km, hours, modes = row
+    legs: list[dict[str, Any]] = [
+        {"kind": "access", "from": a["ref"]["name"], "to": a["corridor"],
+         "km": a["access_km"], "hours": a["access_hours"]},
+        {"kind": "network", "from": a["corridor"], "to": b["corridor"], "km": km, "hours": hours,
+         "km_by_mode": modes},
+        {"kind": "access", "from": b["corridor"], "to": b["ref"]["name"],
+         "km": b["access_km"], "hours": b["access_hours"]},
+    ]  # fmt: skip
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {
+            "from": a["ref"],
+            "to": b["ref"],
+            "km": sum(leg["km"] for leg in legs),
+            "hours": sum(leg["hours"] for leg in legs),
+            "legs": legs,
+        },
+    }
