@@ -134,9 +134,12 @@ def test_toggling_a_layer_in_the_control_hides_it(browse):
 def reveal(page: Page, layer: str, feature_id: int) -> None:
     """Zoom until a clustered feature is drawn on its own (the cluster group's own method)."""
     page.evaluate(
-        """([layer, id]) => new Promise((done) => {
+        """([layer, id]) => new Promise((done, fail) => {
             const group = eminingMap.groups[layer];
             const marker = group.getLayers().find((m) => m.feature.id === id);
+            if (!marker) return fail(new Error("no feature " + id + " in " + layer));
+            // zoomToShowLayer waits for a move that never comes if the marker is already drawn
+            if (eminingMap.map.hasLayer(marker)) return done();
             group.zoomToShowLayer(marker, done);
         })""",
         [layer, feature_id],

@@ -52,7 +52,7 @@
       const [pane, z] = PANES[name];
       map.createPane(pane).style.zIndex = z;
     }
-    map.fitBounds(this.config.bounds);
+    map.fitBounds(this.config.bounds, { animate: false });  // clusters must not be filled mid-zoom
     this.highlight.addTo(map);
     const all = this.config.layers.concat(this.config.links ? [this.config.links] : []);
     for (const layer of all) {
