@@ -31,6 +31,8 @@ class Settings:
     title: str = "E-Mining Platform"
     basemap: str | None = field(default_factory=lambda: os.environ.get("EMINING_BASEMAP"))
     """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
+    map_embed_max: int = 5_000
+    """Rows above which /map draws a layer from vector tiles instead of fetching its features."""
     # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
     tile_cache_bytes: int = field(
         default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)

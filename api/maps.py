@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.routing import NoMatchFound
 
 from api.ogc.respond import HTML, base_url, send
 from geo.query import count_rows
@@ -29,11 +30,13 @@ def basemap_url(value: str | None) -> str | None:
 
 def tiles_template(request: Request) -> str | None:
     """The MVT URL template when this app serves OGC API Tiles per collection, else None."""
-    for route in request.app.routes:
-        path = getattr(route, "path", "")
-        if path.startswith("/collections/{") and "/tiles/" in path and path.count("{") >= 4:
-            return base_url(request) + TILES
-    return None
+    try:
+        request.app.url_path_for(
+            "collection_tile", collection_id="c", tms_id="WebMercatorQuad", z="0", x="0", y="0"
+        )
+    except NoMatchFound:
+        return None
+    return base_url(request) + TILES
 
 
 @router.get("/map", include_in_schema=False)
@@ -41,12 +44,15 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     language = i18n.language(lang or request.headers.get("accept-language"))
     base = base_url(request)
     tiles = tiles_template(request)
+    limit = request.app.state.settings.map_embed_max
     planned: dict[str, MapLayer] = {}
     async with request.app.state.pool.connection() as conn:
         for layer in CATALOGUE:
             if layer.refresh is not None:  # links: rebuilt first if the sites or corridors changed
                 await layer.refresh(conn)
-            planned[layer.id] = plan(layer, await count_rows(conn, layer.source), base, tiles)
+            planned[layer.id] = plan(
+                layer, await count_rows(conn, layer.source), base, tiles, limit
+            )
     links = planned.pop(LINKS, None)
     page = build_map(
         list(planned.values()),

@@ -276,6 +276,41 @@ def test_clicking_a_deposit_shows_its_links_with_km_and_hours(browse, map_url):
     browse.assert_clean()
 
 
+def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):  # noqa: F811
+    """With the limit below the deposits' count, /map draws them from the MVT endpoint."""
+    total = len(deposit_rows(map_url))
+    with LiveServer(map_url, map_embed_max=total - 1) as small, watching(browser, small.url) as w:
+        page = open_map(w)
+        tiles = f"{small.url}/collections/deposits/tiles/WebMercatorQuad/"
+        page.wait_for_function("() => document.querySelectorAll('.leaflet-pane canvas').length > 0")
+        page.wait_for_load_state("networkidle")
+        assert any(r.startswith(tiles) for r in w.requests), w.requests
+        assert not any("/collections/deposits/items" in r for r in w.requests)
+        expect(page.locator("path.em-deposits")).to_have_count(0)
+        legend = page.locator(".em-legend section[data-layer=deposits] .em-partial")
+        expect(legend).to_contain_text(i18n.UI["tiles"].en)
+        expect(legend).to_contain_text(str(total))
+        # small layers are still fetched as features
+        expect(page.locator("path.em-corridors").first).to_be_attached()
+        page.screenshot(path=OUTPUT / "map-vector-tiles.png")
+        # the grid's click event as VectorGrid fires it for a drawn feature (hit-testing a
+        # canvas pixel is VectorGrid's own business): the popup opens, links asked of the API
+        feature_id = linked_deposit(map_url)
+        page.evaluate(
+            """(id) => {
+                const grid = eminingMap.groups.deposits.getLayers()[0];
+                const m = L.circleMarker([0, 0]);
+                m.featureId = id;
+                m.properties = {};
+                grid.fire("click", { layer: m, latlng: eminingMap.map.getCenter() });
+            }""",
+            feature_id,
+        )
+        rows = page.locator(".leaflet-popup-content .em-link")
+        expect(rows).to_have_count(len(deposit_links(map_url, feature_id)))
+        w.assert_clean()
+
+
 def test_the_landing_page_links_to_the_map(browse):
     page = browse.open("/")
     page.locator(".cards a.map-link").click()

@@ -155,9 +155,8 @@
     const self = this;
     const styles = {};
     styles[layer.source.layer] = function (props) {
-      const s = self.pathStyle(layer, props, layer.style.geometry === "polygon" ? "Polygon" : "Point");
-      s.fill = true;
-      return s;
+      const geometry = { polygon: "Polygon", line: "LineString", point: "Point" }[layer.style.geometry];
+      return self.pathStyle(layer, props, geometry);
     };
     const grid = L.vectorGrid.protobuf(layer.source.url, {
       vectorTileLayerStyles: styles,
@@ -280,12 +279,11 @@
       }
       section.appendChild(table);
     };
-    if (links.source.kind === "url") {
-      const url = new URL(links.source.url, window.location.href);
+    if (links.source.kind !== "inline" && links.details) {  // served: ask the links collection
+      const url = new URL(links.details, window.location.href);
       url.searchParams.set("from_layer", "deposits");
       url.searchParams.set("from_id", id);
       url.searchParams.set("limit", "100");
-      url.searchParams.delete("properties");
       fetch(url, { headers: { Accept: "application/geo+json" } })
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error("links: HTTP " + r.status))))
         .then((c) => draw(c.features))
