@@ -156,6 +156,7 @@ CATALOGUE: tuple[Layer, ...] = (
         popup=Popup(
             "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
         ),
+        visible=False,  # 3 routes per deposit hide the map; a click on a deposit shows its own
     ),
     Layer(
         "provinces",

@@ -271,7 +271,9 @@ def test_clicking_a_deposit_shows_its_links_with_km_and_hours(browse, map_url):
     links = page.locator(".leaflet-control-layers-overlays label").filter(
         has_text=get("links").title_in("en")
     )
-    expect(links.locator("input")).to_be_checked()
+    expect(links.locator("input")).not_to_be_checked()  # all the routes: off at first
+    links.locator("input").check()
+    expect(page.locator("path.em-links").first).to_be_attached()
     assert any("from_id=" in r for r in browse.requests)  # asked of the links collection
     browse.assert_clean()
 
