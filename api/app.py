@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import analysis, errors, health, rasters, tiles
+from api import analysis, errors, health, maps, rasters, tiles
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -29,6 +29,10 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     title: str = "E-Mining Platform"
+    basemap: str | None = field(default_factory=lambda: os.environ.get("EMINING_BASEMAP"))
+    """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
+    map_embed_max: int = 5_000
+    """Rows above which /map draws a layer from vector tiles instead of fetching its features."""
     # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
     tile_cache_bytes: int = field(
         default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)
@@ -61,13 +65,15 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.settings = settings
+    app.state.static = STATIC
     errors.install(app)
     app.include_router(health.router)
     app.include_router(features.router)
     app.include_router(analysis.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)
-    # CSS, the map script and the vendored Leaflet of the HTML pages (no CDN: it runs offline).
+    app.include_router(maps.router)
+    # CSS, the map scripts and the vendored Leaflet and plugins (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -6,6 +6,7 @@ a command that had to start the embedded cluster stops it again when done.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -420,6 +421,48 @@ def raster_derive(resolution: float) -> None:
                 click.echo(f"{info.name}: {info.width}x{info.height}, {info.path}")
     except (RasterError, ValueError, network.NetworkError) as error:
         fail(str(error))
+
+
+@main.command(name="map")
+@click.option(
+    "-o",
+    "--output",
+    "path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML file to write.",
+)
+@click.option(
+    "--lang", default="en", show_default=True, type=click.Choice(["en", "zh", "ur"]),
+    help="Language the map opens in (the reader can switch).",
+)  # fmt: skip
+@click.option(
+    "--basemap",
+    default=None,
+    envvar="EMINING_BASEMAP",
+    help="Online basemap under the layers: 'osm' or a tile URL template (default: none, offline).",
+)
+def map_file(path: Path, lang: str, basemap: str | None) -> None:
+    """Write the interactive map as one standalone HTML file (works opened from disk, offline).
+
+    Scripts, styles and every layer's features are inlined; layers over 5,000 features show
+    their first 5,000 (the served /map draws those from vector tiles instead).
+    """
+    from api.app import STATIC
+    from api.maps import basemap_url
+    from layers.maps import refresh_derived, standalone
+
+    started = time.monotonic()
+    try:
+        with db.store() as target:
+            asyncio.run(refresh_derived(target))
+            with psycopg.connect(target, autocommit=True) as conn:
+                page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
+    except (ClusterError, psycopg.Error) as error:
+        fail(str(error))
+    path.write_text(page, encoding="utf-8")
+    size = path.stat().st_size / 1e6
+    click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
 
 
 if __name__ == "__main__":

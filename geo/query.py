@@ -371,3 +371,23 @@ async def extent(conn: psycopg.AsyncConnection, source: Source) -> dict:
         )
         result["interval"] = [list(await cursor.fetchone())]
     return result
+
+
+def count_statement(source: Source) -> tuple[sql.Composable, list]:
+    """The layer's rows: exact on small tables, the planner's estimate on big ones.
+
+    Why an estimate: a map only needs to know whether a layer is small enough to embed, and a
+    count(*) over a million rows on every page view would cost more than drawing the map.
+    """
+    statement = sql.SQL(
+        "SELECT CASE WHEN (SELECT reltuples FROM pg_class WHERE oid = {name}::regclass) > %s "
+        "THEN (SELECT reltuples::bigint FROM pg_class WHERE oid = {name}::regclass) "
+        "ELSE (SELECT count(*) FROM {table}) END"
+    ).format(name=sql.Literal(source.table), table=_identifier(source.table))
+    return statement, [ESTIMATE_ABOVE]
+
+
+async def count_rows(conn: psycopg.AsyncConnection, source: Source) -> int:
+    statement, params = count_statement(source)
+    cursor = await conn.execute(statement, params)
+    return int((await cursor.fetchone())[0])

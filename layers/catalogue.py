@@ -2,7 +2,8 @@
 
 Why one place: a layer's title, description, fields and temporal extent must agree wherever it
 appears, and adding a layer should be one entry here, not edits in five modules. The store's
-shape (columns and their types) comes from ``geo.models``; this module adds what people read.
+shape (columns and their types) comes from ``geo.models``; this module adds what people read:
+texts in three languages (``layers.i18n``), symbology and popups (``layers.styles``).
 """
 
 from __future__ import annotations
@@ -16,19 +17,28 @@ from psycopg import AsyncConnection
 from geo import network
 from geo.models import DERIVED, LAYERS, Base
 from geo.query import Source, source_for
+from layers import i18n, styles
+from layers.i18n import LayerText
+from layers.styles import Popup, Style
 
 
 @dataclass(frozen=True)
 class Layer:
     id: str
-    title: str
-    description: str
+    text: LayerText
+    """Title and description in every language (``layers.i18n``)."""
     keywords: tuple[str, ...] = ()
     temporal: tuple[str, str | None] | None = None
     """Columns giving each feature's time: (instant or start, end or None)."""
     hidden: tuple[str, ...] = ()
     """Columns not published (the geometry is always published as the geometry)."""
     attribution: str = ""
+    style: Style = styles.PROVINCES
+    popup: Popup = field(default_factory=Popup)
+    cluster: bool = False
+    """Points gathered into clusters at low zoom on maps (many points close together)."""
+    visible: bool = True
+    """Shown when a map opens (the others are listed in its layer control, switched off)."""
     minzoom: int = 0
     """Lowest WebMercatorQuad zoom level whose tiles carry this layer."""
     maxzoom: int = 14
@@ -37,6 +47,20 @@ class Layer:
     extra: dict = field(default_factory=dict)
     refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
     """For derived layers: brings the table up to date before it is read (cheap when it is)."""
+
+    @property
+    def title(self) -> str:
+        return self.text.title.en
+
+    @property
+    def description(self) -> str:
+        return self.text.description.en
+
+    def title_in(self, lang: str) -> str:
+        return self.text.title[lang]
+
+    def description_in(self, lang: str) -> str:
+        return self.text.description[lang]
 
     @property
     def model(self) -> type[Base]:
@@ -58,81 +82,104 @@ FACTS = "public sources named on every feature (see data/samples/SOURCES.md)"
 CATALOGUE: tuple[Layer, ...] = (
     Layer(
         "deposits",
-        "Mineral deposits",
-        "Mineral deposits and mining projects of Pakistan: commodities, deposit type, status, "
-        "resources where published, operator. Each feature names its public source; "
-        "coord_quality says whether its location is sourced or an approximate estimate.",
+        i18n.DEPOSITS,
         keywords=("mineral deposits", "mines", "copper", "gold", "coal", "rare earths"),
         temporal=("as_of", None),
         attribution=FACTS,
+        style=styles.DEPOSITS,
+        popup=Popup(
+            "name",
+            (
+                "commodities",
+                "deposit_type",
+                "status",
+                "tonnage_mt",
+                "operator",
+                "province",
+                "coord_quality",
+            ),
+            localised_titles={"zh": "name_zh", "ur": "name_ur"},
+        ),
+        cluster=True,
     ),
     Layer(
         "concessions",
-        "Concession blocks (illustrative)",
-        "Mineral titles (reconnaissance and exploration licences, mining leases) with holder, "
-        "status and dates; area_km2 is computed on the ellipsoid. The sample blocks are "
-        "ILLUSTRATIVE: no real licence polygons are public, so they are drawn around real "
-        "deposits and marked illustrative = true.",
+        i18n.CONCESSIONS,
         keywords=("concessions", "licences", "mining leases", "cadastre"),
         temporal=("granted_on", "expires_on"),
         attribution="illustrative blocks around public deposit locations",
+        style=styles.CONCESSIONS,
+        popup=Popup(
+            "licence_no",
+            (
+                "licence_type",
+                "holder",
+                "commodities",
+                "status",
+                "granted_on",
+                "expires_on",
+                "area_km2",
+                "illustrative",
+            ),
+            link=None,
+        ),
         minzoom=4,
     ),
     Layer(
         "facilities",
-        "Ports and processing facilities",
-        "Ports, dry ports, smelters, refineries, concentrators and power plants of the mineral "
-        "value chain.",
+        i18n.FACILITIES,
         keywords=("ports", "smelters", "refineries", "logistics"),
         attribution=FACTS,
+        style=styles.FACILITIES,
+        popup=Popup("name", ("kind", "status", "capacity", "operator", "province")),
     ),
     Layer(
         "sezs",
-        "Special economic zones",
-        "CPEC special economic zones with approximate locations and areas (acres).",
+        i18n.SEZS,
         keywords=("special economic zones", "SEZ", "CPEC", "industrial parks"),
         attribution=FACTS,
+        style=styles.SEZS,
+        popup=Popup("name", ("status", "area_acres", "sectors", "province", "coord_quality")),
     ),
     Layer(
         "corridors",
-        "Logistics corridors",
-        "Highways, motorways and railways (N-25, M-8, N-35 Karakoram Highway, ML-1, ...). "
-        "Sample lines run through town-centre waypoints, so length_km is shorter than the real "
-        "route; published_length_km gives the published figure where known.",
+        i18n.CORRIDORS,
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
+        style=styles.CORRIDORS,
+        popup=Popup("ref", ("name", "mode", "status", "cpec", "length_km", "published_length_km")),
         maxzoom=12,
     ),
     Layer(
         "links",
-        "Deposit links: access, nearest SEZ, nearest port",
-        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
-        "line), and its nearest special economic zone and port by network distance, with the "
-        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
-        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
-        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
-        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
-        "centres, so network km are shorter than real roads (N-25 by about 8%).",
+        i18n.LINKS,
         keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
         attribution="derived from the corridors, deposits, SEZs and ports layers",
         refresh=network.ensure_current,
         minzoom=5,  # three lines per deposit: a tangle below a province's scale
+        style=styles.LINKS,
+        popup=Popup(
+            "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
+        ),
+        visible=False,  # 3 routes per deposit hide the map; a click on a deposit shows its own
     ),
     Layer(
         "provinces",
-        "Provinces and territories",
-        "Pakistan's provinces and territories (ADM1). Boundaries are indicative, not official.",
+        i18n.PROVINCES,
         keywords=("administrative boundaries", "provinces"),
         attribution=BOUNDARIES,
+        style=styles.PROVINCES,
+        popup=Popup("name", ("iso_code",), link=None),
         maxzoom=10,
     ),
     Layer(
         "districts",
-        "Districts",
-        "Pakistan's districts (ADM2), with the province each lies in. Boundaries are "
-        "indicative, not official.",
+        i18n.DISTRICTS,
         keywords=("administrative boundaries", "districts"),
         attribution=BOUNDARIES,
+        style=styles.DISTRICTS,
+        popup=Popup("name", ("province",), link=None),
+        visible=False,
         minzoom=4,
         maxzoom=12,
     ),

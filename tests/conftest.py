@@ -82,7 +82,7 @@ def empty_url(cluster: Cluster) -> str:
 class LiveServer:
     """The real app under uvicorn on a loopback port, in a background thread."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, **settings: object):
         import socket
         import threading
 
@@ -95,7 +95,7 @@ class LiveServer:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(Settings(database_url)),
+            create_app(Settings(database_url, **settings)),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

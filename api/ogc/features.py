@@ -99,13 +99,14 @@ async def landing(request: Request) -> Response:
             link(url(request, "/conformance"), OGC_REL + "conformance", JSON),
             link(url(request, "/collections"), "data", JSON, "The collections"),
             link(url(request, "/collections"), OGC_REL + "data", JSON),
+            link(url(request, "/map"), "related", HTML, "Interactive map (English, 中文, اردو)"),
+            *tilesets.landing_links(request),
             link(
                 url(request, "/collections/links/items"),
                 "related",
                 GEOJSON,
                 "Every deposit's access, nearest SEZ and nearest port (routes)",
             ),
-            *tilesets.landing_links(request),
             link(url(request, "/rasters"), "related", JSON, "The raster catalogue (coverages)"),
         ],
     }

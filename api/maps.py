@@ -1,0 +1,66 @@
+"""/map: the folium map of the layer catalogue (``layers.maps``), its data read from this API.
+
+Why the page holds no features: small layers are fetched by the browser from the OGC items
+endpoint (cached with ETags like every response) and big ones come as vector tiles when the API
+serves them, so the page itself stays a few kilobytes whatever the store holds.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+from starlette.routing import NoMatchFound
+
+from api.ogc.respond import HTML, base_url, send
+from geo.query import count_rows
+from layers import i18n
+from layers.catalogue import CATALOGUE
+from layers.maps import LINKS, OSM, Assets, MapLayer, build_map, plan
+
+router = APIRouter(tags=["Maps"])
+TILES = "/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+
+
+def basemap_url(value: str | None) -> str | None:
+    """``osm`` for OpenStreetMap, a tile URL template, or nothing (off: the default, offline)."""
+    if not value or value.lower() in ("off", "none", "0", "false"):
+        return None
+    return OSM if value.lower() == "osm" else value
+
+
+def tiles_template(request: Request) -> str | None:
+    """The MVT URL template when this app serves OGC API Tiles per collection, else None."""
+    try:
+        request.app.url_path_for(
+            "collection_tile", collection_id="c", tms_id="WebMercatorQuad", z="0", x="0", y="0"
+        )
+    except NoMatchFound:
+        return None
+    return base_url(request) + TILES
+
+
+@router.get("/map", include_in_schema=False)
+async def map_page(request: Request, lang: str | None = None) -> Response:
+    language = i18n.language(lang or request.headers.get("accept-language"))
+    base = base_url(request)
+    tiles = tiles_template(request)
+    limit = request.app.state.settings.map_embed_max
+    planned: dict[str, MapLayer] = {}
+    async with request.app.state.pool.connection() as conn:
+        for layer in CATALOGUE:
+            if layer.refresh is not None:  # links: rebuilt first if the sites or corridors changed
+                await layer.refresh(conn)
+            planned[layer.id] = plan(
+                layer, await count_rows(conn, layer.source), base, tiles, limit
+            )
+    links = planned.pop(LINKS, None)
+    page = build_map(
+        list(planned.values()),
+        Assets(request.app.state.static, f"{base}/static"),
+        lang=language,
+        basemap=basemap_url(request.app.state.settings.basemap),
+        links=links,
+        items_base=f"{base}/collections",
+    )
+    headers = {"Vary": "Accept, Accept-Language", "Content-Language": language}
+    return send(request, page.encode(), HTML, headers)

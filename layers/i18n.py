@@ -1,0 +1,215 @@
+"""What people read, in the platform's three languages: English, Simplified Chinese and Urdu.
+
+Why a module of its own: the catalogue's entries stay short and point here (``i18n.DEPOSITS``), and
+one test walks this module to check that nothing shown on a map or a page lacks a language. The
+vocabularies' values are translated in ``layers.terms``. Urdu is written right to left; ``RTL``
+says so for every consumer (the map sets ``dir="rtl"`` on its legend, popups and controls).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+LANGUAGES: dict[str, str] = {"en": "English", "zh": "中文", "ur": "اردو"}
+"""Language code → its name written in itself (what a language switch shows)."""
+RTL: frozenset[str] = frozenset({"ur"})
+DEFAULT = "en"
+
+
+@dataclass(frozen=True)
+class Text:
+    """One phrase in every language of ``LANGUAGES``."""
+
+    en: str
+    zh: str
+    ur: str
+
+    def __getitem__(self, lang: str) -> str:
+        return getattr(self, lang if lang in LANGUAGES else DEFAULT)
+
+    def as_dict(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class LayerText:
+    title: Text
+    description: Text
+
+
+def language(value: str | None) -> str:
+    """A supported language code from ``lang=`` or an Accept-Language header (default English)."""
+    for part in (value or "").split(","):
+        code = part.split(";")[0].strip().lower()
+        if code[:2] in LANGUAGES:
+            return code[:2]
+    return DEFAULT
+
+
+UI: dict[str, Text] = {
+    "map_title": Text("E-Mining Platform map", "电子矿业平台地图", "ای-مائننگ پلیٹ فارم نقشہ"),
+    "legend": Text("Legend", "图例", "علامات"),
+    "language": Text("Language", "语言", "زبان"),
+    "source": Text("Source", "来源", "ماخذ"),
+    "details": Text("Details", "详情", "تفصیلات"),
+    "links": Text("Links to the value chain", "价值链连接", "ویلیو چین سے روابط"),
+    "no_links": Text("No links for this site", "该地点无连接", "اس مقام کے لیے کوئی رابطہ نہیں"),
+    "km": Text("km", "公里", "کلومیٹر"),
+    "hours": Text("h", "小时", "گھنٹے"),
+    "shown_of": Text(
+        "showing {shown} of {total}",
+        "显示 {total} 个中的 {shown} 个",
+        "{total} میں سے {shown} دکھائے گئے",
+    ),
+    "tiles": Text("vector tiles", "矢量切片", "ویکٹر ٹائلز"),
+    "basemap": Text("OpenStreetMap (online)", "OpenStreetMap（在线）", "اوپن اسٹریٹ میپ (آن لائن)"),
+    "other": Text("not stated", "未注明", "غیر مذکور"),
+}
+
+FIELDS: dict[str, Text] = {
+    "name": Text("Name", "名称", "نام"),
+    "commodities": Text("Commodities", "矿种", "معدنیات"),
+    "deposit_type": Text("Deposit type", "矿床类型", "ذخیرے کی قسم"),
+    "status": Text("Status", "状态", "حیثیت"),
+    "tonnage_mt": Text("Tonnage (Mt)", "矿石量（百万吨）", "مقدار (ملین ٹن)"),
+    "grade": Text("Grade", "品位", "درجہ"),
+    "grade_unit": Text("Grade unit", "品位单位", "درجے کی اکائی"),
+    "operator": Text("Operator", "运营方", "آپریٹر"),
+    "province": Text("Province", "省份", "صوبہ"),
+    "district": Text("District", "县区", "ضلع"),
+    "coord_quality": Text("Location", "位置精度", "مقام کی درستی"),
+    "as_of": Text("As of", "截至", "بمطابق"),
+    "licence_no": Text("Licence no.", "许可证号", "لائسنس نمبر"),
+    "licence_type": Text("Licence type", "许可证类型", "لائسنس کی قسم"),
+    "holder": Text("Holder", "持有人", "حامل"),
+    "holder_country": Text("Holder country", "持有人国家", "حامل کا ملک"),
+    "granted_on": Text("Granted", "授予日期", "تاریخِ اجراء"),
+    "expires_on": Text("Expires", "到期日期", "تاریخِ اختتام"),
+    "area_km2": Text("Area (km²)", "面积（平方公里）", "رقبہ (مربع کلومیٹر)"),
+    "illustrative": Text("Illustrative", "示意", "توضیحی"),
+    "kind": Text("Kind", "类型", "قسم"),
+    "capacity": Text("Capacity", "产能", "گنجائش"),
+    "area_acres": Text("Area (acres)", "面积（英亩）", "رقبہ (ایکڑ)"),
+    "sectors": Text("Sectors", "产业", "شعبے"),
+    "ref": Text("Reference", "编号", "حوالہ"),
+    "mode": Text("Mode", "运输方式", "ذریعہ"),
+    "cpec": Text("CPEC", "中巴经济走廊", "سی پیک"),
+    "length_km": Text("Length (km)", "长度（公里）", "لمبائی (کلومیٹر)"),
+    "published_length_km": Text(
+        "Published length (km)", "公布长度（公里）", "شائع شدہ لمبائی (کلومیٹر)"
+    ),
+    "iso_code": Text("ISO code", "ISO 代码", "آئی ایس او کوڈ"),
+    "from_name": Text("From", "起点", "سے"),
+    "to_name": Text("To", "终点", "تک"),
+    "km": Text("Distance (km)", "距离（公里）", "فاصلہ (کلومیٹر)"),
+    "hours": Text("Time (h)", "时间（小时）", "وقت (گھنٹے)"),
+    "reason": Text("Why no route", "无路线原因", "راستہ نہ ہونے کی وجہ"),
+    "notes": Text("Notes", "备注", "نوٹس"),
+    "source": Text("Source", "来源", "ماخذ"),
+    "source_url": Text("Source link", "来源链接", "ماخذ کا لنک"),
+}
+"""Labels of the fields the maps and pages show, by column name (shared by every layer)."""
+
+DEPOSITS = LayerText(
+    Text("Mineral deposits", "矿床", "معدنی ذخائر"),
+    Text(
+        "Mineral deposits and mining projects of Pakistan: commodities, deposit type, status, "
+        "resources where published, operator. Each feature names its public source; "
+        "coord_quality says whether its location is sourced or an approximate estimate.",
+        "巴基斯坦的矿床和采矿项目：矿种、矿床类型、状态、已公布的资源量、运营方。"
+        "每个要素注明其公开来源；coord_quality 说明位置是有来源的还是近似估计。",
+        "پاکستان کے معدنی ذخائر اور کان کنی کے منصوبے: معدنیات، ذخیرے کی قسم، حیثیت، شائع شدہ "
+        "وسائل اور آپریٹر۔ ہر مقام اپنا عوامی ماخذ بتاتا ہے؛ coord_quality بتاتا ہے کہ مقام "
+        "مستند ہے یا تخمینی۔",
+    ),
+)
+CONCESSIONS = LayerText(
+    Text("Concession blocks (illustrative)", "矿权区块（示意）", "رعایتی بلاکس (توضیحی)"),
+    Text(
+        "Mineral titles (reconnaissance and exploration licences, mining leases) with holder, "
+        "status and dates; area_km2 is computed on the ellipsoid. The sample blocks are "
+        "ILLUSTRATIVE: no real licence polygons are public, so they are drawn around real "
+        "deposits and marked illustrative = true.",
+        "矿业权（踏勘和勘探许可证、采矿租约），含持有人、状态和日期；area_km2 按椭球面计算。"
+        "样例区块仅为示意：真实许可证多边形未公开，"
+        "因此围绕真实矿床绘制并标记 illustrative = true。",
+        "معدنی حقوق (جائزہ اور تلاش کے لائسنس، کان کنی لیز) حامل، حیثیت اور تاریخوں کے ساتھ؛ "
+        "area_km2 بیضوی سطح پر شمار ہوتا ہے۔ نمونے کے بلاکس صرف توضیحی ہیں: اصل لائسنس کی حدود "
+        "عوامی نہیں، اس لیے یہ اصل ذخائر کے گرد بنائے گئے اور illustrative = true لکھے گئے ہیں۔",
+    ),
+)
+FACILITIES = LayerText(
+    Text("Ports and processing facilities", "港口和加工设施", "بندرگاہیں اور پروسیسنگ تنصیبات"),
+    Text(
+        "Ports, dry ports, smelters, refineries, concentrators and power plants of the mineral "
+        "value chain.",
+        "矿产价值链上的港口、陆港、冶炼厂、精炼厂、选矿厂和发电厂。",
+        "معدنی ویلیو چین کی بندرگاہیں، خشک بندرگاہیں، سمیلٹر، ریفائنریاں، کنسنٹریٹر اور بجلی گھر۔",
+    ),
+)
+SEZS = LayerText(
+    Text("Special economic zones", "经济特区", "خصوصی اقتصادی زونز"),
+    Text(
+        "CPEC special economic zones with approximate locations and areas (acres).",
+        "中巴经济走廊经济特区，含近似位置和面积（英亩）。",
+        "سی پیک کے خصوصی اقتصادی زونز، تخمینی مقامات اور رقبے (ایکڑ) کے ساتھ۔",
+    ),
+)
+CORRIDORS = LayerText(
+    Text("Logistics corridors", "物流通道", "لاجسٹکس راہداریاں"),
+    Text(
+        "Highways, motorways and railways (N-25, M-8, N-35 Karakoram Highway, ML-1, ...). "
+        "Sample lines run through town-centre waypoints, so length_km is shorter than the real "
+        "route; published_length_km gives the published figure where known.",
+        "公路、高速公路和铁路（N-25、M-8、N-35 喀喇昆仑公路、ML-1 等）。样例线路经过城镇中心，"
+        "因此 length_km 短于实际路线；published_length_km 给出已知的公布数值。",
+        "شاہراہیں، موٹر ویز اور ریلوے (N-25، M-8، N-35 شاہراہِ قراقرم، ML-1 وغیرہ)۔ نمونے کی لکیریں "
+        "شہروں کے مراکز سے گزرتی ہیں، اس لیے length_km اصل راستے سے کم ہے؛ published_length_km "
+        "جہاں معلوم ہو شائع شدہ لمبائی دیتا ہے۔",
+    ),
+)
+PROVINCES = LayerText(
+    Text("Provinces and territories", "省和地区", "صوبے اور علاقے"),
+    Text(
+        "Pakistan's provinces and territories (ADM1). Boundaries are indicative, not official.",
+        "巴基斯坦的省和地区（一级行政区）。边界仅供参考，并非官方边界。",
+        "پاکستان کے صوبے اور علاقے (ADM1)۔ حدود اشاراتی ہیں، سرکاری نہیں۔",
+    ),
+)
+DISTRICTS = LayerText(
+    Text("Districts", "县区", "اضلاع"),
+    Text(
+        "Pakistan's districts (ADM2), with the province each lies in. Boundaries are "
+        "indicative, not official.",
+        "巴基斯坦的县区（二级行政区）及其所属省份。边界仅供参考，并非官方边界。",
+        "پاکستان کے اضلاع (ADM2) اور ان کے صوبے۔ حدود اشاراتی ہیں، سرکاری نہیں۔",
+    ),
+)
+LINKS = LayerText(
+    Text(
+        "Deposit links: access, nearest SEZ, nearest port",
+        "矿床连接：接入、最近经济特区、最近港口",
+        "ذخائر کے روابط: رسائی، قریب ترین اقتصادی زون، قریب ترین بندرگاہ",
+    ),
+    Text(
+        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
+        "line), and its nearest special economic zone and port by network distance, with the "
+        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
+        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
+        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
+        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
+        "centres, so network km are shorter than real roads (N-25 by about 8%).",
+        "每个矿床三条连接：接入最近通道的位置（接入，直线），以及按网络距离最近的经济特区和港口，"
+        "含路线（接入段、公路/铁路网络、终点接入段）。公里按椭球面计算；小时按假定平均速度"
+        "（公路 45 公里/小时，铁路 30 公里/小时，网络外 20 公里/小时，每次公铁换装 6 小时）。"
+        "通道或地点变化时重建。无法成立的连接没有几何并说明原因。通道经过城镇中心绘制，"
+        "因此网络公里数短于实际道路（N-25 约短 8%）。",
+        "ہر ذخیرے کے تین روابط: قریب ترین راہداری سے ملنے کی جگہ (رسائی، سیدھی لکیر)، "
+        "اور نیٹ ورک فاصلے کے لحاظ سے قریب ترین خصوصی اقتصادی زون اور بندرگاہ، راستے کے ساتھ۔ "
+        "کلومیٹر بیضوی سطح پر؛ گھنٹے فرض کردہ اوسط رفتار پر (سڑک 45، ریل 30، نیٹ ورک سے باہر 20 "
+        "کلومیٹر فی گھنٹہ، ہر سڑک-ریل منتقلی پر 6 گھنٹے)۔ راہداریوں یا مقامات کے بدلنے پر "
+        "دوبارہ بنتے ہیں۔ جو رابطہ ممکن نہ ہو اس کی کوئی جیومیٹری نہیں اور وجہ لکھی ہے۔ "
+        "راہداریاں شہروں کے مراکز سے کھینچی گئی ہیں، اس لیے نیٹ ورک کلومیٹر اصل سڑکوں سے کم "
+        "ہیں (N-25 تقریباً 8%)۔",
+    ),
+)

@@ -1,0 +1,113 @@
+"""The vocabularies' values (``geo.vocab``) in English, Simplified Chinese and Urdu.
+
+Why: a legend or popup in Urdu that says "copper" is not in Urdu. Values are stored in English
+snake_case; these are what readers see. A test checks every value of every vocabulary is here.
+"""
+
+from __future__ import annotations
+
+from layers.i18n import Text
+
+LINK_KIND: tuple[str, ...] = ("access", "sez", "port")
+"""Kinds of the ``links`` collection (built by the network): deposit → corridor, SEZ, port."""
+
+TERMS: dict[str, Text] = {
+    # commodities
+    "antimony": Text("Antimony", "锑", "اینٹیمنی"),
+    "barite": Text("Barite", "重晶石", "بیرائٹ"),
+    "bauxite": Text("Bauxite", "铝土矿", "باکسائٹ"),
+    "chromite": Text("Chromite", "铬铁矿", "کرومائٹ"),
+    "coal": Text("Coal", "煤", "کوئلہ"),
+    "copper": Text("Copper", "铜", "تانبا"),
+    "fluorite": Text("Fluorite", "萤石", "فلورائٹ"),
+    "gemstones": Text("Gemstones", "宝石", "قیمتی پتھر"),
+    "gold": Text("Gold", "金", "سونا"),
+    "granite": Text("Granite", "花岗岩", "گرینائٹ"),
+    "graphite": Text("Graphite", "石墨", "گریفائٹ"),
+    "gypsum": Text("Gypsum", "石膏", "جپسم"),
+    "iron": Text("Iron ore", "铁矿", "خام لوہا"),
+    "lead": Text("Lead", "铅", "سیسہ"),
+    "limestone": Text("Limestone", "石灰岩", "چونے کا پتھر"),
+    "lithium": Text("Lithium", "锂", "لیتھیم"),
+    "magnesite": Text("Magnesite", "菱镁矿", "میگنیسائٹ"),
+    "manganese": Text("Manganese", "锰", "مینگنیز"),
+    "marble": Text("Marble", "大理石", "سنگِ مرمر"),
+    "molybdenum": Text("Molybdenum", "钼", "مولیبڈینم"),
+    "nickel": Text("Nickel", "镍", "نکل"),
+    "phosphate": Text("Phosphate", "磷酸盐", "فاسفیٹ"),
+    "rare_earths": Text("Rare earths", "稀土", "نایاب زمینی عناصر"),
+    "salt": Text("Salt", "盐", "نمک"),
+    "silver": Text("Silver", "银", "چاندی"),
+    "sulphur": Text("Sulphur", "硫", "گندھک"),
+    "tungsten": Text("Tungsten", "钨", "ٹنگسٹن"),
+    "uranium": Text("Uranium", "铀", "یورینیم"),
+    "zinc": Text("Zinc", "锌", "جست"),
+    # deposit status
+    "occurrence": Text("Occurrence", "矿点", "معدنی نشان"),
+    "prospect": Text("Prospect", "远景区", "امکانی علاقہ"),
+    "explored": Text("Explored", "已勘探", "دریافت شدہ"),
+    "development": Text("Development", "开发阶段", "ترقیاتی مرحلہ"),
+    "producing": Text("Producing", "生产中", "پیداواری"),
+    "past_producer": Text("Past producer", "曾经生产", "سابقہ پیداواری"),
+    # coordinate quality
+    "sourced": Text("Sourced", "有来源", "مستند"),
+    "approximate": Text("Approximate", "近似", "تخمینی"),
+    # resource classification and reporting codes
+    "measured": Text("Measured", "探明", "پیمائش شدہ"),
+    "indicated": Text("Indicated", "控制", "نشاندہی شدہ"),
+    "inferred": Text("Inferred", "推断", "قیاسی"),
+    "measured_indicated": Text("Measured + indicated", "探明 + 控制", "پیمائش شدہ + نشاندہی شدہ"),
+    "proven": Text("Proven", "证实", "ثابت شدہ"),
+    "probable": Text("Probable", "可信", "ممکنہ"),
+    "proven_probable": Text("Proven + probable", "证实 + 可信", "ثابت شدہ + ممکنہ"),
+    "historical": Text("Historical", "历史", "تاریخی"),
+    "JORC": Text("JORC", "JORC", "JORC"),
+    "NI 43-101": Text("NI 43-101", "NI 43-101", "NI 43-101"),
+    "SAMREC": Text("SAMREC", "SAMREC", "SAMREC"),
+    "PERC": Text("PERC", "PERC", "PERC"),
+    "S-K 1300": Text("S-K 1300", "S-K 1300", "S-K 1300"),
+    "other": Text("Other", "其他", "دیگر"),
+    # licence types and statuses
+    "reconnaissance": Text("Reconnaissance", "踏勘", "ابتدائی جائزہ"),
+    "exploration": Text("Exploration", "勘探", "تلاش"),
+    "prospecting": Text("Prospecting", "探矿", "کھوج"),
+    "mineral_deposit_retention": Text("Deposit retention", "矿床保留", "ذخیرہ برقرار رکھنا"),
+    "mining_lease": Text("Mining lease", "采矿租约", "کان کنی لیز"),
+    "small_scale_mining_lease": Text(
+        "Small-scale mining lease", "小规模采矿租约", "چھوٹے پیمانے کی کان کنی لیز"
+    ),
+    "application": Text("Application", "申请中", "درخواست"),
+    "granted": Text("Granted", "已授予", "منظور شدہ"),
+    "renewed": Text("Renewed", "已续期", "تجدید شدہ"),
+    "suspended": Text("Suspended", "已暂停", "معطل"),
+    "expired": Text("Expired", "已过期", "میعاد ختم"),
+    "relinquished": Text("Relinquished", "已放弃", "دستبردار"),
+    # facilities
+    "port": Text("Port", "港口", "بندرگاہ"),
+    "dry_port": Text("Dry port", "陆港", "خشک بندرگاہ"),
+    "smelter": Text("Smelter", "冶炼厂", "سمیلٹر"),
+    "refinery": Text("Refinery", "精炼厂", "ریفائنری"),
+    "concentrator": Text("Concentrator", "选矿厂", "کنسنٹریٹر"),
+    "processing_plant": Text("Processing plant", "加工厂", "پروسیسنگ پلانٹ"),
+    "power_plant": Text("Power plant", "发电厂", "بجلی گھر"),
+    "storage": Text("Storage", "仓储", "ذخیرہ گاہ"),
+    "planned": Text("Planned", "规划中", "منصوبہ بند"),
+    "under_construction": Text("Under construction", "在建", "زیرِ تعمیر"),
+    "operating": Text("Operating", "运营中", "فعال"),
+    "closed": Text("Closed", "已关闭", "بند"),
+    # SEZs
+    "proposed": Text("Proposed", "拟建", "مجوزہ"),
+    "approved": Text("Approved", "已批准", "منظور شدہ"),
+    "under_development": Text("Under development", "开发中", "زیرِ ترقی"),
+    "operational": Text("Operational", "运营中", "فعال"),
+    # corridors
+    "road": Text("Road", "公路", "سڑک"),
+    "rail": Text("Rail", "铁路", "ریل"),
+    "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
+    # links (the port kind is shared with facilities)
+    "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),
+    "sez": Text("Nearest SEZ", "最近经济特区", "قریب ترین اقتصادی زون"),
+    # booleans
+    "true": Text("Yes", "是", "ہاں"),
+    "false": Text("No", "否", "نہیں"),
+}
