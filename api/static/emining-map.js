@@ -10,6 +10,10 @@
   // tile feature would throw. Leaflet 1.9 marks a handled event with _stopped, as fakeStop did.
   if (window.L && !L.DomEvent.fakeStop) L.DomEvent.fakeStop = function (e) { e._stopped = true; };
 
+  // When each layer was first drawn, in ms since navigation start (performance.now()), with what
+  // was drawn: { at, tiles, features }. For bench/map.py and tests; nothing in the page reads it.
+  const ready = window.eminingReady || (window.eminingReady = {});
+
   const PANES = { background: ["em-background", 380], polygon: ["em-areas", 390], line: ["em-lines", 420], links: ["em-links", 430], point: ["em-points", 450] };
 
   function el(tag, className, text) {
@@ -149,6 +153,7 @@
     if (layer.cluster) group.addLayers(geojson.getLayers());
     else geojson.getLayers().forEach((item) => group.addLayer(item));
     this.drawLegend();
+    if (!ready[layer.id]) ready[layer.id] = { at: performance.now(), tiles: 0, features: features.length };
   };
 
   EMap.prototype.loadTiles = function (layer, group) {
@@ -179,6 +184,20 @@
       const id = e.layer.featureId;
       L.popup({ maxWidth: 360, minWidth: 220 }).setLatLng(e.latlng)
         .setContent(self.popup(layer, id, props)).openOn(self.map);
+    });
+    // GridLayer's "load": every tile in view has been fetched and drawn (VectorGrid calls each
+    // tile's done() on the animation frame after drawing its features on the tile's canvas).
+    grid.on("load", () => {
+      if (ready[layer.id]) return;  // the first full view only, not later pans and zooms
+      let tiles = 0;
+      let features = 0;
+      for (const key in grid._tiles) {
+        if (!grid._tiles[key].current) continue;
+        tiles += 1;
+        const drawn = grid._vectorTiles[key];
+        if (drawn) features += Object.keys(drawn._features).length;
+      }
+      ready[layer.id] = { at: performance.now(), tiles: tiles, features: features };
     });
     group.addLayer(grid);
     this.drawLegend();

@@ -1,0 +1,231 @@
+"""Map benchmark: time from navigation to the deposits drawn on /map, with 1,000,000 behind it.
+
+Why: the issue's target is < 2 s from navigation to the deposits layer drawn, with a million
+deposits in the store (so /map draws them from vector tiles with Leaflet.VectorGrid, not as
+embedded GeoJSON). The setup is bench/ogc.py's: the same synthetic GeoPackage, a throwaway
+embedded cluster, ``emining load --no-network``, the API as ``emining serve --no-samples`` under
+uvicorn with the same workers and TCP_NODELAY shim; the sample provinces and corridors are loaded
+beside the synthetic deposits, as a real store would have them. The peer is the sample data alone
+(a few deposits, fetched as GeoJSON features) in a second database of the same cluster, served
+the same way.
+
+"Drawn" is the page's own state (api/static/emining-map.js): ``window.eminingReady.deposits``,
+set once, with ``at`` = ``performance.now()`` (ms since navigation start) when
+- vector tiles: the deposits' VectorGrid fired GridLayer's ``load`` event, i.e. every tile in the
+  first view was fetched, decoded and drawn on its canvas (VectorGrid signals a tile done on the
+  animation frame after drawing it), with ``tiles`` and ``features`` counted over those tiles;
+- GeoJSON (the peer): the features were added to the map (marker cluster or paths).
+A run fails unless at least ``--min-features`` features were drawn.
+
+Runs, in a real headless Chromium (/usr/bin/chromium, Playwright; never ``playwright install``):
+the first run after the server starts (server's tile cache and the database's buffers cold),
+then ``--runs`` cold runs (a fresh browser context each: empty HTTP cache) and ``--runs`` warm
+runs (one context navigating to /map again: tiles come from the browser's cache, max-age 30 s,
+and from the server's hot-tile cache).
+
+    python bench/map.py                 # ~2 min after the load (the load takes a few minutes)
+    python bench/map.py --runs 10 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+BENCH = Path(__file__).resolve().parent
+if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(BENCH.parent))
+
+from bench import ogc  # noqa: E402
+from bench import ogc_servers as servers  # noqa: E402
+from geo import db  # noqa: E402
+from geo.load import SAMPLES, load_samples  # noqa: E402
+
+OUT = BENCH / "out"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+TARGET_MS = 2000
+EXTRA_LAYERS = ("provinces", "corridors")  # sample layers loaded beside the synthetic deposits
+READY = "() => window.eminingReady && window.eminingReady.deposits"
+STATE = """() => ({
+    ...window.eminingReady.deposits,
+    kind: eminingMap.config.layers.find((l) => l.id === "deposits").source.kind,
+})"""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ogc.common_arguments(parser)
+    parser.add_argument("--runs", type=int, default=5, help="cold runs, then as many warm ones")
+    parser.add_argument("--min-features", type=int, default=1, help="a run drawing fewer fails")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds per run before failing")
+    parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip sample data")
+    args = parser.parse_args(argv)
+    args.candidate = []  # bench/ogc.build and machine read it
+    return args
+
+
+def with_database(url: str, name: str) -> str:
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
+
+
+def add_sample_layers(url: str) -> None:
+    """The sample provinces and corridors beside the synthetic deposits, by the real CLI."""
+    emining = Path(sys.executable).with_name("emining")
+    for layer in EXTRA_LAYERS:
+        subprocess.run(
+            [str(emining), "load", str(SAMPLES / f"{layer}.geojson"), "--layer", layer,
+             "--no-network"],
+            env={**os.environ, "DATABASE_URL": url}, check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+
+def samples_database(url: str) -> str:
+    """A second database of the cluster holding the sample data only (the peer)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE emining_samples")
+    samples = with_database(url, "emining_samples")
+    db.migrate(samples)
+    with psycopg.connect(samples, autocommit=True) as conn:
+        load_samples(conn)
+    return samples
+
+
+def counts(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        found = {
+            layer: conn.execute(f"SELECT count(*) FROM {layer}").fetchone()[0]
+            for layer in ("deposits", *EXTRA_LAYERS)
+        }
+    return ", ".join(f"{n:,} {layer}" for layer, n in found.items())
+
+
+def measure(page, base: str, args: argparse.Namespace) -> dict:
+    """One navigation to /map; the page's record of the deposits drawn (see the docstring)."""
+    failed: list[str] = []
+
+    def watch(response) -> None:
+        if response.status >= 400:
+            failed.append(f"{response.status} {response.url}")
+
+    page.on("response", watch)
+    try:
+        page.goto(base + "/map", wait_until="commit", timeout=args.timeout * 1000)
+        page.wait_for_function(READY, timeout=args.timeout * 1000)
+        state = page.evaluate(STATE)
+    finally:
+        page.remove_listener("response", watch)
+    state["failed"] = failed
+    if state["features"] < args.min_features:
+        raise RuntimeError(f"only {state['features']} features drawn: {state}")
+    return state
+
+
+def drive(browser, base: str, args: argparse.Namespace) -> dict[str, list[dict]]:
+    """The first run, ``--runs`` cold runs (fresh contexts), ``--runs`` warm runs (one context)."""
+    runs: dict[str, list[dict]] = {"first": [], "cold": [], "warm": []}
+    for kind, count in (("first", 1), ("cold", args.runs)):
+        for _ in range(count):
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                runs[kind].append(measure(context.new_page(), base, args))
+            finally:
+                context.close()
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        measure(page, base, args)  # fills the browser's cache
+        for _ in range(args.runs):
+            runs["warm"].append(measure(page, base, args))
+    finally:
+        context.close()
+    return runs
+
+
+def serve_and_drive(name: str, url: str, home: Path, args: argparse.Namespace, browser) -> dict:
+    server = ogc.build("emining", url, home, args)
+    log = OUT / "map" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    servers.start(server, log, ready="/map")
+    try:
+        print(f"{name}: driving /map", file=sys.stderr)
+        return drive(browser, server.base, args)
+    finally:
+        servers.stop(server)
+
+
+def row(name: str, runs: dict[str, list[dict]]) -> str:
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f} / {max(values):.0f}" if values else "–"
+
+    every = [r for kind in runs.values() for r in kind]
+    at = {kind: [r["at"] for r in found] for kind, found in runs.items()}
+    tiles = sorted({r["tiles"] for r in every})
+    features = sorted({r["features"] for r in every})
+    worst = max(at["cold"] + at["warm"] + at["first"])
+    verdict = "yes" if worst < TARGET_MS else f"no (max {worst:.0f} ms)"
+    failed = sum(len(r["failed"]) for r in every)
+    return (
+        f"| {name} | {every[0]['kind']} | {at['first'][0]:.0f} | {ms(at['cold'])} | "
+        f"{ms(at['warm'])} | {'–'.join(map(str, (tiles[0], tiles[-1])))} | "
+        f"{'–'.join(map(str, (features[0], features[-1])))} | {failed} | {verdict} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    path = ogc.synthetic_file(args.rows, args.seed)
+    with ogc.loaded_cluster(path, args, "emining-map-") as (home, url, context):
+        add_sample_layers(url)
+        stores = [(f"{args.rows:,} synthetic", url)]
+        if args.peer:
+            stores.append(("samples only", samples_database(url)))
+        described = [f"{name}: {counts(store)}" for name, store in stores]
+        before = os.getloadavg()
+        results = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                for name, store in stores:
+                    slug = name.split()[-1]
+                    results.append((name, serve_and_drive(slug, store, home, args, browser)))
+            finally:
+                browser.close()
+        after = os.getloadavg()
+        lines = [
+            f"time from navigation start to the deposits drawn on /map (window.eminingReady."
+            f"deposits.at), headless Chromium {VIEWPORT['width']}×{VIEWPORT['height']}; "
+            f"1 first run, {args.runs} cold (fresh context), {args.runs} warm (cache filled)",
+            context,
+            f"{os.cpu_count()} cores, load average {before[0]:.2f} before, {after[0]:.2f} after "
+            "(a shared machine: figures are provisional)",
+            *described,
+            "",
+            f"| data | deposits from | first ms | cold median / max ms | warm median / max ms | "
+            f"tiles | features drawn | HTTP errors | < {TARGET_MS} ms |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            *(row(name, runs) for name, runs in results),
+        ]
+        print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
