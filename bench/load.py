@@ -39,7 +39,7 @@ if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importa
 
 from api.cli import ProgressPrinter  # noqa: E402
 from bench.cpu import server_cpu  # noqa: E402
-from bench.stages import parse_setting, time_stages  # noqa: E402
+from bench.stages import add_setting_option, time_stages  # noqa: E402
 from bench.synthetic import LAYER, synthetic_deposits, write_gpkg  # noqa: E402
 from geo import db  # noqa: E402
 from geo.embedded import Cluster  # noqa: E402
@@ -88,14 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_false",
         help="skip the third run (ogr2ogr appending into a copy of the deposits table)",
     )
-    parser.add_argument(
-        "--setting",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting for the throwaway cluster, on top of geo/embedded.py's (repeatable)",
-    )
+    add_setting_option(parser)
     parser.add_argument(
         "--stages",
         action="store_true",

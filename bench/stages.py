@@ -320,6 +320,18 @@ def _print(run: StageRun, rows: int, title: str, settings: dict[str, str]) -> No
     print(f"digests: rows {run.rows_digest[:12]}, indexes and constraints {run.schema_digest[:12]}")
 
 
+def add_setting_option(parser: argparse.ArgumentParser) -> None:
+    """``--setting NAME=VALUE`` (repeatable), shared with bench/load.py."""
+    parser.add_argument(
+        "--setting",
+        type=parse_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting for the throwaway cluster, on top of geo/embedded.py's (repeatable)",
+    )
+
+
 def parse_setting(text: str) -> tuple[str, str]:
     """``name=value`` as ``(name, value)``; the value quoted for postgresql.conf."""
     name, sep, value = text.partition("=")
@@ -332,14 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, help="a deposits file (e.g. from bench/load.py)")
     parser.add_argument("--url", help="a cluster's socket URL; default: a throwaway cluster")
-    parser.add_argument(
-        "--setting",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting for the throwaway cluster, on top of geo/embedded.py's (repeatable)",
-    )
+    add_setting_option(parser)
     parser.add_argument("--runs", type=int, default=1, help="load the file this many times")
     args = parser.parse_args(argv)
 

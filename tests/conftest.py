@@ -129,6 +129,18 @@ def no_proxy_for_loopback() -> Iterator[None]:
         yield
 
 
+def run_notebook(path: Path, server_url: str):
+    """Execute a notebook of notebooks/ against ``server_url`` (its EMINING_URL); return it run."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EMINING_URL", server_url)
+        NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def live_server(samples_url: str) -> Iterator[LiveServer]:
     """The platform served over HTTP on loopback, with the sample data (one per test module)."""

@@ -18,7 +18,8 @@ import httpx
 import nbformat
 import psycopg
 import pytest
-from nbclient import NotebookClient
+
+from tests.conftest import run_notebook
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "investor.ipynb"
 
@@ -35,11 +36,7 @@ RANKING = """
 
 @pytest.fixture(scope="module")
 def executed(live_server, no_proxy_for_loopback) -> nbformat.NotebookNode:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EMINING_URL", live_server.url)
-        NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-    return notebook
+    return run_notebook(NOTEBOOK, live_server.url)
 
 
 def tagged(notebook: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
