@@ -17,7 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import analysis, errors, health, maps, rasters, tiles
+from api import analysis, auth, errors, health, maps, rasters, tiles
 from api.ogc import features
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.static = STATIC
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(features.router)
     app.include_router(analysis.router)
     app.include_router(tiles.router)

@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 import psycopg
 
-from geo import db, network
+from api.cli_users import user_group
+from geo import access, db, network
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
@@ -446,7 +447,8 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     """Write the interactive map as one standalone HTML file (works opened from disk, offline).
 
     Scripts, styles and every layer's features are inlined; layers over 5,000 features show
-    their first 5,000 (the served /map draws those from vector tiles instead).
+    their first 5,000 (the served /map draws those from vector tiles instead). Only public
+    records go in: a file can be forwarded to anyone.
     """
     from api.app import STATIC
     from api.maps import basemap_url
@@ -456,7 +458,9 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     try:
         with db.store() as target:
             asyncio.run(refresh_derived(target))
-            with psycopg.connect(target, autocommit=True) as conn:
+            # A file is passed around: it holds what anyone may see (public records) only.
+            with psycopg.connect(target) as conn:
+                access.act_as_sync(conn, access.ANONYMOUS)
                 page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
     except (ClusterError, psycopg.Error) as error:
         fail(str(error))
@@ -464,6 +468,8 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     size = path.stat().st_size / 1e6
     click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
 
+
+main.add_command(user_group)
 
 if __name__ == "__main__":
     main()

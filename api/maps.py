@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
 
-from api.ogc.respond import HTML, base_url, send
+from api.auth import session
+from api.ogc.respond import HTML, VARY, base_url, send
 from geo.query import count_rows
 from layers import i18n
 from layers.catalogue import CATALOGUE
@@ -46,10 +47,9 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     tiles = tiles_template(request)
     limit = request.app.state.settings.map_embed_max
     planned: dict[str, MapLayer] = {}
-    async with request.app.state.pool.connection() as conn:
+    # links: rebuilt first if the sites or corridors changed
+    async with session(request, CATALOGUE) as conn:
         for layer in CATALOGUE:
-            if layer.refresh is not None:  # links: rebuilt first if the sites or corridors changed
-                await layer.refresh(conn)
             planned[layer.id] = plan(
                 layer, await count_rows(conn, layer.source), base, tiles, limit
             )
@@ -62,5 +62,5 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
         links=links,
         items_base=f"{base}/collections",
     )
-    headers = {"Vary": "Accept, Accept-Language", "Content-Language": language}
+    headers = {"Vary": VARY + ", Accept-Language", "Content-Language": language}
     return send(request, page.encode(), HTML, headers)

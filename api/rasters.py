@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import errors
+from api.auth import session
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from geo import raster_read
 from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
@@ -220,7 +221,7 @@ async def sample(request: Request, name: str) -> Response:
             if layer not in SITES:
                 raise BadRequest(f"collection must be one of {', '.join(SITES)}, not {layer!r}")
             column, point = SITES[layer]
-            async with request.app.state.pool.connection() as conn:
+            async with session(request) as conn:
                 cursor = await conn.execute(
                     f"SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} "
                     f"ORDER BY id LIMIT {MAX_SITES + 1}"
@@ -279,7 +280,7 @@ async def zonal(request: Request, name: str) -> Response:
             ids = [int(p) for p in params["ids"].split(",")]
         info = await raster_or_404(request, name)
         band = info.band_index(params.get("band"))
-        async with request.app.state.pool.connection() as conn:
+        async with session(request) as conn:
             cursor = await conn.execute(
                 f"SELECT id, {ZONES[layer]}, ST_AsBinary(geom) FROM {layer} "
                 "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "

@@ -276,7 +276,11 @@ class Compiler:
         for term in terms:
             if term.type != "geometry":
                 raise CQLError(f"{name.upper()} needs geometries: {term.label} is {_A[term.type]}")
-        return _fmt(_SPATIAL[name] + "({}, {})", *terms)
+        if name == "s_disjoint":
+            return _fmt(_SPATIAL[name] + "({}, {})", *terms)
+        # The bare && beside the predicate lets the index work under row-level security: only
+        # LEAKPROOF conditions may drive an index scan there, and && is (migration 0005).
+        return _fmt("({0} && {1} AND " + _SPATIAL[name] + "({0}, {1}))", *terms)
 
     def array(self, name: str, args: list) -> _Term:
         terms = []

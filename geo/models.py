@@ -68,7 +68,21 @@ class Sourced:
     )
 
 
-class Province(Sourced, Base):
+class Shared:
+    """Who may see a record (row-level security, migration 0005): ``visibility`` is public,
+    shared (with the organisations in ``shared_with``) or confidential (its owner only);
+    authorities see every record. A record with no owner is the platform's own and is public."""
+
+    visibility: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="public", info={"vocab": vocab.VISIBILITY}
+    )
+    owner_org: Mapped[int | None] = mapped_column(BigInteger)
+    shared_with: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), nullable=False, server_default="{}"
+    )
+
+
+class Province(Sourced, Shared, Base):
     __tablename__ = "provinces"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -79,7 +93,7 @@ class Province(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class District(Sourced, Base):
+class District(Sourced, Shared, Base):
     __tablename__ = "districts"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -90,7 +104,7 @@ class District(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Deposit(Sourced, Base):
+class Deposit(Sourced, Shared, Base):
     __tablename__ = "deposits"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -117,7 +131,7 @@ class Deposit(Sourced, Base):
     geom = geometry("POINT")
 
 
-class Concession(Sourced, Base):
+class Concession(Sourced, Shared, Base):
     __tablename__ = "concessions"
     __table_args__ = {"info": {"natural_key": "licence_no"}}
 
@@ -141,7 +155,7 @@ class Concession(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Facility(Sourced, Base):
+class Facility(Sourced, Shared, Base):
     __tablename__ = "facilities"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -158,7 +172,7 @@ class Facility(Sourced, Base):
     geom = geometry("POINT")
 
 
-class Sez(Sourced, Base):
+class Sez(Sourced, Shared, Base):
     """A special economic zone: a point until its boundary is known, then a multipolygon."""
 
     __tablename__ = "sezs"
@@ -176,7 +190,7 @@ class Sez(Sourced, Base):
     geom = geometry("GEOMETRY")
 
 
-class Corridor(Sourced, Base):
+class Corridor(Sourced, Shared, Base):
     __tablename__ = "corridors"
     __table_args__ = {"info": {"natural_key": "ref"}}
 

@@ -20,6 +20,8 @@ from geo.crs import CRS, DEFAULT
 from geo.models import field_type
 
 GEOMETRY = "geom"
+NEVER_PUBLISHED = ("shared_with",)
+"""Columns no response carries: whom a record is shared with is its owner's business."""
 ESTIMATE_ABOVE = 100_000  # rows above which a layer's extent comes from statistics
 
 
@@ -45,7 +47,7 @@ def source_for(
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
-        if c.name not in hidden and not c.primary_key
+        if c.name not in hidden and c.name not in NEVER_PUBLISHED and not c.primary_key
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
@@ -163,12 +165,16 @@ def _conditions(source: Source, query: ItemsQuery) -> tuple[list[sql.Composable]
         else:
             if query.bbox_crs.srid != 4326:  # densified first: a projected box's edges curve
                 envelope = sql.SQL("ST_Transform(ST_Segmentize({}, %s), 4326)").format(envelope)
+            # The bare && lets the index work under row-level security (see geo.cql_sql).
             conditions.append(
-                sql.SQL("ST_Intersects({}, {})").format(_identifier(GEOMETRY), envelope)
+                sql.SQL("{g} && {e} AND ST_Intersects({g}, {e})").format(
+                    g=_identifier(GEOMETRY), e=envelope
+                )
             )
-            params += [x1, y1, x2, y2]
+            box = [x1, y1, x2, y2]
             if query.bbox_crs.srid != 4326:
-                params.append(max(x2 - x1, y2 - y1, 1.0) / 64)
+                box.append(max(x2 - x1, y2 - y1, 1.0) / 64)
+            params += box + box
     if query.interval is not None:
         if source.temporal is None:
             raise QueryError(f"{source.table} has no temporal property to filter by datetime")

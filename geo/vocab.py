@@ -106,3 +106,6 @@ SEZ_STATUS: tuple[str, ...] = ("proposed", "approved", "under_development", "ope
 CORRIDOR_MODE: tuple[str, ...] = ("road", "rail")
 
 CORRIDOR_STATUS: tuple[str, ...] = ("planned", "under_construction", "operational", "upgrading")
+
+VISIBILITY: tuple[str, ...] = ("public", "shared", "confidential")
+"""Who sees a record (see migration 0005): everyone, named organisations, its owner only."""

@@ -17,15 +17,17 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response, StreamingResponse
 
 from api import rasters, tilesets
+from api.auth import identify, refresh, session
 from api.ogc import html, openapi
 from api.ogc.params import LIMIT_MAX, ParameterError, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
-    CACHE_CONTROL,
     GEOJSON,
     HTML,
     JSON,
     OPENAPI,
+    VARY,
+    cache_control,
     link,
     send,
     url,
@@ -130,15 +132,8 @@ async def api_documentation(request: Request) -> Response:
     return send(request, html.render(request, "api", openapi.document(request)), HTML)
 
 
-async def fresh(conn: psycopg.AsyncConnection, layer: Layer) -> None:
-    """A derived layer (links) is rebuilt first if the layers it comes from changed."""
-    if layer.refresh is not None:
-        await layer.refresh(conn)
-
-
 async def describe(request: Request, layer: Layer) -> dict:
-    async with request.app.state.pool.connection() as conn:
-        await fresh(conn, layer)
+    async with session(request, [layer]) as conn:
         known = await extent(conn, layer.source)
     base = f"/collections/{layer.id}"
     document = {
@@ -272,8 +267,7 @@ async def items(request: Request, collection_id: str) -> Response:
     if query.limit > STREAM_ABOVE and not wants_html(request):
         return await streamed_items(request, layer, query, headers)
     with query_errors():
-        async with request.app.state.pool.connection() as conn:
-            await fresh(conn, layer)
+        async with session(request, [layer]) as conn:
             page = await fetch_items(conn, layer.source, query)
     links = page_links(request, layer, query, page.matched, page.returned)
     if wants_html(request):
@@ -315,14 +309,15 @@ async def streamed_items(
     pool = request.app.state.pool
     conn = await pool.getconn()
     try:
-        await fresh(conn, layer)
+        await refresh(conn, [layer])
+        claims = await identify(request, conn)
         with query_errors():
-            stream = await open_stream(conn, layer.source, query)
+            stream = await open_stream(conn, layer.source, query, claims)
     except BaseException:
         await pool.putconn(conn)
         raise
     if stream.version is not None:
-        key = f"{layer.id}:{stream.version}:{request.url}".encode()
+        key = f"{layer.id}:{stream.version}:{claims.audience}:{request.url}".encode()
         headers = {
             **headers,
             "ETag": 'W/"' + hashlib.blake2b(key, digest_size=16).hexdigest() + '"',
@@ -343,7 +338,7 @@ async def streamed_items(
             await stream.close()
             await pool.putconn(conn)
 
-    headers = {**headers, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
+    headers = {**headers, "Cache-Control": cache_control(request), "Vary": VARY}
     if request.method == "HEAD":
         await stream.close()
         await pool.putconn(conn)
@@ -390,8 +385,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
     crs = parse_crs("crs", request.query_params.get("crs"))
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
-    async with request.app.state.pool.connection() as conn:
-        await fresh(conn, layer)
+    async with session(request, [layer]) as conn:
         feature = await fetch_item(conn, layer.source, int(feature_id), crs)
     if feature is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
