@@ -107,6 +107,10 @@ TERMS: dict[str, Text] = {
     # links (the port kind is shared with facilities)
     "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),
     "sez": Text("Nearest SEZ", "最近经济特区", "قریب ترین اقتصادی زون"),
+    # visibility (who sees a record)
+    "public": Text("Public", "公开", "عوامی"),
+    "shared": Text("Shared", "共享", "مشترکہ"),
+    "confidential": Text("Confidential", "保密", "خفیہ"),
     # booleans
     "true": Text("Yes", "是", "ہاں"),
     "false": Text("No", "否", "نہیں"),
