@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
 from api import analysis, auth, errors, health, maps, rasters, tiles
-from api.ogc import features
+from api.ogc import features, transactions
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(features.router)
+    app.include_router(transactions.router)
     app.include_router(analysis.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)

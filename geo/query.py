@@ -69,6 +69,8 @@ class ItemsQuery:
     crs: CRS = DEFAULT
     limit: int = 10
     offset: int = 0
+    as_of: dt.datetime | None = None
+    """Read the layer as it was then (its ``*_as_of`` view, see geo.history)."""
 
 
 @dataclass(frozen=True)
@@ -325,9 +327,12 @@ def item_statement(
     statement = _rendered.get(key)
     if statement is None:
         feature = feature_json(source, properties, crs, skip_geometry=False)
-        composed = sql.SQL("SELECT {feature}::text FROM {table} WHERE {id} = %s").format(
-            feature=feature, table=_identifier(source.table), id=_identifier(source.id_column)
-        )
+        # The row's ETag beside it: the MD5 of the stored row, which geo.edit compares with
+        # If-Match (any change by anyone changes it; a CRS or format does not).
+        composed = sql.SQL(
+            "SELECT {feature}::text, '\"' || md5({table}::text) || '\"' FROM {table} "
+            "WHERE {id} = %s"
+        ).format(feature=feature, table=_identifier(source.table), id=_identifier(source.id_column))
         statement = _remember(key, composed)
     return statement
 
@@ -339,12 +344,18 @@ def _remember(key: tuple, composed: sql.Composable) -> sql.SQL:
     return statement
 
 
+@dataclass(frozen=True)
+class Item:
+    feature: bytes  # a GeoJSON Feature, built by PostGIS
+    etag: str  # the stored row's strong ETag (see item_statement)
+
+
 async def fetch_item(
     conn: psycopg.AsyncConnection, source: Source, feature_id: int, crs: CRS
-) -> bytes | None:
+) -> Item | None:
     cursor = await conn.execute(item_statement(source, crs), [feature_id])
     row = await cursor.fetchone()
-    return row[0].encode() if row else None
+    return Item(row[0].encode(), row[1]) if row else None
 
 
 async def extent(conn: psycopg.AsyncConnection, source: Source) -> dict:

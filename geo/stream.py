@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from geo.access import Claims, act_as
+from geo.history import set_as_of
 from geo.query import ItemsQuery, Source, stream_statements
 
 BATCH = 1_000  # rows per fetch from the cursor: one network round trip per ~0.5 MB
@@ -63,6 +64,8 @@ async def open_stream(
     try:
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         await act_as(conn, claims)
+        if query.as_of is not None:
+            await set_as_of(conn, query.as_of)
         matched = (await (await conn.execute(count, params)).fetchone())[0]
         row = await (
             await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.table])

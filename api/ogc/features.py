@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from api import rasters, tilesets
 from api.auth import identify, refresh, session
 from api.ogc import html, openapi
-from api.ogc.params import LIMIT_MAX, ParameterError, items_query
+from api.ogc.params import LIMIT_MAX, ParameterError, as_of, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
     GEOJSON,
@@ -36,7 +36,8 @@ from api.ogc.respond import (
 )
 from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
 from geo import crs as crs_module
-from geo.query import ItemsQuery, QueryError, extent, fetch_item, fetch_items
+from geo.history import as_of_source, set_as_of
+from geo.query import ItemsQuery, QueryError, Source, extent, fetch_item, fetch_items
 from geo.stream import open_stream
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
@@ -61,6 +62,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 STREAM_ABOVE = 1_000  # pages of more features than this are streamed, not built whole
 router = APIRouter(tags=["OGC API - Features"])
@@ -268,7 +273,8 @@ async def items(request: Request, collection_id: str) -> Response:
         return await streamed_items(request, layer, query, headers)
     with query_errors():
         async with session(request, [layer]) as conn:
-            page = await fetch_items(conn, layer.source, query)
+            source = await read_as_of(conn, layer, query.as_of)
+            page = await fetch_items(conn, source, query)
     links = page_links(request, layer, query, page.matched, page.returned)
     if wants_html(request):
         document = html.items_document(page, links, layer, query)
@@ -312,7 +318,10 @@ async def streamed_items(
         await refresh(conn, [layer])
         claims = await identify(request, conn)
         with query_errors():
-            stream = await open_stream(conn, layer.source, query, claims)
+            if query.as_of is not None and layer.refresh is not None:
+                raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
+            source = layer.source if query.as_of is None else as_of_source(layer.source)
+            stream = await open_stream(conn, source, query, claims)
     except BaseException:
         await pool.putconn(conn)
         raise
@@ -380,14 +389,18 @@ def page_links(
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_or_404(collection_id)
     for key in request.query_params:
-        if key not in ("f", "crs"):
-            raise ParameterError(f"unknown parameter {key!r} for a single feature (use f, crs)")
+        if key not in ("f", "crs", "as-of"):
+            raise ParameterError(
+                f"unknown parameter {key!r} for a single feature (use f, crs, as-of)"
+            )
     crs = parse_crs("crs", request.query_params.get("crs"))
+    moment = as_of(request.query_params.get("as-of"))
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     async with session(request, [layer]) as conn:
-        feature = await fetch_item(conn, layer.source, int(feature_id), crs)
-    if feature is None:
+        source = await read_as_of(conn, layer, moment)
+        found = await fetch_item(conn, source, int(feature_id), crs)
+    if found is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     headers = {"Content-Crs": f"<{crs.uri}>"}
     base = f"/collections/{layer.id}"
@@ -396,15 +409,30 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
         link(with_params(request, f="html"), "alternate", HTML, "This feature as HTML"),
         link(url(request, base), "collection", JSON, layer.title),
     ]
+    if layer.refresh is None:
+        links.append(link(url(request, f"{base}/items/{feature_id}/history"), "version-history",
+                          JSON, "Every version of this feature"))  # fmt: skip
     if wants_html(request):
         return send(
             request,
-            html.render(request, "item", html.item_document(feature, links, layer)),
+            html.render(request, "item", html.item_document(found.feature, links, layer)),
             HTML,
             headers,
         )
-    body = feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    if moment is None:  # the stored row's ETag: what If-Match of a write compares with
+        headers["ETag"] = found.etag
+    body = found.feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     return send(request, body, GEOJSON, headers)
+
+
+async def read_as_of(conn: psycopg.AsyncConnection, layer: Layer, moment) -> Source:
+    """The layer's source now, or (with ``as-of``) its view of the past, set up in ``conn``."""
+    if moment is None:
+        return layer.source
+    if layer.refresh is not None:
+        raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
+    await set_as_of(conn, moment)
+    return as_of_source(layer.source)
 
 
 __all__ = ["LIMIT_MAX", "router"]

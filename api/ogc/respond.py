@@ -79,14 +79,17 @@ def send(
     headers: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    """The body with a strong ETag; 304 when the client already holds this version."""
+    """The body with a strong ETag (the caller's, or the body's hash); 304 when the client
+    already holds this version."""
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    etag = (headers or {}).get("ETag") or (
+        '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    )
     all_headers = {
-        "ETag": etag,
         "Cache-Control": cache_control(request),
         "Vary": VARY,
         **(headers or {}),
+        "ETag": etag,
     }
     if status == 200 and etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=all_headers)
