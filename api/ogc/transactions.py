@@ -68,7 +68,9 @@ async def writer(request: Request, layer: Layer) -> None:
 
 
 def failed(error: EditError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="emining"'} if error.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="emining"'} if error.status == 401 else {}
+    if error.status == 405:
+        headers["Allow"] = READ
     code = {412: "PreconditionFailed", 428: "PreconditionRequired", 403: "Forbidden",
             413: "PayloadTooLarge", 415: "UnsupportedMediaType"}.get(error.status)  # fmt: skip
     return errors.exception(error.status, str(error), code=code, headers=headers)
@@ -192,6 +194,8 @@ async def versions(request: Request, collection_id: str, fid: str) -> Response:
     layer = layer_or_404(collection_id)
     if set(request.query_params) - {"f"}:
         raise ParameterError("history takes no parameters but f")
+    if request.query_params.get("f", "json").lower() != "json":
+        raise ParameterError("history is JSON only: f=json")
     if not editable(layer):
         return errors.exception(404, f"{layer.id} is derived and keeps no history")
     try:
