@@ -13,10 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 
-import numpy as np
-import shapely
 from fastapi import APIRouter, Request
-from pyproj import Transformer
 from rasterio.errors import RasterioError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -25,7 +22,7 @@ from api import errors
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from geo import raster_read
 from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
-from geo.zonal import zonal_file
+from geo.zonal import ZONES, zonal_rows, zones_statement
 
 router = APIRouter(tags=["Rasters"])
 endpoint = router.api_route
@@ -35,7 +32,6 @@ SITES = {  # point layers whose sites can be sampled: layer -> (label column, po
     "facilities": ("name", "geom"),
     "sezs": ("name", "ST_PointOnSurface(geom)"),
 }
-ZONES = {"concessions": "licence_no", "provinces": "name", "districts": "name"}
 MAX_SITES = 10_000
 
 
@@ -251,16 +247,6 @@ async def sample(request: Request, name: str) -> Response:
     return await guarded(work)
 
 
-def zonal_rows(info: RasterInfo, rows: list, band: int, all_touched: bool) -> list[dict]:
-    to_raster = Transformer.from_crs("OGC:CRS84", info.crs, always_xy=True)
-    shapes = shapely.transform(
-        shapely.from_wkb([bytes(r[2]) for r in rows]),
-        lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])),
-    )
-    stats = zonal_file(info.path, shapes, band, all_touched)
-    return [{"id": r[0], "name": r[1], **stats.row(i)} for i, r in enumerate(rows)]
-
-
 @endpoint("/collections/{name}/zonal", methods=["GET", "HEAD"], summary="Zonal statistics")
 async def zonal(request: Request, name: str) -> Response:
     async def work() -> Response:
@@ -280,12 +266,7 @@ async def zonal(request: Request, name: str) -> Response:
         info = await raster_or_404(request, name)
         band = info.band_index(params.get("band"))
         async with request.app.state.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT id, {ZONES[layer]}, ST_AsBinary(geom) FROM {layer} "
-                "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
-                "AND (%s::bigint[] IS NULL OR id = ANY(%s)) ORDER BY id",
-                (*info.bbox, ids, ids),
-            )
+            cursor = await conn.execute(*zones_statement(info, layer, ids))
             rows = await cursor.fetchall()
         zones = await run_in_threadpool(zonal_rows, info, rows, band, touched == "true")
         document = {

@@ -263,11 +263,13 @@ def test_too_big_a_subset_is_refused(registered, live_server, monkeypatch):
     assert response.status_code == 400 and "at most 100" in response.json()["description"]
 
 
-def png(content: bytes) -> np.ndarray:
+def png(content: bytes, size: tuple[int, int] = (256, 256)) -> np.ndarray:
+    """A paletted PNG as RGBA bands (4, height, width)."""
     assert content[:8] == b"\x89PNG\r\n\x1a\n"
     with MemoryFile(content) as memory, memory.open() as image:
-        assert (image.width, image.height, image.count) == (256, 256, 4)
-        return image.read()
+        assert (image.width, image.height, image.count) == (*size, 1)
+        colours = np.array([image.colormap(1)[i] for i in range(256)], dtype="uint8")
+        return colours[image.read(1)].transpose(2, 0, 1)
 
 
 def test_tiles_are_coloured_where_there_is_data(registered, live_server):
