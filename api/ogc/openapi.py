@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from api import tilesets
+from api.ogc.oas import operation, query, ref, responses
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
 from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
@@ -17,17 +18,6 @@ from layers.catalogue import CATALOGUE
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
 SCHEMA_TYPES = QUERY_PARAMETER_TYPES
-
-
-def query(name: str, schema: dict, description: str, **extra: object) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-        **extra,
-    }
 
 
 PARAMETERS = {
@@ -122,30 +112,8 @@ for _name in (
 ITEMS_PARAMETERS = list(STANDARD)
 
 
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def responses(media_type: str, schema: str = "object") -> dict:
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
-    return {
-        "200": {
-            "description": "Success",
-            "content": {
-                media_type: {"schema": {"type": schema}},
-                "text/html": {"schema": {"type": "string"}},
-            },
-        },
-        "304": {"description": "Not modified (ETag matches)"},
-        "400": {"description": "Invalid parameter", "content": error},
-        "404": {"description": "Not found", "content": error},
-    }
-
-
 def get(summary: str, parameters: list, media_type: str = "application/json") -> dict:
-    return {
-        "get": {"summary": summary, "parameters": parameters, "responses": responses(media_type)}
-    }
+    return operation(summary, parameters, media_type, html=True)
 
 
 def document(request: Request) -> dict:
