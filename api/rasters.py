@@ -11,6 +11,7 @@ OGC exception (400/404), never a 500.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
@@ -19,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import errors
-from api.ogc.respond import GEOJSON, JSON, link, send, url
+from api.ogc.html import answer
+from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
 from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
 from geo.zonal import ZONES, zonal_rows, zones_statement
@@ -33,6 +35,9 @@ SITES = {  # point layers whose sites can be sampled: layer -> (label column, po
     "sezs": ("name", "ST_PointOnSurface(geom)"),
 }
 MAX_SITES = 10_000
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), and few enough of them.
+WHOLE = re.compile(r"[0-9]{1,9}")
+IDS = re.compile(r"[0-9]{1,18}(,[0-9]{1,18})*")
 
 
 class BadRequest(Exception):
@@ -92,6 +97,7 @@ def describe(request: Request, info: RasterInfo) -> dict:
         "derivedFrom": info.derived_from,
         "links": [
             link(url(request, base), "self", JSON, info.title),
+            link(url(request, base, f="html"), "alternate", HTML, info.title),
             link(url(request, f"{base}/coverage"), "http://www.opengis.net/def/rel/ogc/1.0/coverage",
                  TIFF, "Coverage subset (add bbox=minLon,minLat,maxLon,maxLat)"),
             {**link(url(request, tiles).replace("%7B", "{").replace("%7D", "}"), "item", PNG,
@@ -105,17 +111,30 @@ def describe(request: Request, info: RasterInfo) -> dict:
     }  # fmt: skip
 
 
+async def catalogue(request: Request) -> list[RasterInfo]:
+    """Every registered raster's catalogue row."""
+    async with request.app.state.pool.connection() as conn:
+        return await list_rasters_async(conn)
+
+
 async def collection_documents(request: Request) -> list[dict]:
     """Every raster as a collection document (for ``/collections``)."""
-    async with request.app.state.pool.connection() as conn:
-        infos = await list_rasters_async(conn)
-    return [describe(request, i) for i in infos]
+    return [describe(request, i) for i in await catalogue(request)]
 
 
-async def collection_document(request: Request, name: str) -> dict | None:
+async def collection_response(request: Request, name: str) -> Response | None:
+    """``/collections/{raster}`` as JSON or as its page; None when there is no such raster.
+
+    The page also draws the legend (the /legend document), so it is added for HTML only.
+    """
     async with request.app.state.pool.connection() as conn:
         info = await get_raster_async(conn, name)
-    return None if info is None else describe(request, info)
+    if info is None:
+        return None
+    document = describe(request, info)
+    if wants_html(request):
+        document["legend"] = raster_read.legend(info)
+    return answer(request, document, "raster")
 
 
 @endpoint("/rasters", methods=["GET", "HEAD"], summary="The raster catalogue")
@@ -123,8 +142,11 @@ async def rasters(request: Request) -> Response:
     async def work() -> Response:
         only(request)
         documents = await collection_documents(request)
-        return send(request, {"rasters": documents, "links": [link(url(request, "/rasters"),
-                    "self", JSON, "The raster catalogue")]})  # fmt: skip
+        return answer(request, {"rasters": documents, "links": [
+            link(url(request, "/rasters"), "self", JSON, "The raster catalogue"),
+            link(url(request, "/rasters", f="html"), "alternate", HTML, "As HTML"),
+            link(url(request, "/map"), "related", HTML, "The map (each raster is an overlay)"),
+        ]}, "rasters")  # fmt: skip
 
     return await guarded(work)
 
@@ -148,7 +170,7 @@ async def legend(request: Request, name: str) -> Response:
 async def map_tile(request: Request, name: str, z: str, x: str, y: str) -> Response:
     async def work() -> Response:
         only(request, "band")
-        if not (z.isdigit() and x.isdigit() and y.isdigit()):
+        if not all(WHOLE.fullmatch(v) for v in (z, x, y)):
             raise BadRequest(f"tile {z}/{x}/{y}: level, column and row must be whole numbers")
         info = await raster_or_404(request, name)
         band = info.band_index(request.query_params.get("band"))
@@ -255,12 +277,12 @@ async def zonal(request: Request, name: str) -> Response:
         layer = params.get("collection", "concessions")
         if layer not in ZONES:
             raise BadRequest(f"collection must be one of {', '.join(ZONES)}, not {layer!r}")
-        touched = params.get("all_touched", "false").lower()
+        touched = params.get("all_touched", "false")
         if touched not in ("true", "false"):
             raise BadRequest(f"all_touched must be true or false, not {touched!r}")
         ids = None
         if params.get("ids"):
-            if not all(p.isdigit() and len(p) < 19 for p in params["ids"].split(",")):
+            if not IDS.fullmatch(params["ids"]):
                 raise BadRequest("ids must be comma-separated feature ids")
             ids = [int(p) for p in params["ids"].split(",")]
         info = await raster_or_404(request, name)
