@@ -23,8 +23,8 @@ from rasterio.transform import from_origin
 from api.cli import main
 from geo import raster_read
 from geo.raster import RasterError, add_raster, get_raster
-from geo.raster_derive import derive_samples
 from geo.zonal import zonal_file
+from tests.conftest import add_sample_rasters
 
 ORIGIN = (300_000.0, 3_400_000.0)  # UTM 42N: west of Quetta-Sukkur, inside Pakistan
 RES, SIZE, NODATA = 1_000.0, 200, -1.0
@@ -65,8 +65,7 @@ def registered(samples_url: str, folder: Path, tmp_path_factory) -> dict:
     source = write_tif(tmp_path_factory.mktemp("in") / "synthetic.tif", grid_values())
     with psycopg.connect(samples_url, autocommit=True) as conn:
         test = add_raster(conn, source, "synthetic", units="test units", folder=folder)
-        derived = derive_samples(conn, folder, access_res=10_000.0, density_res=10_000.0)
-    return {"synthetic": test, **{d.name: d for d in derived}}
+    return {"synthetic": test, **add_sample_rasters(samples_url, folder)}
 
 
 def test_add_stores_a_cog_with_overviews_and_registers_it(registered, samples_url):
