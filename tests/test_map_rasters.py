@@ -234,16 +234,18 @@ def test_the_inlined_picture_is_drawn_in_web_mercator(store):
     assert (got == want).mean() > 0.995, (got != want).sum()
 
 
-def test_popup_statistics_do_not_need_the_raster_on_and_survive_a_language_switch(browse, store):
-    """The statistics belong to the block (asked whether or not the overlay is shown); the
-    labels follow the language."""
+def test_popup_statistics_follow_a_language_switch_while_open(browse, store):
+    """The statistics belong to the block (asked whether or not the overlay is shown); an open
+    popup is rebuilt in the new language, statistics included."""
     page = open_map(browse)
     page.wait_for_function("() => document.querySelectorAll('path.em-concessions').length > 0")
-    page.locator(".em-languages button[data-lang=zh]").click()
     block = min(expected_stats(store[1][ACCESS], store[0]))
     page.locator(f"path.em-concessions.em-id-{block}").dispatch_event("click")
     popup = page.locator(".leaflet-popup-content .em-popup")
+    expect(popup.locator(".em-zonal h4")).to_have_text(i18n.UI["zonal"].en)
+    page.locator(".em-languages button[data-lang=zh]").click()
     expect(popup.locator(".em-zonal h4")).to_have_text(i18n.UI["zonal"].zh)
+    expect(popup.locator("th").first).to_have_text(i18n.FIELDS["licence_type"].zh)
     part = popup.locator(f".em-zonal-raster[data-raster={ACCESS}]")
     expect(part.locator("h5")).to_contain_text(store[1][ACCESS].title_zh)
     expect(part.locator("th").first).to_have_text(i18n.UI["mean"].zh)

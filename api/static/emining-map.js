@@ -413,10 +413,11 @@
     }
     this.relabelControl();
     this.drawLegend();
-    // An open popup is rebuilt in the new language.
+    // An open popup is rebuilt in the new language. Its box is read from the page: a popup
+    // bound to a feature holds the function that builds the box, not the box.
     this.map.eachLayer((layer) => {
       if (layer instanceof L.Popup && layer.isOpen && layer.isOpen()) {
-        const old = layer.getContent();
+        const old = layer.getElement() && layer.getElement().querySelector(".em-popup");
         if (old && old.dataset && old.dataset.layer) {
           const config = this.config.layers.find((l) => l.id === old.dataset.layer);
           const source = layer._source;
