@@ -447,9 +447,12 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     """Write the interactive map as one standalone HTML file (works opened from disk, offline).
 
     Scripts, styles and every layer's features are inlined; layers over 5,000 features show
-    their first 5,000 (the served /map draws those from vector tiles instead). Only public
-    records go in: a file can be forwarded to anyone.
+    their first 5,000 (the served /map draws those from vector tiles instead). Each raster is
+    one picture with its legend, and the concessions' zonal statistics are computed now. Only
+    public records go in: a file can be forwarded to anyone.
     """
+    from rasterio.errors import RasterioError
+
     from api.app import STATIC
     from api.maps import basemap_url
     from layers.maps import refresh_derived, standalone
@@ -464,6 +467,8 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
                 page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
     except (ClusterError, psycopg.Error) as error:
         fail(str(error))
+    except RasterioError as error:  # a catalogued raster's file is gone or unreadable
+        fail(f"a raster could not be read ({error}); see emining raster list")
     path.write_text(page, encoding="utf-8")
     size = path.stat().st_size / 1e6
     click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")

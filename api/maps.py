@@ -2,7 +2,8 @@
 
 Why the page holds no features: small layers are fetched by the browser from the OGC items
 endpoint (cached with ETags like every response) and big ones come as vector tiles when the API
-serves them, so the page itself stays a few kilobytes whatever the store holds.
+serves them, rasters as PNG tiles with their legend and zonal statistics asked when needed, so
+the page itself stays a few kilobytes whatever the store holds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from starlette.routing import NoMatchFound
 from api.auth import session
 from api.ogc.respond import HTML, VARY, base_url, send
 from geo.query import count_rows
-from layers import i18n
+from geo.raster import list_rasters_async
+from layers import i18n, map_rasters
 from layers.catalogue import CATALOGUE
 from layers.maps import LINKS, OSM, Assets, MapLayer, build_map, plan
 
@@ -53,6 +55,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
             planned[layer.id] = plan(
                 layer, await count_rows(conn, layer.source), base, tiles, limit
             )
+        rasters = map_rasters.served(await list_rasters_async(conn), base)
     links = planned.pop(LINKS, None)
     page = build_map(
         list(planned.values()),
@@ -61,6 +64,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
         basemap=basemap_url(request.app.state.settings.basemap),
         links=links,
         items_base=f"{base}/collections",
+        rasters=rasters,
     )
     headers = {"Vary": VARY + ", Accept-Language", "Content-Language": language}
     return send(request, page.encode(), HTML, headers)

@@ -64,6 +64,17 @@ UI: dict[str, Text] = {
     "tiles": Text("vector tiles", "矢量切片", "ویکٹر ٹائلز"),
     "basemap": Text("OpenStreetMap (online)", "OpenStreetMap（在线）", "اوپن اسٹریٹ میپ (آن لائن)"),
     "other": Text("not stated", "未注明", "غیر مذکور"),
+    "zonal": Text(
+        "Raster statistics over this area", "该区域的栅格统计", "اس رقبے پر راسٹر کے اعداد و شمار"
+    ),
+    "mean": Text("mean", "平均值", "اوسط"),
+    "min": Text("min", "最小值", "کم از کم"),
+    "max": Text("max", "最大值", "زیادہ سے زیادہ"),
+    "std": Text("std. dev.", "标准差", "معیاری انحراف"),
+    "cells": Text("cells", "像元数", "سیل"),
+    "no_cells": Text(
+        "no cells of this raster here", "此处没有该栅格的像元", "یہاں اس راسٹر کا کوئی سیل نہیں"
+    ),
 }
 
 FIELDS: dict[str, Text] = {

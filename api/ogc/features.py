@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from api import rasters, tilesets
 from api.auth import identify, refresh, session
 from api.ogc import html, openapi
+from api.ogc.html import answer
 from api.ogc.params import LIMIT_MAX, ParameterError, as_of, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
@@ -79,18 +80,6 @@ def layer_or_404(collection_id: str) -> Layer:
     return layer
 
 
-def answer(
-    request: Request,
-    document: dict,
-    template: str,
-    media_type: str = JSON,
-    headers: dict | None = None,
-) -> Response:
-    if wants_html(request):
-        return send(request, html.render(request, template, document), HTML, headers)
-    return send(request, document, media_type, headers)
-
-
 @endpoint("/", summary="Landing page")
 async def landing(request: Request) -> Response:
     title = request.app.state.settings.title
@@ -129,12 +118,13 @@ async def conformance(request: Request) -> Response:
 async def api_definition(request: Request) -> Response:
     if wants_html(request):
         return await api_documentation(request)
-    return send(request, openapi.document(request), OPENAPI)
+    return send(request, openapi.document(request, await rasters.catalogue(request)), OPENAPI)
 
 
 @endpoint("/api.html", summary="The API documentation", include_in_schema=False)
 async def api_documentation(request: Request) -> Response:
-    return send(request, html.render(request, "api", openapi.document(request)), HTML)
+    document = openapi.document(request, await rasters.catalogue(request))
+    return send(request, html.render(request, "api", document), HTML)
 
 
 async def describe(request: Request, layer: Layer) -> dict:
@@ -202,9 +192,9 @@ async def collections(request: Request) -> Response:
 @endpoint("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str) -> Response:
     if get(collection_id) is None and (
-        coverage := await rasters.collection_document(request, collection_id)
+        coverage := await rasters.collection_response(request, collection_id)
     ):
-        return send(request, coverage)  # a raster: JSON only (the HTML pages are for features)
+        return coverage
     layer = layer_or_404(collection_id)
     return answer(request, await describe(request, layer), "collection")
 

@@ -7,27 +7,20 @@ parameters, and OGC's conformance class is OpenAPI 3.0, which FastAPI no longer 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import Request
 
-from api import tilesets
+from api import raster_openapi, tilesets
+from api.ogc.oas import operation, query, ref, responses
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
 from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
+from geo.raster import RasterInfo
 from layers.catalogue import CATALOGUE
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
 SCHEMA_TYPES = QUERY_PARAMETER_TYPES
-
-
-def query(name: str, schema: dict, description: str, **extra: object) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-        **extra,
-    }
 
 
 PARAMETERS = {
@@ -135,30 +128,8 @@ for _name in (
 ITEMS_PARAMETERS = list(STANDARD)
 
 
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def responses(media_type: str, schema: str = "object") -> dict:
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
-    return {
-        "200": {
-            "description": "Success",
-            "content": {
-                media_type: {"schema": {"type": schema}},
-                "text/html": {"schema": {"type": "string"}},
-            },
-        },
-        "304": {"description": "Not modified (ETag matches)"},
-        "400": {"description": "Invalid parameter", "content": error},
-        "404": {"description": "Not found", "content": error},
-    }
-
-
 def get(summary: str, parameters: list, media_type: str = "application/json") -> dict:
-    return {
-        "get": {"summary": summary, "parameters": parameters, "responses": responses(media_type)}
-    }
+    return operation(summary, parameters, media_type, html=True)
 
 
 def write_responses(*codes: str) -> dict:
@@ -204,7 +175,8 @@ def write_operations(layer_id: str) -> tuple[dict, dict]:
     }
 
 
-def document(request: Request) -> dict:
+def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
+    """The whole definition; ``rasters``: the registered rasters, each with its own paths."""
     paths: dict = {
         "/": get("Landing page", [ref("f")]),
         "/conformance": get("Conformance classes", [ref("f")]),
@@ -279,18 +251,21 @@ def document(request: Request) -> dict:
             )
     tile_paths, tile_parameters = tilesets.openapi_paths([layer.id for layer in CATALOGUE])
     paths.update(tile_paths)
+    raster_paths, raster_parameters = raster_openapi.openapi_paths(rasters)
+    paths.update(raster_paths)
     return {
         "openapi": "3.0.3",
         "info": {
             "title": request.app.state.settings.title,
             "version": "0.1.0",
-            "description": "OGC API - Features and Tiles over the E-Mining Platform's store.",
+            "description": "OGC API - Features and Tiles, and rasters (map tiles, subsets, "
+            "sampling, zonal statistics), over the E-Mining Platform's store.",
             "license": {"name": "Apache-2.0"},
         },
         "servers": [{"url": str(request.base_url).rstrip("/")}],
         "paths": paths,
         "components": {
-            "parameters": {**PARAMETERS, **tile_parameters},
+            "parameters": {**PARAMETERS, **tile_parameters, **raster_parameters},
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
