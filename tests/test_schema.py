@@ -126,6 +126,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "network_points": "POINT",
         "links": "LINESTRING",
         "rasters": "POLYGON",  # footprints (migration 0004)
+        "project_features": "GEOMETRY",  # the projects' sites, collected (view, migration 0007)
     }
 
 
@@ -176,12 +177,13 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 def test_migrating_twice_changes_nothing(db_url):
     db.migrate(db_url)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0007"
 
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):
     before = db.layer_versions(conn)
-    assert set(before) == {*LAYERS, "links"}  # links: the derived layer (migration 0003)
+    # links and projects: the derived layers (migrations 0003, 0007)
+    assert set(before) == {*LAYERS, "links", "projects"}
     with conn.transaction():
         insert_deposit(conn)
         insert_deposit(conn, name="'Second'")
@@ -193,8 +195,10 @@ def test_every_write_raises_its_layers_version_once_per_statement(conn):
             copy.write_row((f"c{n}", ["gold"], "prospect", "approximate", "t", "POINT(66 26)"))
     after = db.layer_versions(conn)
     assert after["deposits"] == before["deposits"] + 4
-    assert {k: v for k, v in after.items() if k != "deposits"} == {
-        k: v for k, v in before.items() if k != "deposits"
+    # Projects' geometry is their sites': a write to a site layer raises theirs too.
+    assert after["projects"] == before["projects"] + 4
+    assert {k: v for k, v in after.items() if k not in ("deposits", "projects")} == {
+        k: v for k, v in before.items() if k not in ("deposits", "projects")
     }
     conn.execute("DELETE FROM deposits")
     assert db.layer_versions(conn)["deposits"] == before["deposits"] + 5

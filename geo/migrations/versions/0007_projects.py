@@ -1,0 +1,327 @@
+"""Value-chain projects: partners, investments, agreements (MoUs and after), linked sites.
+
+A project is a row of ``projects``; its partners, investments, agreements and sites are rows of
+their own tables, so each fact keeps its own source and the database checks each one (stage,
+role, kind and currency vocabularies, ISO country codes, positive amounts, at least two parties
+to an agreement). The vocabularies are written out here, as in 0001 (tests compare them with
+``geo/vocab.py``).
+
+**Sites: a trigger, not per-layer foreign keys.** ``project_sites`` holds (layer, site_id), and
+triggers keep it honest in both directions, as a foreign key with ON DELETE CASCADE would:
+a link to a row that does not exist is refused (SQLSTATE 23503, foreign_key_violation) and the
+site row is locked FOR KEY SHARE while the link is written, so a concurrent delete waits; deleting
+or truncating a site removes its links; changing a site's id moves them. Why not four nullable
+FK columns: PostgreSQL refuses ``TRUNCATE deposits`` whenever any table references deposits,
+even an empty one, and the loader truncates an empty layer before a bulk COPY (``geo.load``);
+the tests truncate layers too. The check is an AFTER trigger, as PostgreSQL's own FK checks are,
+so that row-level security policies on ``project_sites`` (WITH CHECK) are applied before it and
+an error can never tell a user that a site they may not see exists. The check and the cascades
+are SECURITY DEFINER (like FK checks, they must see every row).
+
+**Published as a view.** ``project_features`` is what the OGC collection ``projects`` reads:
+one row per project, its geometry the collection (ST_Collect, not a union: each site keeps its
+own shape) of its linked sites' geometries, its partners, investments, agreements and sites as
+JSON lists, and flat arrays to filter on (partner names, countries and roles, site layers,
+commodities of the linked deposits and concessions). It is ``WITH (security_invoker = true)``
+(PostgreSQL 15), as is the helper view ``project_sites_resolved``: the row-level security of
+``deposits``, ``concessions``, ``facilities`` and ``sezs`` is applied as the *querying* user, so a
+site hidden from a user never contributes geometry, a name or a commodity to their project.
+It is computed per request; at thousands of projects that is milliseconds (materialise it if it
+ever grows to hundreds of thousands).
+
+**Change counter.** ``layer_changes`` gets a row ``projects``, raised once per statement by any
+write to the five project tables *and* to the four site layers (the view's geometry is theirs),
+so tile and page caches never serve a project with a stale geometry. A write to a partner,
+investment, agreement or site link also touches its project's ``updated_at``.
+
+Revision ID: 0007
+Revises: 0004 (the lead chains it after 0005 at merge)
+Create Date: 2026-11-26
+"""
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+PROJECT_STAGE = ("exploration", "mining", "processing", "logistics", "financing")
+PROJECT_STATUS = ("proposed", "under_development", "operating", "suspended", "closed")
+PARTNER_ROLE = ("operator", "owner", "investor", "lender", "offtaker", "contractor", "government")
+AGREEMENT_KIND = (
+    "mou",
+    "framework",
+    "definitive",
+    "shareholders",
+    "contract",
+    "lease",
+    "extension",
+    "implementation",
+)
+SITE_LAYERS = ("deposits", "concessions", "facilities", "sezs")
+CURRENCIES = (  # noqa: SIM905  (181 codes as lines of text, not 181 lines)
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD "
+    "BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP "
+    "DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS "
+    "INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
+    "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR "
+    "PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS "
+    "SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW "
+    "UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA "
+    "YER ZAR ZMW ZWG ZWL"
+).split()
+
+
+def one_of(column: str, values: tuple[str, ...] | list[str]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"CHECK ({column} IN ({listed}))"
+
+
+def text(column: str, required: bool = True) -> str:
+    return f"{column} text {'NOT NULL ' if required else ''}CHECK ({column} <> '')"
+
+
+PROJECT = "project_id bigint NOT NULL REFERENCES projects (id) ON DELETE CASCADE"
+SOURCED = f"{text('source')},\n    {text('source_url', required=False)},\n" + (
+    "    updated_at timestamptz NOT NULL DEFAULT now()"
+)
+
+TABLES = {
+    "projects": f"""
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    {text("name")} UNIQUE,
+    stage text NOT NULL {one_of("stage", PROJECT_STAGE)},
+    status text {one_of("status", PROJECT_STATUS)},
+    description text,
+    {SOURCED}""",
+    "project_partners": f"""
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    {PROJECT},
+    {text("organisation")},
+    country text CHECK (country ~ '^[A-Z]{{2}}$'),
+    role text NOT NULL {one_of("role", PARTNER_ROLE)},
+    share_percent double precision CHECK (share_percent > 0 AND share_percent <= 100),
+    note text,
+    {SOURCED},
+    UNIQUE (project_id, organisation, role)""",
+    "project_investments": f"""
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    {PROJECT},
+    amount numeric(20, 2) NOT NULL CHECK (amount > 0),
+    currency text NOT NULL {one_of("currency", CURRENCIES)},
+    committed_on date NOT NULL,
+    note text,
+    {SOURCED}""",
+    "project_agreements": f"""
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    {PROJECT},
+    kind text NOT NULL {one_of("kind", AGREEMENT_KIND)},
+    parties text[] NOT NULL CHECK (cardinality(parties) >= 2
+        AND array_position(parties, NULL) IS NULL AND NOT '' = ANY (parties)),
+    signed_on date NOT NULL,
+    {text("subject")},
+    {SOURCED}""",
+    "project_sites": f"""
+    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    {PROJECT},
+    layer text NOT NULL {one_of("layer", SITE_LAYERS)},
+    site_id bigint NOT NULL,
+    role text,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (project_id, layer, site_id)""",
+}
+CHILDREN = ("project_partners", "project_investments", "project_agreements", "project_sites")
+
+# A link's site: one branch per layer, each gated by the link's layer, so one index probe each.
+RESOLVED = " UNION ALL ".join(
+    f"SELECT t.{name} AS name, {commodities} AS commodities, t.geom FROM {layer} t "
+    f"WHERE s.layer = '{layer}' AND t.id = s.site_id"
+    for layer, name, commodities in (
+        ("deposits", "name", "t.commodities"),
+        ("concessions", "licence_no", "t.commodities"),
+        ("facilities", "name", "NULL::text[]"),
+        ("sezs", "name", "NULL::text[]"),
+    )
+)
+
+VIEWS = {
+    "project_sites_resolved": f"""
+    SELECT s.id, s.project_id, s.layer, s.site_id, s.role, x.name, x.commodities, x.geom
+    FROM project_sites s CROSS JOIN LATERAL ({RESOLVED}) x""",
+    "project_features": """
+    SELECT p.id, p.name, p.stage, p.status, p.description,
+        coalesce(partners.names, '{}') AS partner_names,
+        coalesce(partners.countries, '{}') AS partner_countries,
+        coalesce(partners.roles, '{}') AS partner_roles,
+        coalesce(sites.names, '{}') AS site_names,
+        coalesce(sites.layers, '{}') AS site_layers,
+        ARRAY(SELECT DISTINCT c FROM project_sites_resolved r, unnest(r.commodities) c
+              WHERE r.project_id = p.id ORDER BY c) AS commodities,
+        coalesce(partners.list, '[]') AS partners,
+        coalesce(investments.list, '[]') AS investments,
+        coalesce(agreements.list, '[]') AS agreements,
+        coalesce(sites.list, '[]') AS sites,
+        p.source, p.source_url, p.updated_at,
+        sites.geom::geometry(Geometry, 4326) AS geom
+    FROM projects p
+    LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('organisation', organisation, 'country', country,
+                   'role', role, 'share_percent', share_percent, 'note', note,
+                   'source', source, 'source_url', source_url) ORDER BY id) AS list,
+            array_agg(DISTINCT organisation ORDER BY organisation) AS names,
+            array_agg(DISTINCT country ORDER BY country)
+                FILTER (WHERE country IS NOT NULL) AS countries,
+            array_agg(DISTINCT role ORDER BY role) AS roles
+        FROM project_partners WHERE project_id = p.id
+    ) partners ON true
+    LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('amount', amount, 'currency', currency,
+                   'committed_on', committed_on, 'note', note, 'source', source,
+                   'source_url', source_url) ORDER BY committed_on, id) AS list
+        FROM project_investments WHERE project_id = p.id
+    ) investments ON true
+    LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('kind', kind, 'parties', parties,
+                   'signed_on', signed_on, 'subject', subject, 'source', source,
+                   'source_url', source_url) ORDER BY signed_on, id) AS list
+        FROM project_agreements WHERE project_id = p.id
+    ) agreements ON true
+    LEFT JOIN LATERAL (
+        SELECT json_agg(json_build_object('layer', layer, 'id', site_id, 'name', name,
+                   'role', role) ORDER BY id) AS list,
+            array_agg(name ORDER BY id) AS names,
+            array_agg(DISTINCT layer ORDER BY layer) AS layers,
+            ST_Collect(geom ORDER BY id) AS geom
+        FROM project_sites_resolved WHERE project_id = p.id
+    ) sites ON true""",
+}
+
+FUNCTIONS = {
+    # The integrity of project_sites (see the docstring): refuse a link to a missing site.
+    "project_site_exists": """
+    BEGIN
+        IF NEW.layer = 'deposits' THEN
+            PERFORM 1 FROM deposits WHERE id = NEW.site_id FOR KEY SHARE;
+        ELSIF NEW.layer = 'concessions' THEN
+            PERFORM 1 FROM concessions WHERE id = NEW.site_id FOR KEY SHARE;
+        ELSIF NEW.layer = 'facilities' THEN
+            PERFORM 1 FROM facilities WHERE id = NEW.site_id FOR KEY SHARE;
+        ELSE
+            PERFORM 1 FROM sezs WHERE id = NEW.site_id FOR KEY SHARE;
+        END IF;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'project site % %: no such row in %', NEW.layer, NEW.site_id, NEW.layer
+                USING ERRCODE = 'foreign_key_violation', TABLE = 'project_sites',
+                      CONSTRAINT = 'project_sites_site_exists';
+        END IF;
+        RETURN NULL;
+    END""",
+    # ... and forget the links of deleted, truncated or renumbered sites.
+    "forget_deleted_sites": """
+    BEGIN
+        DELETE FROM project_sites WHERE layer = TG_TABLE_NAME
+            AND site_id IN (SELECT id FROM gone);
+        RETURN NULL;
+    END""",
+    "forget_truncated_sites": """
+    BEGIN
+        DELETE FROM project_sites WHERE layer = TG_TABLE_NAME;
+        RETURN NULL;
+    END""",
+    "move_renumbered_site": """
+    BEGIN
+        UPDATE project_sites SET site_id = NEW.id WHERE layer = TG_TABLE_NAME AND site_id = OLD.id;
+        RETURN NULL;
+    END""",
+    # A change to a project's details is a change to the project.
+    "touch_projects": """
+    BEGIN
+        IF TG_OP <> 'DELETE' THEN
+            UPDATE projects SET updated_at = now() WHERE id IN (SELECT project_id FROM new_rows);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            UPDATE projects SET updated_at = now() WHERE id IN (SELECT project_id FROM old_rows);
+        END IF;
+        RETURN NULL;
+    END""",
+}
+
+# The change counter of a layer named by the trigger's argument (0002's names its own table).
+NOTE_CHANGE_OF = """CREATE FUNCTION note_change_of() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE layer_changes SET version = version + 1, changed_at = now()
+        WHERE layer = TG_ARGV[0];
+        PERFORM pg_notify('layer_changes', TG_ARGV[0]);
+        RETURN NULL;
+    END $$"""
+
+
+def upgrade() -> None:
+    for table, columns in TABLES.items():
+        op.execute(f"CREATE TABLE {table} ({columns})")
+    for table in ("project_investments", "project_agreements"):
+        op.execute(f"CREATE INDEX {table}_project_idx ON {table} (project_id)")
+    op.execute("CREATE INDEX project_sites_site_idx ON project_sites (layer, site_id)")
+    for name, body in FUNCTIONS.items():
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+            f"SET search_path = pg_catalog, public AS $${body} $$"
+        )
+    op.execute(NOTE_CHANGE_OF)
+    op.execute("INSERT INTO layer_changes (layer, version) VALUES ('projects', 0)")
+    for table in TABLES:
+        op.execute(
+            f"CREATE TRIGGER {table}_touch BEFORE UPDATE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION touch_updated_at()"
+        )
+    for table in CHILDREN:
+        for event, tables in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            op.execute(
+                f"CREATE TRIGGER {table}_touch_project_{event.lower()} AFTER {event} ON {table} "
+                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION touch_projects()"
+            )
+    op.execute(
+        "CREATE CONSTRAINT TRIGGER project_sites_site_exists AFTER INSERT OR UPDATE "
+        "ON project_sites FOR EACH ROW EXECUTE FUNCTION project_site_exists()"
+    )
+    for table in SITE_LAYERS:
+        op.execute(
+            f"CREATE TRIGGER {table}_forget_project_sites AFTER DELETE ON {table} "
+            "REFERENCING OLD TABLE AS gone FOR EACH STATEMENT "
+            "EXECUTE FUNCTION forget_deleted_sites()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_forget_project_sites_all AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION forget_truncated_sites()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_move_project_sites AFTER UPDATE OF id ON {table} "
+            "FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) "
+            "EXECUTE FUNCTION move_renumbered_site()"
+        )
+    for table in (*TABLES, *SITE_LAYERS):
+        op.execute(
+            f"CREATE TRIGGER {table}_projects_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION note_change_of('projects')"
+        )
+    for view, query in VIEWS.items():
+        op.execute(f"CREATE VIEW {view} WITH (security_invoker = true) AS {query}")
+
+
+def downgrade() -> None:
+    for view in reversed(VIEWS):
+        op.execute(f"DROP VIEW {view}")
+    for table in SITE_LAYERS:
+        for trigger in ("forget_project_sites", "forget_project_sites_all", "move_project_sites",
+                        "projects_changes"):  # fmt: skip
+            op.execute(f"DROP TRIGGER {table}_{trigger} ON {table}")
+    for table in reversed(TABLES):
+        op.execute(f"DROP TABLE {table}")
+    for name in (*FUNCTIONS, "note_change_of"):
+        op.execute(f"DROP FUNCTION {name}()")
+    op.execute("DELETE FROM layer_changes WHERE layer = 'projects'")
