@@ -60,7 +60,7 @@ async def open_stream(conn: psycopg.AsyncConnection, source: Source, query: Item
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         matched = (await (await conn.execute(count, params)).fetchone())[0]
         row = await (
-            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.table])
+            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.layer])
         ).fetchone()
     except BaseException:
         await finish(conn)

@@ -32,7 +32,7 @@ from api.ogc.respond import (
     wants_html,
     with_params,
 )
-from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
+from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
 from geo import crs as crs_module
 from geo.query import ItemsQuery, QueryError, extent, fetch_item, fetch_items
 from geo.stream import open_stream
@@ -219,7 +219,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
                 "$ref": GEOMETRY_SCHEMA[layer.source.geometry_type],
                 "x-ogc-role": "primary-geometry",
             }
-        else:
+        elif field.type not in NOT_QUERYABLE:
             properties[name] = {"title": name, **JSON_SCHEMA_TYPES[field.type]}
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -11,7 +11,7 @@ from fastapi import Request
 
 from api import tilesets
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
-from api.ogc.schemas import QUERY_PARAMETER_TYPES
+from api.ogc.schemas import NOT_QUERYABLE, QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
 from layers.catalogue import CATALOGUE
 
@@ -196,6 +196,7 @@ def document(request: Request) -> dict:
                 + ".",
             )
             for name in layer.source.properties
+            if layer.source.fields[name].type not in NOT_QUERYABLE
         ]
         paths[base] = get(layer.title, [ref("f")])
         paths[f"{base}/queryables"] = get(
