@@ -69,7 +69,9 @@ class Layer:
     @cached_property
     def source(self) -> Source:
         """How geo.query reads this layer: table, id, typed fields, temporal columns."""
-        return source_for(self.model.__table__, hidden=self.hidden, temporal=self.temporal)
+        return source_for(
+            self.model.__table__, hidden=self.hidden, temporal=self.temporal, layer=self.id
+        )
 
 
 SERVICE_DESCRIPTION = (
@@ -162,6 +164,18 @@ CATALOGUE: tuple[Layer, ...] = (
             "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
         ),
         visible=False,  # 3 routes per deposit hide the map; a click on a deposit shows its own
+    ),
+    Layer(
+        "projects",
+        i18n.PROJECTS,
+        keywords=("value chain", "projects", "investment", "MoU", "partners", "CPEC"),
+        attribution=FACTS,
+        style=styles.PROJECTS,
+        popup=Popup(
+            "name",
+            ("stage", "status", "partner_names", "partner_countries", "site_names", "commodities"),
+        ),
+        visible=False,  # its points sit on the deposits they are made of; the control shows it
     ),
     Layer(
         "provinces",
