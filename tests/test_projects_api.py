@@ -137,3 +137,11 @@ def test_the_projects_tile_carries_the_lists_as_json_text(client):
         0
     ].items()
     assert reko_diq["properties"]["partner_countries"] == "CA,PK"
+
+
+def test_a_streamed_page_keys_its_etag_on_the_projects_counter(client, samples_url):
+    """Pages over 1,000 features are streamed; their weak ETag names the layer's change counter,
+    which for a view is the layer's (``projects``), not the view's name."""
+    response = client.get(ITEMS, params={"limit": 2000})
+    assert response.status_code == 200 and response.headers["etag"].startswith('W/"')
+    assert response.json()["numberMatched"] == len(expected(samples_url, "true", []))
