@@ -35,7 +35,7 @@ from api.ogc.respond import (
     wants_html,
     with_params,
 )
-from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
+from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
 from geo import crs as crs_module
 from geo.history import as_of_source, set_as_of
 from geo.query import ItemsQuery, QueryError, Source, extent, fetch_item, fetch_items
@@ -209,7 +209,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
                 "$ref": GEOMETRY_SCHEMA[layer.source.geometry_type],
                 "x-ogc-role": "primary-geometry",
             }
-        else:
+        elif field.type not in NOT_QUERYABLE:
             properties[name] = {"title": name, **JSON_SCHEMA_TYPES[field.type]}
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -308,7 +308,7 @@ async def streamed_items(
         await refresh(conn, [layer])
         claims = await identify(request, conn)
         with query_errors():
-            if query.as_of is not None and layer.refresh is not None:
+            if query.as_of is not None and not layer.editable:
                 raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
             source = layer.source if query.as_of is None else as_of_source(layer.source)
             stream = await open_stream(conn, source, query, claims)
@@ -399,7 +399,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
         link(with_params(request, f="html"), "alternate", HTML, "This feature as HTML"),
         link(url(request, base), "collection", JSON, layer.title),
     ]
-    if layer.refresh is None:
+    if layer.editable:
         links.append(link(url(request, f"{base}/items/{feature_id}/history"), "version-history",
                           JSON, "Every version of this feature"))  # fmt: skip
     if wants_html(request):
@@ -419,7 +419,7 @@ async def read_as_of(conn: psycopg.AsyncConnection, layer: Layer, moment) -> Sou
     """The layer's source now, or (with ``as-of``) its view of the past, set up in ``conn``."""
     if moment is None:
         return layer.source
-    if layer.refresh is not None:
+    if not layer.editable:
         raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
     await set_as_of(conn, moment)
     return as_of_source(layer.source)
