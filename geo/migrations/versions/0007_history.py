@@ -67,10 +67,14 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON history TO {API_ROLE}")
 
     # One function per event; TG_TABLE_NAME names the layer. SECURITY DEFINER: the API's role
-    # may read history but never write it.
+    # may read history but never write it. enable_seqscan off: the version lookup must use the
+    # (layer, fid, version) index. A sequential scan per row also reads the pages this very
+    # statement is adding, so a bulk load went quadratic (200k rows: 540 s instead of 6 s).
+    # The collation: TG_TABLE_NAME is a name (collation "C"), which the index on layer (default
+    # collation) cannot serve.
     next_version = (
         "coalesce((SELECT max(h.version) FROM history h "
-        "WHERE h.layer = TG_TABLE_NAME AND h.fid = r.id), 0) + 1"
+        "WHERE h.layer = TG_TABLE_NAME::text COLLATE \"default\" AND h.fid = r.id), 0) + 1"
     )
     # Inside a SECURITY DEFINER function current_user is the owner: the acting role is the
     # 'role' setting (SET ROLE, as the API does) or else the login.
@@ -95,7 +99,7 @@ def upgrade() -> None:
     for event, body in bodies.items():
         op.execute(
             f"""CREATE FUNCTION keep_history_{event}() RETURNS trigger LANGUAGE plpgsql
-            SECURITY DEFINER SET search_path = public AS $$
+            SECURITY DEFINER SET search_path = public SET enable_seqscan = off AS $$
             BEGIN {body}; RETURN NULL; END $$"""
         )
     for table in LAYERS:
