@@ -188,6 +188,11 @@ def test_applying_stamps_numbers_and_keeps_the_application_confidential(store):
             assert c.get(path).status_code == seen, who
     with client(store, "alpha") as c:
         assert c.get(path).headers["etag"] == first.headers["etag"]
+    with client(store, "judge") as c:  # the approver's queue, oldest first
+        queue = c.get("/collections/concessions/items", params={
+            "status": "application", "sortby": "applied_at", "limit": 1000}).json()  # fmt: skip
+    numbers = [f["properties"]["licence_no"] for f in queue["features"]]
+    assert numbers.index(a["licence_no"]) < numbers.index(b["licence_no"])
 
 
 def test_an_earlier_application_conflicts_and_hidden_ones_keep_their_number(store):
@@ -376,7 +381,11 @@ def test_other_paths_are_checked_for_conflicts_too(store):
 def test_each_step_is_in_the_history_with_who_and_when(store):
     fid = apply(store, "alpha", cell(14)).json()["id"]
     assert decide(store, "judge", fid, status="granted", expires_on="2040-01-01").status_code == 200
+    moment = sql(store, "SELECT clock_timestamp()")[0][0].isoformat()
     assert decide(store, "judge", fid, status="renewed", expires_on="2050-01-01").status_code == 200
+    with client(store, "alpha") as c:  # read as it was between the steps (migration 0008's view)
+        then = c.get(f"/collections/concessions/items/{fid}", params={"as-of": moment}).json()
+    assert then["properties"]["status"] == "granted" and then["properties"]["applied_at"]
     with client(store, "alpha") as c:
         response = c.get(f"/collections/concessions/items/{fid}/history")
     assert response.status_code == 200, response.text
@@ -410,4 +419,41 @@ def test_concurrent_overlapping_applications_exactly_one_is_accepted(store, roun
     with ThreadPoolExecutor(len(applicants)) as pool:
         statuses = sorted(pool.map(send, range(len(applicants))))
     assert statuses == [201] + [409] * (len(applicants) - 1)
+    assert records_in(store, box(x0, y0, x0 + 0.1, y0 + 0.05)) == 1
+
+
+def test_the_database_makes_an_overlapping_application_wait_for_the_first(store):
+    """Deterministically, below HTTP: while one transaction holds a new application, an
+    overlapping one (by any path) waits for it, then is refused; the first keeps the area."""
+    org = sql(store, "SELECT id FROM organisations WHERE name = 'Beta Minerals (test)'")[0][0]
+    claims = access.Claims(store["users"]["beta"], org, "enterprise", "editor")
+    insert = (
+        "INSERT INTO concessions (licence_no, licence_type, commodities, status, source, geom, "
+        "owner_org, visibility) VALUES ('x', 'exploration', '{gold}', 'application', 'test', "
+        "ST_Multi(ST_GeomFromGeoJSON(%s)), %s, 'confidential')"
+    )
+    x0, y0 = cell(30)["coordinates"][0][0]
+    outcome: list[object] = []
+    with psycopg.connect(store["url"]) as first, psycopg.connect(store["url"]) as second:
+        access.act_as_sync(first, claims)
+        first.execute(insert, [json.dumps(cell(30)), org])
+
+        def overlapping() -> None:
+            access.act_as_sync(second, claims)
+            try:
+                second.execute(insert, [json.dumps(box(x0 + 0.01, y0, x0 + 0.07, y0 + 0.05)), org])
+                outcome.append("accepted")
+            except psycopg.errors.ExclusionViolation as error:
+                outcome.append(error)
+            second.rollback()
+
+        waiting = threading.Thread(target=overlapping)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and outcome == []  # it waits on the applications lock
+        first.commit()
+        waiting.join(timeout=30)
+    [error] = outcome
+    assert isinstance(error, psycopg.errors.ExclusionViolation), error
+    assert "overlaps 1 active licence(s) or earlier application(s)" in str(error)
     assert records_in(store, box(x0, y0, x0 + 0.1, y0 + 0.05)) == 1
