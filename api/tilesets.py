@@ -32,6 +32,7 @@ DIMENSIONS = {"POINT": 0, "MULTIPOINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1
 MVT_TYPES = {
     **QUERY_PARAMETER_TYPES,
     "string[]": {"type": "string", "description": "comma-separated list"},
+    "object[]": {"type": "string", "description": "JSON text of a list of records"},
 }
 TILEJSON_TYPES = {"number": "Number", "integer": "Number", "boolean": "Boolean"}
 # XYZ order (TileJSON, TiPg): level, column, row; the template names them for OGC clients.

@@ -1,4 +1,4 @@
-"""A feature's versions, and layers as they were: reading what migration 0008 keeps.
+"""A feature's versions, and layers as they were: reading what migration 0007 keeps.
 
 The database stores the row *before* each change; a version's row *after* the change is the
 next version's ``before``, or the current row for the latest. Pairing them here costs one query
@@ -73,5 +73,5 @@ async def set_as_of(conn: psycopg.AsyncConnection, moment: dt.datetime) -> None:
 
 
 def as_of_source(source: Source) -> Source:
-    """The same layer read through its ``*_as_of`` view (migration 0008)."""
+    """The same layer read through its ``*_as_of`` view (migration 0007)."""
     return replace(source, table=f"{source.table}_as_of")

@@ -31,7 +31,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """What a query needs to know of a table: its id, typed fields, time columns."""
+    """What a query needs to know of a table or view: its id, typed fields, time columns."""
 
     table: str
     id_column: str
@@ -39,10 +39,20 @@ class Source:
     properties: tuple[str, ...]
     geometry_type: str
     temporal: tuple[str, str | None] | None = None
+    layer: str = ""
+    """The name of its change counter in ``layer_changes`` (the layer's id): the table's name
+    unless a view publishes the layer under another (``project_features`` is ``projects``)."""
+
+    def __post_init__(self) -> None:
+        if not self.layer:
+            object.__setattr__(self, "layer", self.table)
 
 
 def source_for(
-    table: Table, hidden: tuple[str, ...] = (), temporal: tuple[str, str | None] | None = None
+    table: Table,
+    hidden: tuple[str, ...] = (),
+    temporal: tuple[str, str | None] | None = None,
+    layer: str = "",
 ) -> Source:
     fields = {
         c.name: Field(c.name, field_type(c.type))
@@ -51,7 +61,7 @@ def source_for(
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
-    return Source(str(table.name), "id", fields, properties, geometry_type, temporal)
+    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer)
 
 
 @dataclass
@@ -124,6 +134,8 @@ def _typed(source: Source, name: str, value: str) -> tuple[sql.Composable, objec
     """A property=value filter with the value converted to the field's type."""
     kind = source.fields[name].type
     column = _identifier(name)
+    if kind == "object[]":
+        raise QueryError(f"{name} is a list of records; it cannot be matched by a value")
     try:
         if kind == "number":
             return sql.SQL("{} = %s").format(column), float(value)

@@ -68,7 +68,7 @@ async def open_stream(
             await set_as_of(conn, query.as_of)
         matched = (await (await conn.execute(count, params)).fetchone())[0]
         row = await (
-            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.table])
+            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.layer])
         ).fetchone()
     except BaseException:
         await finish(conn)

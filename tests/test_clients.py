@@ -112,7 +112,10 @@ def names(features: list[dict]) -> list[str]:
 
 def test_gdal_lists_every_collection_with_its_title(live_server):
     text = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_server.url}").stdout
-    listed = dict(re.findall(r"^\d+: (\S+) \(title: (.*)\) \([^()]+\)$", text, re.MULTILINE))
+    # "(Point)" after the title, or nothing where the type is unknown (projects: mixed types)
+    found = re.findall(r"^\d+: (\S+) \(title: (.*?)\)(?: \([A-Z][a-z]+(?: [A-Z][a-z]+)*\))?$",
+                       text, re.MULTILINE)  # fmt: skip
+    listed = dict(found)
     assert listed == {layer.id: layer.title for layer in CATALOGUE}
 
 
@@ -154,6 +157,12 @@ def test_gdal_field_types_are_the_queryables_types(live_server, layer):
         for name, schema in queryables.items()
         if name != "geometry"
     }
+    # Published lists of records (a project's partners, ...) are not queryable; GDAL keeps
+    # their JSON as text.
+    described = requests.get(f"{live_server.url}/collections/{layer}/schema", timeout=30).json()
+    for name, schema in described["properties"]["properties"]["properties"].items():
+        if schema.get("items", {}).get("type") == "object":
+            expected[name] = "String"
     assert ogr_summary(live_server.url, layer)["fields"] == expected
 
 

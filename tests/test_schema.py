@@ -117,8 +117,9 @@ def test_every_geometry_has_a_gist_index_and_every_array_a_gin_index(conn):
 def test_geometry_columns_are_typed_in_4326(conn):
     rows = dict(
         conn.execute(
-            "SELECT f_table_name, type FROM geometry_columns g JOIN pg_class c "
-            "ON c.relname = g.f_table_name AND c.relkind = 'r' WHERE srid = 4326"
+            # (the *_as_of views of migration 0007 are the layers' past: same columns)
+            "SELECT f_table_name, type FROM geometry_columns "
+            "WHERE srid = 4326 AND f_table_name NOT LIKE '%\\_as\\_of'"
         ).fetchall()
     )
     assert rows == {
@@ -134,6 +135,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "network_points": "POINT",
         "links": "LINESTRING",
         "rasters": "POLYGON",  # footprints (migration 0004)
+        "project_features": "GEOMETRY",  # the projects' sites, collected (view, migration 0006)
     }
 
 
@@ -192,7 +194,8 @@ def test_migrating_twice_changes_nothing(db_url):
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):
     before = db.layer_versions(conn)
-    assert set(before) == {*LAYERS, "links"}  # links: the derived layer (migration 0003)
+    # links and projects: the derived layers (migrations 0003, 0006)
+    assert set(before) == {*LAYERS, "links", "projects"}
     with conn.transaction():
         insert_deposit(conn)
         insert_deposit(conn, name="'Second'")
@@ -204,8 +207,10 @@ def test_every_write_raises_its_layers_version_once_per_statement(conn):
             copy.write_row((f"c{n}", ["gold"], "prospect", "approximate", "t", "POINT(66 26)"))
     after = db.layer_versions(conn)
     assert after["deposits"] == before["deposits"] + 4
-    assert {k: v for k, v in after.items() if k != "deposits"} == {
-        k: v for k, v in before.items() if k != "deposits"
+    # Projects' geometry is their sites': a write to a site layer raises theirs too.
+    assert after["projects"] == before["projects"] + 4
+    assert {k: v for k, v in after.items() if k not in ("deposits", "projects")} == {
+        k: v for k, v in before.items() if k not in ("deposits", "projects")
     }
     conn.execute("DELETE FROM deposits")
     assert db.layer_versions(conn)["deposits"] == before["deposits"] + 5

@@ -294,3 +294,20 @@ def test_fifty_concurrent_editors_lose_no_update(store):
     updates = [r for r in history_rows(store, fid) if r[1] == "update"]
     assert len(updates) == editors
     assert conflicts > 0  # they did collide, and the collisions were refused, not lost
+
+
+def test_injection_through_json_bodies_is_data_or_refused(store):
+    """SQL in a property's value is stored as text; in a property's name it is an unknown field."""
+    before = count(store)
+    payload = "x'); DROP TABLE deposits; --"
+    with client(store, "alpha") as c:
+        refused = c.post(
+            "/collections/deposits/items",
+            json=deposit("Injected", **{'name" text); DROP TABLE deposits; --': 1}),
+            headers=GEOJSON,
+        )
+        assert refused.status_code == 400 and "unknown field" in refused.json()["description"]
+        kept = c.post("/collections/deposits/items", json=deposit(payload), headers=GEOJSON)
+        assert kept.status_code == 201, kept.text
+        assert c.get(kept.headers["location"]).json()["properties"]["name"] == payload
+    assert count(store) == before + 1

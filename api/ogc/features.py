@@ -6,20 +6,17 @@ bytes that PostGIS built, and wraps them with links; it never loops over feature
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from functools import partial
 
 import orjson
-import psycopg
 from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from api import rasters, tilesets
-from api.auth import identify, refresh, session
+from api.auth import session
 from api.ogc import html, openapi
 from api.ogc.html import answer
+from api.ogc.pages import page_head, page_links, query_errors, read_as_of, streamed_items
 from api.ogc.params import LIMIT_MAX, ParameterError, as_of, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
@@ -27,19 +24,15 @@ from api.ogc.respond import (
     HTML,
     JSON,
     OPENAPI,
-    VARY,
-    cache_control,
     link,
     send,
     url,
     wants_html,
     with_params,
 )
-from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
+from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
 from geo import crs as crs_module
-from geo.history import as_of_source, set_as_of
-from geo.query import ItemsQuery, QueryError, Source, extent, fetch_item, fetch_items
-from geo.stream import open_stream
+from geo.query import extent, fetch_item, fetch_items
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -209,7 +202,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
                 "$ref": GEOMETRY_SCHEMA[layer.source.geometry_type],
                 "x-ogc-role": "primary-geometry",
             }
-        else:
+        elif field.type not in NOT_QUERYABLE:
             properties[name] = {"title": name, **JSON_SCHEMA_TYPES[field.type]}
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -274,107 +267,6 @@ async def items(request: Request, collection_id: str) -> Response:
     return send(request, body, GEOJSON, headers)
 
 
-@contextmanager
-def query_errors() -> Iterator[None]:
-    try:
-        yield
-    except QueryError as error:
-        raise ParameterError(str(error)) from None
-    except psycopg.errors.DataError as error:  # e.g. division by zero inside a CQL2 filter
-        raise ParameterError(f"filter: {error.diag.message_primary}") from None
-
-
-def page_head(matched: int, returned: int, links: list[dict]) -> bytes:
-    """A FeatureCollection up to the opening of its features (which the caller closes)."""
-    head = b'{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,' % (
-        matched,
-        returned,
-    )
-    return head + b'"links":' + orjson.dumps(links) + b',"features":'
-
-
-async def streamed_items(
-    request: Request, layer: Layer, query: ItemsQuery, headers: dict[str, str]
-) -> Response:
-    """A large page sent as it is read; the connection is held until the last byte is out.
-
-    Its ETag cannot hash a body not yet read, so it names the data version instead: the layer's
-    change counter (raised by the database on every write) and this request's URL. A database
-    error after the first byte can only cut the body short: the status is already sent.
-    """
-    pool = request.app.state.pool
-    conn = await pool.getconn()
-    try:
-        await refresh(conn, [layer])
-        claims = await identify(request, conn)
-        with query_errors():
-            if query.as_of is not None and layer.refresh is not None:
-                raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
-            source = layer.source if query.as_of is None else as_of_source(layer.source)
-            stream = await open_stream(conn, source, query, claims)
-    except BaseException:
-        await pool.putconn(conn)
-        raise
-    if stream.version is not None:
-        key = f"{layer.id}:{stream.version}:{claims.audience}:{request.url}".encode()
-        headers = {
-            **headers,
-            "ETag": 'W/"' + hashlib.blake2b(key, digest_size=16).hexdigest() + '"',
-        }
-        if headers["ETag"] in request.headers.get("if-none-match", ""):
-            await stream.close()
-            await pool.putconn(conn)
-            return Response(status_code=304, headers=headers)
-    links = page_links(request, layer, query, stream.matched, stream.returned)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield page_head(stream.matched, stream.returned, links) + b"["
-            async for chunk in stream.chunks():
-                yield chunk
-            yield b"]}"
-        finally:
-            await stream.close()
-            await pool.putconn(conn)
-
-    headers = {**headers, "Cache-Control": cache_control(request), "Vary": VARY}
-    if request.method == "HEAD":
-        await stream.close()
-        await pool.putconn(conn)
-        return Response(status_code=200, headers=headers, media_type=GEOJSON)
-    return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
-
-
-def page_links(
-    request: Request, layer: Layer, query: ItemsQuery, matched: int, returned: int
-) -> list[dict]:
-    base = f"/collections/{layer.id}"
-    links = [
-        link(with_params(request), "self", GEOJSON, "This page"),
-        link(with_params(request, f="html"), "alternate", HTML, "This page as HTML"),
-        link(url(request, base), "collection", JSON, layer.title),
-    ]
-    if query.offset + returned < matched:
-        links.append(
-            link(
-                with_params(request, offset=query.offset + query.limit, f=None),
-                "next",
-                GEOJSON,
-                "Next page",
-            )
-        )
-    if query.offset > 0:
-        links.append(
-            link(
-                with_params(request, offset=max(query.offset - query.limit, 0), f=None),
-                "prev",
-                GEOJSON,
-                "Previous page",
-            )
-        )
-    return links
-
-
 @endpoint("/collections/{collection_id}/items/{feature_id}", summary="One feature")
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_or_404(collection_id)
@@ -399,7 +291,7 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
         link(with_params(request, f="html"), "alternate", HTML, "This feature as HTML"),
         link(url(request, base), "collection", JSON, layer.title),
     ]
-    if layer.refresh is None:
+    if layer.editable:
         links.append(link(url(request, f"{base}/items/{feature_id}/history"), "version-history",
                           JSON, "Every version of this feature"))  # fmt: skip
     if wants_html(request):
@@ -413,16 +305,6 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
         headers["ETag"] = found.etag
     body = found.feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     return send(request, body, GEOJSON, headers)
-
-
-async def read_as_of(conn: psycopg.AsyncConnection, layer: Layer, moment) -> Source:
-    """The layer's source now, or (with ``as-of``) its view of the past, set up in ``conn``."""
-    if moment is None:
-        return layer.source
-    if layer.refresh is not None:
-        raise ParameterError(f"{layer.id} is derived and keeps no history: no as-of")
-    await set_as_of(conn, moment)
-    return as_of_source(layer.source)
 
 
 __all__ = ["LIMIT_MAX", "router"]

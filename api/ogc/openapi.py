@@ -14,7 +14,7 @@ from fastapi import Request
 from api import raster_openapi, tilesets
 from api.ogc.oas import operation, query, ref, responses
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
-from api.ogc.schemas import QUERY_PARAMETER_TYPES
+from api.ogc.schemas import NOT_QUERYABLE, QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
 from geo.raster import RasterInfo
 from layers.catalogue import CATALOGUE
@@ -224,6 +224,7 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
                 + ".",
             )
             for name in layer.source.properties
+            if layer.source.fields[name].type not in NOT_QUERYABLE
         ]
         paths[base] = get(layer.title, [ref("f")])
         paths[f"{base}/queryables"] = get(
@@ -242,7 +243,7 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
             [ref("featureId"), ref("f"), ref("crs"), ref("as-of")],
             "application/geo+json",
         )
-        if layer.refresh is None:  # derived layers are read-only
+        if layer.editable:
             on_items, on_item = write_operations(layer.id)
             paths[f"{base}/items"].update(on_items)
             paths[f"{base}/items/{{featureId}}"].update(on_item)

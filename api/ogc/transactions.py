@@ -2,7 +2,7 @@
 
 Why a module of its own: reads and writes share the catalogue and the errors, nothing else.
 Each write is one transaction acting as the caller (``api.auth.session``), so row-level
-security decides what they may change, history triggers record it (migration 0008), and a
+security decides what they may change, history triggers record it (migration 0007), and a
 failure leaves nothing behind. Replace, update and delete need ``If-Match`` with the ETag the
 feature was read with (428 without, 412 when it changed since): no lost updates.
 """
@@ -31,11 +31,6 @@ READ = "GET, HEAD, OPTIONS"
 router = APIRouter(tags=["OGC API - Features - Part 4"])
 
 
-def editable(layer: Layer) -> bool:
-    """Derived layers (links) are rebuilt by the platform; nobody edits them."""
-    return layer.refresh is None
-
-
 async def body_of(request: Request) -> object:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in WRITABLE_TYPES:
@@ -57,7 +52,7 @@ async def body_of(request: Request) -> object:
 
 async def writer(request: Request, layer: Layer) -> None:
     """403 before any work for callers who may not write at all (the database checks again)."""
-    if not editable(layer):
+    if not layer.editable:
         raise EditError(405, f"{layer.id} is derived from the other layers and read-only")
     async with request.app.state.pool.connection() as conn:
         claims = await identify(request, conn)
@@ -172,14 +167,14 @@ async def remove(request: Request, collection_id: str, fid: str) -> Response:
 @router.options("/collections/{collection_id}/items", summary="Methods allowed on the items")
 async def options_items(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
-    allowed = READ + (", POST" if editable(layer) and await may_write(request) else "")
+    allowed = READ + (", POST" if layer.editable and await may_write(request) else "")
     return Response(status_code=204, headers={"Allow": allowed})
 
 
 @router.options("/collections/{collection_id}/items/{fid}", summary="Methods allowed on a feature")
 async def options_item(request: Request, collection_id: str, fid: str) -> Response:
     layer = layer_or_404(collection_id)
-    writes = ", PUT, PATCH, DELETE" if editable(layer) and await may_write(request) else ""
+    writes = ", PUT, PATCH, DELETE" if layer.editable and await may_write(request) else ""
     return Response(status_code=204, headers={"Allow": READ + writes})
 
 
@@ -196,8 +191,8 @@ async def versions(request: Request, collection_id: str, fid: str) -> Response:
         raise ParameterError("history takes no parameters but f")
     if request.query_params.get("f", "json").lower() != "json":
         raise ParameterError("history is JSON only: f=json")
-    if not editable(layer):
-        return errors.exception(404, f"{layer.id} is derived and keeps no history")
+    if not layer.editable:
+        return errors.exception(404, f"{layer.id} is derived and keeps no history of its own")
     try:
         number = feature_id(layer, fid)
     except EditError as error:

@@ -20,15 +20,15 @@ otherwise NULL with the database role (the CLI and psql act as the store's owner
 Visibility of history: a version is seen by whoever could see that version (its own
 visibility, owner and sharing are kept beside it), by the same ``emining_can_see`` rule.
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23
 """
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
