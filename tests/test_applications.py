@@ -383,7 +383,7 @@ def test_each_step_is_in_the_history_with_who_and_when(store):
     assert decide(store, "judge", fid, status="granted", expires_on="2040-01-01").status_code == 200
     moment = sql(store, "SELECT clock_timestamp()")[0][0].isoformat()
     assert decide(store, "judge", fid, status="renewed", expires_on="2050-01-01").status_code == 200
-    with client(store, "alpha") as c:  # read as it was between the steps (migration 0008's view)
+    with client(store, "alpha") as c:  # read as it was between the steps (migration 0007's view)
         then = c.get(f"/collections/concessions/items/{fid}", params={"as-of": moment}).json()
     assert then["properties"]["status"] == "granted" and then["properties"]["applied_at"]
     with client(store, "alpha") as c:

@@ -42,7 +42,7 @@ applications endpoints, OGC Part 4 writes and psql as the API role all obey them
   operator importing a register is not an applicant. A stamp missing there is taken from
   ``applied_on`` (midnight in Pakistan), or now.
 
-Every step is a concession update, so migration 0008's triggers keep it in ``history``.
+Every step is a concession update, so migration 0007's triggers keep it in ``history``.
 
 Revision ID: 0009
 Revises: 0008
@@ -99,7 +99,7 @@ def changed(columns: tuple[str, ...]) -> str:
 
 
 def as_of_view() -> str:
-    """Migration 0008's ``concessions_as_of``: its ``t.*`` was expanded when it was created, so
+    """Migration 0007's ``concessions_as_of``: its ``t.*`` was expanded when it was created, so
     it is written again to carry the new column (CREATE OR REPLACE keeps its grants)."""
     return """CREATE OR REPLACE VIEW concessions_as_of WITH (security_invoker = true) AS
         SELECT t.* FROM concessions t WHERE NOT EXISTS (
