@@ -457,3 +457,20 @@ def test_the_database_makes_an_overlapping_application_wait_for_the_first(store)
     assert isinstance(error, psycopg.errors.ExclusionViolation), error
     assert "overlaps 1 active licence(s) or earlier application(s)" in str(error)
     assert records_in(store, box(x0, y0, x0 + 0.1, y0 + 0.05)) == 1
+
+
+def test_a_grant_checks_the_block_again(store):
+    """A licence recorded by the store's owner (a register import) after an application was
+    accepted, over the same ground: granting the application would make two titles overlap."""
+    fid = apply(store, "alpha", cell(31)).json()["id"]
+    with psycopg.connect(store["url"]) as conn:
+        conn.execute(
+            "INSERT INTO concessions (licence_no, licence_type, commodities, status, source, geom)"
+            " VALUES ('REG-31', 'mining_lease', '{coal}', 'granted', 'register', "
+            "ST_Multi(ST_GeomFromGeoJSON(%s)))",
+            [json.dumps(cell(31))],
+        )
+    response = decide(store, "judge", fid, status="granted")
+    assert response.status_code == 409 and "overlaps 1" in response.json()["description"]
+    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
+    assert decide(store, "judge", fid, status="refused").status_code == 200

@@ -33,7 +33,8 @@ applications endpoints, OGC Part 4 writes and psql as the API role all obey them
   suspended → granted or renewed (reinstated), expired, relinquished; expired, relinquished and
   refused are final. A renewal needs a later expiry date. An extra UPDATE policy lets deciders
   reach records owned by enterprises, and the trigger then lets them change only the decision
-  (status, licence number, dates); a grant without a date is granted today. Once decided, a
+  (status, licence number, dates); a grant without a date is granted today, and a grant checks
+  the block once more (a record loaded since by the store's owner may overlap it). Once decided, a
   licence's terms (block, commodities, type, number, dates) are the authority's: its holder may
   no longer change them, nor delete it.
   ``refused`` is new in the status vocabulary: without it a refusal would be mislabelled as an
@@ -246,6 +247,7 @@ def upgrade() -> None:
                         OLD.expires_on USING ERRCODE = 'check_violation';
                 END IF;
                 IF OLD.status = 'application' AND NEW.status = 'granted' THEN
+                    PERFORM emining_claim_area(NEW.geom, NEW.id);
                     NEW.granted_on := coalesce(NEW.granted_on,
                                                (now() AT TIME ZONE '{ZONE}')::date);
                 END IF;
