@@ -17,7 +17,17 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import analysis, applications, auth, errors, health, maps, rasters, tiles
+from api import (
+    analysis,
+    applications,
+    auth,
+    browser_session,
+    errors,
+    health,
+    maps,
+    rasters,
+    tiles,
+)
 from api.ogc import features, transactions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(browser_session.router)
     app.include_router(features.router)
     app.include_router(transactions.router)
     app.include_router(applications.router)

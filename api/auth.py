@@ -29,6 +29,8 @@ from geo import access
 from geo.access import ANONYMOUS, Claims
 
 TOKEN_SECONDS = 3600
+COOKIE = "emining_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # the only ones a session cookie may act for
 ALGORITHM = "HS256"
 ISSUER = "emining"
 router = APIRouter(tags=["Accounts"])
@@ -43,13 +45,15 @@ def unauthorised(description: str) -> HTTPException:
 
 
 def credentials(request: Request) -> tuple[str, str] | None:
-    """("key", …) or ("token", …) from the request's headers, or None when it carries none."""
+    """("key", …) or ("token", …) from the request's headers (or, for reads only, the browser
+    session cookie of ``api.browser_session``), or None when it carries none."""
     key = request.headers.get("x-api-key")
     if key:
         return "key", key.strip()
     header = request.headers.get("authorization")
     if not header:
-        return None
+        cookie = request.cookies.get(COOKIE)
+        return ("cookie", cookie) if cookie and request.method in SAFE_METHODS else None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise unauthorised("Authorization must be 'Bearer <token or API key>'")
@@ -70,33 +74,40 @@ async def identify(request: Request, conn: AsyncConnection) -> Claims:
     if known is not None:
         return known
     given = credentials(request)
-    claims: Claims | None = ANONYMOUS
+    claims = ANONYMOUS
     if given is not None:
         kind, value = given
         if kind == "key":
-            claims = await access.claims_for_key(conn, value)
-            if claims is None:
+            found = await access.claims_for_key(conn, value)
+            if found is None:
                 raise unauthorised("unknown or revoked API key")
+            claims = found
         else:
-            secret = await signing_secret(request, conn)
             try:
-                subject = jwt.decode(
-                    value,
-                    secret,
-                    algorithms=[ALGORITHM],
-                    issuer=ISSUER,
-                    options={"require": ["exp", "sub"]},
-                )["sub"]
-            except jwt.ExpiredSignatureError:
-                raise unauthorised(
-                    "the bearer token has expired; ask /auth/token for a new one"
-                ) from None
-            except jwt.InvalidTokenError:
-                raise unauthorised("the bearer token is not valid") from None
-            claims = await access.claims_for_user(conn, int(subject))
-            if claims is None:
-                raise unauthorised("the token's user is no longer active")
+                claims = await claims_for_token(request, conn, value)
+            except HTTPException:
+                if kind == "token":
+                    raise
+                # An expired browser session reads as anonymous (and /login says so): the
+                # cookie is the browser's, not a credential the caller chose to send.
     request.state.claims = claims
+    return claims
+
+
+async def claims_for_token(request: Request, conn: AsyncConnection, token: str) -> Claims:
+    secret = await signing_secret(request, conn)
+    try:
+        subject = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["exp", "sub"]},
+        )["sub"]  # fmt: skip
+    except jwt.ExpiredSignatureError:
+        raise unauthorised("the bearer token has expired; ask /auth/token for a new one") from None
+    except jwt.InvalidTokenError:
+        raise unauthorised("the bearer token is not valid") from None
+    claims = await access.claims_for_user(conn, int(subject))
+    if claims is None:
+        raise unauthorised("the token's user is no longer active")
     return claims
 
 
@@ -120,6 +131,13 @@ async def session(
             yield conn
 
 
+async def issue_token(request: Request, conn: AsyncConnection, claims: Claims) -> str:
+    """A signed bearer token (JWT) naming the user; claims are read afresh on every use."""
+    now = int(time.time())
+    payload = {"sub": str(claims.user_id), "iss": ISSUER, "iat": now, "exp": now + TOKEN_SECONDS}
+    return jwt.encode(payload, await signing_secret(request, conn), algorithm=ALGORITHM)
+
+
 @router.post("/auth/token", summary="A bearer token for a user (OAuth2 password grant)")
 async def token(request: Request) -> Response:
     form = dict(parse_qsl((await request.body()).decode(errors="replace")))
@@ -131,14 +149,7 @@ async def token(request: Request) -> Response:
         claims = await access.claims_for_password(conn, form["username"], form["password"])
         if claims is None:
             return oauth_error("invalid_grant", "wrong e-mail or password", status=401)
-        now = int(time.time())
-        payload = {
-            "sub": str(claims.user_id),
-            "iss": ISSUER,
-            "iat": now,
-            "exp": now + TOKEN_SECONDS,
-        }
-        signed = jwt.encode(payload, await signing_secret(request, conn), algorithm=ALGORITHM)
+        signed = await issue_token(request, conn, claims)
     body = {"access_token": signed, "token_type": "bearer", "expires_in": TOKEN_SECONDS}
     return send(request, body, headers={"Cache-Control": "no-store"})
 
