@@ -21,6 +21,7 @@ from geo.load import load_samples
 from tests.conftest import LiveServer, fresh_database
 
 GEOJSON = {"Content-Type": "application/geo+json"}
+PASSWORD = "correct horse battery"
 PEOPLE = (
     ("Mines Authority (test)", "authority", (("judge", "approver"), ("clerk", "editor"),
                                              ("reader", "viewer"))),
@@ -40,7 +41,8 @@ def store(cluster):
         for org, kind, people in PEOPLE:
             org_id = access.ensure_organisation(conn, org, kind)
             for person, role in people:
-                users[person] = access.add_user(conn, f"{person}@example.org", org_id, role)
+                users[person] = access.add_user(conn, f"{person}@example.org", org_id, role,
+                                                password=PASSWORD)  # fmt: skip
                 keys[person] = access.add_key(conn, f"{person}@example.org")
     with LiveServer(url, pool_max=12) as server:
         yield {"url": url, "server": server, "keys": keys, "users": users}
@@ -474,3 +476,20 @@ def test_a_grant_checks_the_block_again(store):
     assert response.status_code == 409 and "overlaps 1" in response.json()["description"]
     assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
     assert decide(store, "judge", fid, status="refused").status_code == 200
+
+
+def test_a_browser_session_cookie_neither_applies_nor_decides(store):
+    """The sign-in cookie reads; a page another site makes the browser POST must not apply for a
+    block or grant a licence in the person's name."""
+    fid = apply(store, "alpha", cell(32)).json()["id"]
+    attempts = (("alpha", "/applications", application(cell(33))),
+                ("judge", f"/licences/{fid}/status", {"status": "granted"}))  # fmt: skip
+    for who, path, body in attempts:
+        with httpx.Client(base_url=store["server"].url, timeout=60) as browser:
+            signed_in = browser.post("/auth/session", data={
+                "username": f"{who}@example.org", "password": PASSWORD, "next": "/"})  # fmt: skip
+            assert signed_in.status_code == 303 and browser.cookies
+            response = browser.post(path, json=body, headers=GEOJSON)
+        assert response.status_code == 401, response.text
+    assert records_in(store, cell(33)) == 0
+    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
