@@ -17,7 +17,17 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import analysis, auth, browser_session, errors, health, maps, rasters, tiles
+from api import (
+    analysis,
+    applications,
+    auth,
+    browser_session,
+    errors,
+    health,
+    maps,
+    rasters,
+    tiles,
+)
 from api.ogc import features, transactions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -72,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(browser_session.router)
     app.include_router(features.router)
     app.include_router(transactions.router)
+    app.include_router(applications.router)
     app.include_router(analysis.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)

@@ -226,7 +226,11 @@ def database_errors() -> Iterator[None]:
         yield
     except psycopg.errors.UniqueViolation as error:
         raise EditError(409, f"already exists: {error.diag.message_detail}") from None
-    except psycopg.errors.InsufficientPrivilege:
+    except psycopg.errors.ExclusionViolation as error:  # an area taken (migration 0009)
+        raise EditError(409, error.diag.message_primary) from None
+    except psycopg.errors.InsufficientPrivilege as error:
+        if "PL/pgSQL" in (error.diag.context or ""):  # a rule's own words (migration 0009)
+            raise EditError(403, f"not allowed: {error.diag.message_primary}") from None
         raise EditError(
             403,
             "not allowed: an organisation writes its own records only (owner_org must be "

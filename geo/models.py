@@ -152,6 +152,8 @@ class Concession(Sourced, Shared, Base):
     commodities: Mapped[list[str]] = commodities()
     status: Mapped[str] = one_of(vocab.LICENCE_STATUS, nullable=False)
     applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """An application's priority stamp, set by the database (migration 0009)."""
     granted_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     area_km2: Mapped[float | None] = mapped_column(

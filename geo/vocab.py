@@ -86,6 +86,7 @@ LICENCE_STATUS: tuple[str, ...] = (
     "suspended",
     "expired",
     "relinquished",
+    "refused",
 )
 
 FACILITY_KIND: tuple[str, ...] = (

@@ -82,6 +82,7 @@ TERMS: dict[str, Text] = {
     "suspended": Text("Suspended", "已暂停", "معطل"),
     "expired": Text("Expired", "已过期", "میعاد ختم"),
     "relinquished": Text("Relinquished", "已放弃", "دستبردار"),
+    "refused": Text("Refused", "已拒绝", "مسترد"),
     # facilities
     "port": Text("Port", "港口", "بندرگاہ"),
     "dry_port": Text("Dry port", "陆港", "خشک بندرگاہ"),

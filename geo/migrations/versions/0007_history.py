@@ -74,7 +74,7 @@ def upgrade() -> None:
     # collation) cannot serve.
     next_version = (
         "coalesce((SELECT max(h.version) FROM history h "
-        "WHERE h.layer = TG_TABLE_NAME::text COLLATE \"default\" AND h.fid = r.id), 0) + 1"
+        'WHERE h.layer = TG_TABLE_NAME::text COLLATE "default" AND h.fid = r.id), 0) + 1'
     )
     # Inside a SECURITY DEFINER function current_user is the owner: the acting role is the
     # 'role' setting (SET ROLE, as the API does) or else the login.
