@@ -37,7 +37,7 @@ ROWS = 120_000  # three COPY chunks of geo.copy.CHUNK: a load takes a few second
 MID_WRITE = "written 50,000/"  # the progress line after the first chunk went to the server
 
 
-# -- fixtures ------------------------------------------------------------------------------------
+# -- fixtures ---------------------------------------------------------------------------------
 
 
 def synthetic_deposits(n: int, seed: int = 5) -> gpd.GeoDataFrame:
@@ -88,7 +88,7 @@ def env_for(url: str | None = None, home: Path | None = None, **extra: str) -> d
     return env | extra
 
 
-# -- kill in the middle of a bulk write ------------------------------------------------------------
+# -- kill in the middle of a bulk write -------------------------------------------------------
 
 
 class Load:
@@ -224,3 +224,161 @@ def test_sigterm_in_the_middle_of_a_load_rolls_back_and_stops_the_cluster_it_sta
     assert not own_cluster.running(), "the command must stop the cluster it started"
     own_cluster.start()
     assert settled(own_cluster.url()) == before
+
+
+# -- PostgreSQL restarts while the API serves ------------------------------------------------
+
+OUTAGE = 8.0
+"""Seconds the database stays down: longer than the pool's first reconnection delays (1, 2, 4 s
+from psycopg_pool's exponential backoff), so a retry schedule that keeps doubling would leave the
+API down for seconds after the database is back."""
+RECOVERY = 5.0  # the bound of issue 5
+HAMMERED = (
+    "/collections/deposits/items?limit=5",
+    "/collections/deposits/items/1",
+    "/collections",
+    "/collections/deposits/items?filter=status%3D'producing'",
+    "/collections/deposits/tiles/WebMercatorQuad/5/22/13",
+    "/healthz",
+)
+
+
+class Served:
+    """``emining serve`` as a subprocess on the store at ``url``."""
+
+    def __init__(self, url: str):
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [*EMINING, "serve", "--no-samples", "--port", str(port)],
+            env=env_for(url),
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def __enter__(self) -> Served:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(self.base + "/healthz", timeout=5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.process.kill()
+        pytest.fail(f"emining serve did not start:\n{self.process.communicate()[1]}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.communicate(timeout=30)
+
+
+class Hammer:
+    """Threads asking for HAMMERED in turn until stopped, every answer recorded."""
+
+    def __init__(self, base: str, threads: int = 4):
+        self.base, self.running = base, True
+        self.answers: list[tuple[float, float, str, int | str, bytes]] = []
+        self.threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+
+    def _run(self, offset: int) -> None:
+        import httpx
+
+        # The pool's timeout (30 s) is the longest a request may wait for a connection.
+        with httpx.Client(timeout=45) as client:
+            turn = offset
+            while self.running:
+                path = HAMMERED[turn % len(HAMMERED)]
+                turn += 1
+                sent = time.monotonic()
+                try:
+                    response = client.get(self.base + path)
+                    status, body = response.status_code, response.content
+                except httpx.HTTPError as error:
+                    status, body = type(error).__name__, str(error).encode()
+                self.answers.append((sent, time.monotonic(), path, status, body))
+                time.sleep(0.01)
+
+    def __enter__(self) -> Hammer:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.running = False
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def first_ok(base: str, path: str = "/collections/deposits/items?limit=1") -> float:
+    """When a new request first answered 200, asking again and again from now."""
+    import httpx
+
+    with httpx.Client(timeout=45) as client:
+        while True:
+            if client.get(base + path).status_code == 200:
+                return time.monotonic()
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def served(own_cluster) -> Iterator[Served]:
+    own_cluster.start()
+    with Served(own_cluster.url()) as server:
+        yield server
+
+
+def test_connections_the_restart_ended_are_never_handed_to_a_request(own_cluster, served):
+    """A quiet restart (no request while the database is down) leaves the pool holding
+    connections whose server is gone; none may cost a request a 503."""
+    import httpx
+
+    with httpx.Client(timeout=45) as client:
+        threads = [
+            threading.Thread(target=client.get, args=(served.base + path,)) for path in HAMMERED * 2
+        ]  # concurrent requests: the pool opens several connections
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        own_cluster.stop()
+        own_cluster.start()
+        statuses = [client.get(served.base + path).status_code for path in HAMMERED * 2]
+    assert statuses == [200] * len(statuses), str(statuses)
+
+
+def test_the_api_answers_within_5_s_of_postgresql_coming_back(own_cluster, served):
+    """Requests during the outage get a 503 in OGC exception JSON (or wait, at most the pool's
+    timeout, and get their answer once the database is back), never a 500; /healthz says
+    unavailable, then ok; a new request gets its 200 within 5 s of PostgreSQL being back."""
+    import httpx
+
+    own_cluster.start()
+    with Hammer(served.base) as hammer:
+        time.sleep(1)  # every endpoint answered at least once, the pool is warm
+        own_cluster.stop()
+        down = time.monotonic()
+        health = httpx.get(served.base + "/healthz", timeout=45)
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        time.sleep(max(0.0, down + OUTAGE - time.monotonic()))
+        own_cluster.start()
+        back = time.monotonic()
+        recovery = first_ok(served.base) - back
+        health = httpx.get(served.base + "/healthz", timeout=45)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+    print(f"recovery after {OUTAGE:.0f} s down: {recovery:.2f} s")
+    assert recovery < RECOVERY, f"first 200 came {recovery:.1f} s after PostgreSQL was back"
+    during = [a for a in hammer.answers if a[1] > down]
+    statuses = {status for _, _, _, status, _ in during}
+    assert statuses <= {200, 503}, [a for a in during if a[3] not in (200, 503)][:3]
+    for _, _, path, status, body in during:
+        if status == 503 and path != "/healthz":  # /healthz has a body of its own
+            assert set(httpx.Response(503, content=body).json()) == {"code", "description"}
+    assert any(a[3] == 200 and a[0] > back for a in during), "the hammer never got through"
