@@ -27,7 +27,7 @@ import pyogrio
 import pytest
 import shapely
 
-from geo import db
+from geo import db, network
 from geo.embedded import Cluster
 from geo.load import SAMPLES, load_file
 from tests.conftest import FAST, REPO, fresh_database
@@ -382,3 +382,198 @@ def test_the_api_answers_within_5_s_of_postgresql_coming_back(own_cluster, serve
         if status == 503 and path != "/healthz":  # /healthz has a body of its own
             assert set(httpx.Response(503, content=body).json()) == {"code", "description"}
     assert any(a[3] == 200 and a[0] > back for a in during), "the hammer never got through"
+
+
+# -- injection attempts and malformed input ------------------------------------------------------
+
+RASTER = "synthetic_faults"
+
+
+def q(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+@pytest.fixture(scope="module")
+def hostile(cluster, tmp_path_factory) -> Iterator[tuple]:
+    """The app in process over deposits, concessions and a small synthetic raster."""
+    import rasterio
+    from fastapi.testclient import TestClient
+    from rasterio.transform import from_origin
+
+    from api.app import Settings, create_app
+    from geo.raster import add_raster
+
+    url = fresh_database(cluster)
+    folder = tmp_path_factory.mktemp("faults-rasters")
+    tif = folder / "source.tif"
+    profile = {"driver": "GTiff", "width": 20, "height": 20, "count": 1, "dtype": "float32",
+               "crs": "EPSG:4326", "transform": from_origin(66, 30, 0.1, 0.1)}  # fmt: skip
+    with rasterio.open(tif, "w", **profile) as out:
+        out.write(np.arange(400, dtype="float32").reshape(20, 20), 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for layer in ("deposits", "concessions"):
+            load_file(conn, SAMPLES / f"{layer}.geojson", layer)
+        add_raster(conn, tif, RASTER, source="synthetic: tests/test_faults.py",
+                   folder=folder / "store")  # fmt: skip
+        if network.routable(conn):  # built now: a route request would build it (and write)
+            network.build(conn)
+    with TestClient(create_app(Settings(url)), raise_server_exceptions=False) as client:
+        yield client, url
+
+
+def contents(url: str) -> dict:
+    """Every table of the store with its rows, and the roles: what an injection would change."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]  # fmt: skip
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        roles = conn.execute("SELECT rolname, rolsuper FROM pg_roles ORDER BY 1").fetchall()
+    return {"rows": counts, "roles": roles}
+
+
+ITEMS = "/collections/deposits/items"
+CQL_JSON = ITEMS + "?filter-lang=cql2-json&filter="
+SLEEP = '{"function": {"name": "pg_sleep", "args": [5]}}'
+SNEAKY = '{"property": "name\\"; DROP TABLE deposits; --"}'
+GEOM = '{"property": "geom"}'
+NUL_AFTER_TIME = "2020-01-01T00:00:00Z\x00"  # CPython's fromisoformat ignored the NUL
+POINT = '{"type": "Point", "coordinates": ["0); DROP TABLE deposits; --", 0]}'
+REJECTED = [  # (path, status, what the description must name)
+    # CQL2 text: functions, properties, syntax, NUL, nesting
+    (ITEMS + "?filter=" + q("pg_sleep(5) = 1"), 400, "unknown function 'pg_sleep'"),
+    (ITEMS + "?filter=" + q("name = pg_sleep(5)"), 400, "unknown function 'pg_sleep'"),
+    (ITEMS + "?filter=" + q("name = 'x' OR 1=1 --"), 400, "filter"),
+    (ITEMS + "?filter=" + q("name) OR 1=1 --"), 400, "filter"),
+    (ITEMS + "?filter=" + q("name = 'x'; DROP TABLE deposits"), 400, "filter"),
+    (ITEMS + "?filter=" + q("\"name; DROP TABLE deposits\" = 'x'"), 400, "unknown property"),
+    (ITEMS + "?filter=" + q('"na""me" = \'x\''), 400, "unknown property 'na\"me'"),
+    (ITEMS + "?filter=" + q("name = 'a\x00b'"), 400, "NUL"),
+    (ITEMS + "?filter=" + q("(" * 150 + "name = 'x'" + ")" * 150), 400, "nests"),
+    (ITEMS + "?filter=" + q(f"updated_at > TIMESTAMP('{NUL_AFTER_TIME}')"), 400, "TIMESTAMP"),
+    # CQL2 JSON
+    (CQL_JSON + q('{"op": "pg_sleep", "args": [5]}'), 400, "unknown function 'pg_sleep'"),
+    (CQL_JSON + q(f'{{"op": "=", "args": [{SLEEP}, 1]}}'), 400, "invalid CQL2-JSON"),
+    (CQL_JSON + q(f'{{"op": "=", "args": [{SNEAKY}, "x"]}}'), 400, "unknown property"),
+    (CQL_JSON + q('{"op": "=", "args": [{"property": "name"}, "\\u0000"]}'), 400, "NUL"),
+    (CQL_JSON + q(f'{{"op": "s_intersects", "args": [{GEOM}, {POINT}]}}'), 400, "CQL2-JSON"),
+    (CQL_JSON + q('{"op": "=", "args": [{"property": "name"}'), 400, "invalid CQL2-JSON"),
+    # sortby, properties, property=value, unknown parameters
+    (ITEMS + "?sortby=" + q("name; DROP TABLE deposits"), 400, "unknown sortby property"),
+    (ITEMS + "?sortby=" + q('"name"'), 400, "unknown sortby property"),
+    (ITEMS + "?sortby=" + q("name DESC, (SELECT 1)"), 400, "unknown sortby property"),
+    (ITEMS + "?sortby=" + q("-name\x00"), 400, "unknown sortby property"),
+    (ITEMS + "?properties=" + q("name) OR 1=1 --"), 400, "unknown property"),
+    (ITEMS + "?properties=" + q("name,(SELECT usename FROM pg_user)"), 400, "unknown property"),
+    (ITEMS + "?name=" + q("a\x00b"), 400, "name: 'a\\x00b' contains a NUL"),
+    (ITEMS + "?tonnage_mt=" + q("1 OR 1=1"), 400, "tonnage_mt is a number"),
+    (ITEMS + "?" + q("name;--") + "=x", 400, "unknown parameter"),
+    # feature ids ('²' passed str.isdigit() and failed int(): a 500)
+    (ITEMS + "/" + q("1 OR 1=1"), 404, "no feature"),
+    (ITEMS + "/" + q("1;DROP TABLE deposits"), 404, "no feature"),
+    (ITEMS + "/" + q("²"), 404, "no feature"),
+    (ITEMS + "/" + q("١"), 404, "no feature"),  # an Arabic-Indic one: not an alias of 1
+    (ITEMS + "/" + "9" * 40, 404, "no feature"),
+    (ITEMS + "/" + q("1\x00"), 404, "no feature"),
+    # bbox, crs, datetime (CPython's fromisoformat ignored a NUL after the time)
+    (ITEMS + "?bbox=" + q("60,20,70,30) OR 1=1 --"), 400, "bbox"),
+    (ITEMS + "?bbox=" + q("0x3C,20,70,30"), 400, "bbox"),
+    (ITEMS + "?bbox=" + q("1e999,20,70,30"), 400, "bbox"),
+    (ITEMS + "?crs=" + q("EPSG:4326; DROP TABLE deposits"), 400, "unsupported CRS"),
+    (ITEMS + "?bbox=60,20,70,30&bbox-crs=" + q("EPSG:3857'--"), 400, "unsupported CRS"),
+    (ITEMS + "?filter-crs=" + q("EPSG:0 OR 1=1") + "&filter=" + q("name='x'"), 400, "filter-crs"),
+    (ITEMS + "?datetime=" + q("2020-01-01'; DROP TABLE deposits; --"), 400, "datetime"),
+    (ITEMS + "?datetime=" + q("now()"), 400, "datetime"),
+    (ITEMS + "?datetime=" + q(NUL_AFTER_TIME), 400, "datetime"),
+    (ITEMS + "?datetime=" + q("2020-01-01/2021-01-01' OR '1'='1"), 400, "datetime"),
+    # collection ids (a NUL reached the raster catalogue's query: a 500)
+    ("/collections/" + q("deposits; DROP TABLE deposits") + "/items", 404, "no collection"),
+    ("/collections/" + q('deposits" --') + "/items", 404, "no collection"),
+    ("/collections/pg_authid/items", 404, "no collection"),
+    ("/collections/" + q("deposits\x00"), 404, "no collection"),
+    ("/collections/" + q("x'; DROP TABLE rasters; --") + "/legend", 404, "no raster"),
+    ("/collections/" + q("x\x00") + "/legend", 404, "no raster"),
+    ("/collections/" + q("x\x00") + "/map/tiles/WebMercatorQuad/5/22/13.png", 404, "no raster"),
+    # tiles and rasters ('²' again: level, band, zonal ids)
+    ("/tiles/WebMercatorQuad/5/22/13?collections=" + q("deposits;DROP"), 400, "collections"),
+    ("/collections/deposits/tiles/WebMercatorQuad/5/" + q("22 OR 1=1") + "/13", 400, "whole"),
+    (f"/collections/{RASTER}/map/tiles/WebMercatorQuad/{q('²')}/0/0.png", 400, "whole numbers"),
+    (f"/collections/{RASTER}/legend?band={q('²')}", 400, "band"),
+    (f"/collections/{RASTER}/zonal?ids={q('²')}", 400, "ids"),
+    (f"/collections/{RASTER}/zonal?ids={q('1) OR (1=1')}", 400, "ids"),
+    (f"/collections/{RASTER}/zonal?collection={q('concessions; DROP TABLE x')}", 400, "collection"),
+    (f"/collections/{RASTER}/sample?collection={q('deposits OR 1=1')}", 400, "collection"),
+    (f"/collections/{RASTER}/sample?points={q('66.5,29.5); DROP TABLE rasters')}", 400, "points"),
+    ("/analysis/route?from=" + q("deposits:1 OR 1=1") + "&to=sezs:1", 400, "from"),
+    ("/analysis/route?from=" + q("pg_authid:1") + "&to=sezs:1", 400, "from"),
+]
+LITERAL = [  # values inside valid requests: matched as text, so nothing matches them
+    ITEMS + "?filter=" + q("name = 'x''; DROP TABLE deposits; --'"),
+    ITEMS + "?filter=" + q("name LIKE '%'' OR ''1''=''1'"),
+    ITEMS + "?filter=" + q("name = 'Saindak'' --'"),
+    ITEMS + "?filter=" + q("name = 'سینڈک 山达克 \u202e\U0001f600'"),
+    ITEMS + "?filter=" + q("name = '" + "x'' OR ''1''=''1" * 1000 + "'"),
+    ITEMS + "?filter=" + q("A_CONTAINS(commodities, ('gold''}', '{copper'))"),
+    CQL_JSON + q('{"op": "=", "args": [{"property": "name"}, "x\'; DROP TABLE deposits; --"]}'),
+    ITEMS + "?status=" + q("x'; DROP TABLE deposits; --"),
+    ITEMS + "?commodities=" + q("gold'}"),
+    ITEMS + "?name=" + q("Saindak' OR '1'='1"),
+]
+
+
+@pytest.mark.parametrize(("path", "status", "named"), REJECTED)
+def test_injection_attempts_are_refused_naming_what_was_wrong(hostile, path, status, named):
+    client, url = hostile
+    before = contents(url)
+    response = client.get(path)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "description"} and named in body["description"], body
+    assert contents(url) == before
+
+
+@pytest.mark.parametrize("path", LITERAL)
+def test_hostile_values_in_valid_requests_are_just_values(hostile, path):
+    client, url = hostile
+    before = contents(url)
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.json()["numberMatched"] == 0
+    assert contents(url) == before
+
+
+def test_a_database_outage_is_a_503_in_ogc_json_on_every_endpoint(tmp_path):
+    """Requests wait for a connection at most the pool's timeout, then say why."""
+    from fastapi.testclient import TestClient
+
+    from api.app import Settings, create_app
+
+    nowhere = f"postgresql://nobody@/nothing?host={tmp_path}&port=1"
+    paths = [ITEMS, ITEMS + "/1", ITEMS + "?limit=5000", "/collections", "/collections/deposits",
+             "/collections/deposits/tiles/WebMercatorQuad/5/22/13", "/analysis/route?from="
+             "deposits:1&to=sezs:1", f"/collections/{RASTER}/legend", "/auth/me"]  # fmt: skip
+    settings = Settings(nowhere, pool_min=0, pool_timeout=0.2)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["code"] == "ServiceUnavailable", path
+        health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+
+def test_an_unexpected_error_is_a_500_in_ogc_json(hostile, monkeypatch):
+    client, _ = hostile
+    from api.ogc import features
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(features, "items_query", broken)
+    response = client.get(ITEMS)
+    assert response.status_code == 500
+    assert response.json() == {
+        "code": "ServerError",
+        "description": "internal error; the server's log has the details",
+    }
