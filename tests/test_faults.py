@@ -476,6 +476,8 @@ REJECTED = [  # (path, status, what the description must name)
     (ITEMS + "/" + q("١"), 404, "no feature"),  # an Arabic-Indic one: not an alias of 1
     (ITEMS + "/" + "9" * 40, 404, "no feature"),
     (ITEMS + "/" + q("1\x00"), 404, "no feature"),
+    (ITEMS + "/" + q("²") + "/history", 404, "no feature"),
+    (ITEMS + "/1?as-of=" + q(NUL_AFTER_TIME), 400, "as-of"),
     # bbox, crs, datetime (CPython's fromisoformat ignored a NUL after the time)
     (ITEMS + "?bbox=" + q("60,20,70,30) OR 1=1 --"), 400, "bbox"),
     (ITEMS + "?bbox=" + q("0x3C,20,70,30"), 400, "bbox"),
