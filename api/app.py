@@ -49,7 +49,8 @@ class Pool(AsyncConnectionPool):
     """
 
     def __init__(self, *args: object, **kwargs: object):
-        super().__init__(*args, reconnect_timeout=RECONNECT_EVERY, **kwargs)
+        kwargs.setdefault("reconnect_timeout", RECONNECT_EVERY)
+        super().__init__(*args, **kwargs)
 
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection:
         deadline = monotonic() + (self.timeout if timeout is None else timeout)
@@ -62,11 +63,14 @@ class Pool(AsyncConnectionPool):
             except psycopg.Error:
                 await self.putconn(conn)  # broken: the pool replaces it
                 continue
+            except BaseException:  # e.g. the request was cancelled: keep the connection
+                await self.putconn(conn)
+                raise
             return conn
 
     async def reconnect_failed(self) -> None:
         await super().reconnect_failed()
-        if self.get_stats().get("requests_waiting"):
+        if not self.closed and self.get_stats().get("requests_waiting"):
             await self.check()  # with no connection to check, this starts a new attempt
 
 
