@@ -554,6 +554,24 @@ def test_hostile_values_in_valid_requests_are_just_values(hostile, path):
     assert contents(url) == before
 
 
+LOGINS = [  # form bodies of POST /auth/token (a NUL in the address reached SQL: a 500)
+    "username=a%00b&password=x",
+    "username=x'%20OR%201=1--&password=x",
+    "username=%27%3B%20DROP%20TABLE%20users%3B%20--&password=%00",
+]
+
+
+@pytest.mark.parametrize("form", LOGINS)
+def test_hostile_logins_are_wrong_logins(hostile, form):
+    client, url = hostile
+    before = contents(url)
+    kind = {"content-type": "application/x-www-form-urlencoded"}
+    response = client.post("/auth/token", content=form, headers=kind)
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "invalid_grant"
+    assert contents(url) == before
+
+
 def test_a_database_outage_is_a_503_in_ogc_json_on_every_endpoint(tmp_path):
     """Requests wait for a connection at most the pool's timeout, then say why (/healthz waits
     5 s of its own: see the restart test and tests/test_api.py)."""
