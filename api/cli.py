@@ -56,6 +56,15 @@ def fail(message: str) -> None:
 @click.group()
 def main() -> None:
     """E-Mining Platform: PostGIS store of Pakistan's mineral value chain, served as OGC API."""
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM (a supervisor, ``timeout``, ``kill``) ends a command as Ctrl-C does, by an
+    exception, rather than by dying where it stands: an open transaction is rolled back at once
+    (a killed process leaves that to the server, when it next reads the socket), and an
+    embedded cluster the command started is stopped again. Exit status 143, as for a kill."""
+    raise SystemExit(128 + signum)
 
 
 @main.command()

@@ -59,6 +59,12 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         return exception(error.status_code, str(error.detail), headers=error.headers)
 
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> JSONResponse:
+        """A bug is still a 500, but in OGC exception JSON like every other error (Starlette
+        re-raises it after this answer, so the server's log keeps the traceback)."""
+        return exception(500, "internal error; the server's log has the details")
+
     @app.exception_handler(RequestValidationError)
     async def invalid_parameter(request: Request, error: RequestValidationError) -> JSONResponse:
         reasons = "; ".join(

@@ -450,7 +450,7 @@ def _mismatch(a: _Term, b: _Term) -> str:
 
 def _instant(value: Any, kind: str) -> date | datetime:
     """A DATE('…') or TIMESTAMP('…') value; a timestamp without a UTC offset is taken as UTC."""
-    if isinstance(value, str):
+    if isinstance(value, str) and "\x00" not in value:  # fromisoformat skips a NUL after a time
         try:
             if kind == "date":
                 return date.fromisoformat(value)

@@ -136,6 +136,8 @@ def _typed(source: Source, name: str, value: str) -> tuple[sql.Composable, objec
     column = _identifier(name)
     if kind == "object[]":
         raise QueryError(f"{name} is a list of records; it cannot be matched by a value")
+    if "\x00" in value:  # PostgreSQL text holds none (psycopg would raise a DataError)
+        raise QueryError(f"{name}: {value!r} contains a NUL character")
     try:
         if kind == "number":
             return sql.SQL("{} = %s").format(column), float(value)

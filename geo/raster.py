@@ -241,6 +241,8 @@ def list_rasters(conn: psycopg.Connection) -> list[RasterInfo]:
 
 
 def get_raster(conn: psycopg.Connection, name: str) -> RasterInfo | None:
+    if "\x00" in name:  # no stored name has one, and PostgreSQL text refuses it (an error)
+        return None
     row = conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,)).fetchone()
     return _info(row) if row else None
 
@@ -251,6 +253,8 @@ async def list_rasters_async(conn: psycopg.AsyncConnection) -> list[RasterInfo]:
 
 
 async def get_raster_async(conn: psycopg.AsyncConnection, name: str) -> RasterInfo | None:
+    if "\x00" in name:
+        return None
     cursor = await conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,))
     row = await cursor.fetchone()
     return _info(row) if row else None

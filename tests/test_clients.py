@@ -343,8 +343,10 @@ def schemathesis(url: str, workdir: Path, checks: str, phases: str) -> subproces
             "30",
             "--seed",
             "1",
+            # One worker: with 4, schemathesis 4 (Python 3.11) now and then fails inside itself
+            # ("AST constructor recursion depth mismatch"), a thread-safety bug of the tool.
             "--workers",
-            "4",
+            "1",
             "--generation-database",
             "none",
             "--request-timeout",

@@ -277,7 +277,8 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
             )
     crs = parse_crs("crs", request.query_params.get("crs"))
     moment = as_of(request.query_params.get("as-of"))
-    if not feature_id.isdigit() or len(feature_id) > 18:
+    # ASCII only: str.isdigit() also accepts '²' (int() refuses it: a 500) and '١' (an alias).
+    if not (feature_id.isascii() and feature_id.isdigit()) or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     async with session(request, [layer]) as conn:
         source = await read_as_of(conn, layer, moment)

@@ -67,6 +67,8 @@ def instant(text: str, end: bool = False) -> dt.datetime | None:
     """An RFC 3339 date-time or a full date; a date stands for its whole day."""
     if text in ("", ".."):
         return None
+    if "\x00" in text:  # CPython's fromisoformat ignores a NUL after the time
+        raise ParameterError(f"datetime {text!r} contains a NUL character")
     try:
         if "T" in text.upper():
             moment = dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))

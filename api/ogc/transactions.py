@@ -77,7 +77,7 @@ def content_crs(request: Request):
 
 
 def feature_id(layer: Layer, text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # '²' passes isdigit()
         raise EditError(404, f"no feature {text!r} in {layer.id}")
     return int(text)
 
