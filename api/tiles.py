@@ -91,16 +91,15 @@ def tile_index(tms: Annotated[TileMatrixSet, Depends(matrix_set)], z: str, x: st
 
 
 def tile_layers(layers: list[Layer], tms: TileMatrixSet, z: int) -> list[TileLayer]:
-    """The layers whose zoom range holds level ``z`` (as a WebMercatorQuad level)."""
+    """The layers whose zoom range holds level ``z`` (as a WebMercatorQuad level); point
+    layers below their maxzoom show that level's representatives (geo.tile_rank)."""
     level = z + tilesets.level_offset(tms)
+    chosen = [layer for layer in layers if layer.minzoom <= level <= layer.maxzoom]
+    thinned = {layer.id for layer in chosen
+               if layer.source.geometry_type == "POINT" and level < layer.maxzoom}  # fmt: skip
     return [
-        TileLayer(
-            layer.id,
-            layer.source,
-            thin=layer.source.geometry_type == "POINT" and level < layer.maxzoom,
-        )
-        for layer in layers
-        if layer.minzoom <= level <= layer.maxzoom
+        TileLayer(layer.id, layer.source, rank_zoom=level if layer.id in thinned else None)
+        for layer in chosen
     ]
 
 

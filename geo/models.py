@@ -14,12 +14,14 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     Boolean,
+    Column,
     Computed,
     Date,
     DateTime,
     Float,
     Identity,
     Integer,
+    SmallInteger,
     Text,
     func,
 )
@@ -68,6 +70,21 @@ class Sourced:
     )
 
 
+class Ranked:
+    """A point layer thinned in vector tiles: ``minzoom`` is each point's tile rank, the lowest
+    zoom at which it shows (geo.tile_rank, migration 0006). The database keeps it; it is
+    internal: never published, exported or read from files."""
+
+    minzoom: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="0", info={"internal": True}
+    )
+
+
+def internal(column: Column) -> bool:
+    """Columns the platform keeps for itself (tile ranks): not part of a layer's records."""
+    return bool(column.info.get("internal"))
+
+
 class Province(Sourced, Base):
     __tablename__ = "provinces"
     __table_args__ = {"info": {"natural_key": "name"}}
@@ -90,7 +107,7 @@ class District(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Deposit(Sourced, Base):
+class Deposit(Sourced, Ranked, Base):
     __tablename__ = "deposits"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -141,7 +158,7 @@ class Concession(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Facility(Sourced, Base):
+class Facility(Sourced, Ranked, Base):
     __tablename__ = "facilities"
     __table_args__ = {"info": {"natural_key": "name"}}
 

@@ -17,7 +17,7 @@ from sqlalchemy import Table
 
 from geo.cql import Field, Where
 from geo.crs import CRS, DEFAULT
-from geo.models import field_type
+from geo.models import field_type, internal
 
 GEOMETRY = "geom"
 ESTIMATE_ABOVE = 100_000  # rows above which a layer's extent comes from statistics
@@ -45,7 +45,7 @@ def source_for(
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
-        if c.name not in hidden and not c.primary_key
+        if c.name not in hidden and not c.primary_key and not internal(c)
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()

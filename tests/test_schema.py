@@ -176,7 +176,7 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 def test_migrating_twice_changes_nothing(db_url):
     db.migrate(db_url)
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0004"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0006"
 
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):
