@@ -142,9 +142,18 @@ def tile_statement(layers: list[TileLayer], box: TileBox) -> tuple[sql.Composabl
 
 
 async def fetch_tile(conn: psycopg.AsyncConnection, layers: list[TileLayer], box: TileBox) -> bytes:
+    """The tile's bytes, built with no parallel workers.
+
+    Why: the planner gives a low-zoom tile (10,000 features) two workers, which only pays on
+    idle cores; under concurrent requests the workers' start-up and the rows they pass back
+    cost more than they save (8 clients on 2 cores, random tiles z5–12 over 1 M deposits:
+    33 tiles/s with them, 45 without, measured in the database alone).
+    """
     statement, params = tile_statement(layers, box)
-    cursor = await conn.execute(statement, params)
-    (tile,) = await cursor.fetchone()
+    async with conn.transaction():
+        await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        cursor = await conn.execute(statement, params)
+        (tile,) = await cursor.fetchone()
     return bytes(tile)
 
 
