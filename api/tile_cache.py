@@ -34,6 +34,7 @@ class TileKey:
     x: int
     y: int
     layers: tuple[str, ...]  # MVT layers in the tile, in order
+    encoding: str = "identity"  # or "gzip": the same tile, compressed (the same ETag)
 
     @property
     def etag(self) -> str:

@@ -317,6 +317,23 @@ def test_etag_304_and_the_hot_tile_cache(client, known):
     assert other.headers["ETag"] != first.headers["ETag"]  # one key per tile and layer set
 
 
+def test_gzip_clients_get_the_same_tile_compressed_once(client, known):
+    import gzip
+
+    tile = tile_of(WMQ, known["lon"], known["lat"], 6)
+    plain = client.get(path(tile), headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+    raw = client.stream("GET", path(tile), headers={"Accept-Encoding": "gzip"})
+    with raw as zipped:
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["ETag"] == plain.headers["ETag"]
+        assert gzip.decompress(b"".join(zipped.iter_raw())) == plain.content
+    cached = client.app.state.tile_cache.entries
+    here = (tile.z, tile.x, tile.y, ("deposits",))
+    mine = [key.encoding for key in cached if (key.z, key.x, key.y, key.layers) == here]
+    assert sorted(mine) == ["gzip", "identity"]
+
+
 def test_a_write_changes_the_tile_and_its_etag(empty_url):
     """Insert, update, delete a deposit: each write is in the next answer, never a cached one."""
     lon, lat = 66.5, 30.2
