@@ -200,13 +200,11 @@ def _tile_ranks(conn: psycopg.Connection, layer: str, frame: pd.DataFrame) -> np
     """The rows' tile ranks in this order, which is their ids' (the table is empty), if the
     layer's points are ranked; rows that fail the checks get some rank, and are never written.
     """
-    classes = tile_rank.class_columns(conn, layer)
-    if classes is None:
+    if not tile_rank.ranked(conn, layer):
         return None
     points = shapely.get_geometry(np.asarray(frame.geometry.values, dtype=object), 0)
     lon, lat = (np.nan_to_num(shapely.get_x(points)), np.nan_to_num(shapely.get_y(points)))
-    known = [frame[c].astype(str).to_numpy() for c in classes if c in frame.columns]
-    return tile_rank.ranks(tile_rank.keys(lon, lat), known)
+    return tile_rank.ranks(tile_rank.keys(lon, lat))
 
 
 def _check_then_write(

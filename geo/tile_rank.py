@@ -23,7 +23,9 @@ hold one point per cell 1/128 of the tile wide and cos(latitude) of that high: a
 The database owns the ranks (migration 0006: the same formula in SQL, statement triggers that
 keep them valid on every write, classes of rows ranked apart for row-level security). This
 module computes them for a bulk load into an empty table, so the rows arrive ranked and the
-database only checks them (rewriting a million rows afterwards would take seconds).
+database only checks them (rewriting a million rows afterwards would take seconds). It ranks a
+file's rows as one class, which they are unless the file itself mixes audiences; the check then
+corrects what differs.
 """
 
 from __future__ import annotations
@@ -58,34 +60,23 @@ def _spread(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def ranks(key: np.ndarray, classes: list[np.ndarray] | None = None) -> np.ndarray:
-    """``minzoom`` of each point, the points given in id order (SQL ``tile_rank``).
-
-    ``classes``: one array per rank class column (migration 0006's ``RANKED``); points of
-    different classes never stand for each other.
-    """
+def ranks(key: np.ndarray) -> np.ndarray:
+    """``minzoom`` of each point, the points given in id order (SQL ``tile_rank``), all of one
+    rank class (migration 0006): the rows of a file loaded into an empty table, typically."""
     key = np.asarray(key, dtype=np.int64)
-    position = np.arange(len(key))  # the ids' order: ties of equal keys go to the lower id
-    order = np.lexsort((position, key, *reversed(classes or [])))
+    order = np.lexsort((np.arange(len(key)), key))  # ties of equal keys go to the lower id
     ordered = key[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = False
-    for column in classes or []:
-        value = np.asarray(column)[order]
-        first[1:] |= value[1:] != value[:-1]
     previous = np.empty_like(ordered)
     previous[1:] = ordered[:-1]
     digits = np.searchsorted(POWERS_OF_4, ordered ^ previous, side="right")
     rank = np.maximum(0, KEY_LEVEL - THIN_LEVELS + 1 - digits)
-    rank[first] = 0
+    rank[:1] = 0
     out = np.empty(len(key), dtype=np.int16)
     out[order] = rank
     return out
 
 
-def class_columns(conn: psycopg.Connection, table: str) -> tuple[str, ...] | None:
-    """The table's rank class columns, or None if its points are not ranked."""
-    row = conn.execute(
-        "SELECT classes FROM tile_ranks WHERE layer = to_regclass(%s)", (table,)
-    ).fetchone()
-    return None if row is None else tuple(row[0])
+def ranked(conn: psycopg.Connection, table: str) -> bool:
+    """Whether the table's points carry tile ranks."""
+    query = "SELECT EXISTS (SELECT FROM tile_ranks WHERE layer = to_regclass(%s))"
+    return bool(conn.execute(query, (table,)).fetchone()[0])

@@ -9,6 +9,9 @@ lowest zoom at which it does (18 if it never does below the key's resolution).
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import geopandas as gpd
 import mapbox_vector_tile
 import morecantile
@@ -28,6 +31,7 @@ from tests.test_load import deposits, write
 from tests.test_tiles import thinned
 
 WMQ = morecantile.tms.get("WebMercatorQuad")
+MIGRATION = Path(tile_rank.__file__).parent / "migrations" / "versions" / "0006_tile_rank.py"
 HALF_WORLD = 20037508.342789244  # EPSG:3857's half extent
 LEVELS = tile_rank.KEY_LEVEL - tile_rank.THIN_LEVELS + 1  # zooms 0..17 have thinning cells
 INSERT = (
@@ -209,20 +213,64 @@ def test_rank_upkeep_is_not_a_change_of_the_records(conn):
 
 
 def test_rank_classes_rank_each_class_among_itself(conn, tmp_path):
-    """What the access work needs (migration 0006's RANKED): with status as the class, a cell
-    has a representative of each status present in it, and every write keeps that."""
+    """What row-level security needs (migration 0006's RANKED): with a class expression (here
+    whether a deposit produces), a cell has a representative of each class present in it,
+    and every write keeps that."""
+    producing = "status = 'producing'"
     synthetic(1500, 6, tmp_path / "base.gpkg")
     load_file(conn, tmp_path / "base.gpkg", "deposits")
     conn.execute("UPDATE deposits SET status = (ARRAY['occurrence', 'producing'])[1 + id % 2]")
-    conn.execute("UPDATE tile_ranks SET classes = '{status}' WHERE layer = 'deposits'::regclass")
+    conn.execute(
+        "UPDATE tile_ranks SET rank_class = %s WHERE layer = 'deposits'::regclass", (producing,)
+    )
     assert conn.execute("SELECT tile_rank_refresh('deposits')").fetchone()[0] > 0
-    assert stored_ranks(conn) == expected_ranks(conn, "status")
+    assert stored_ranks(conn) == expected_ranks(conn, producing)
     conn.execute(INSERT, ("New prospect", 71.5, 33.5))
     conn.execute("UPDATE deposits SET status = 'producing' WHERE id % 7 = 0")
     conn.execute("DELETE FROM deposits WHERE id % 11 = 0")
-    assert stored_ranks(conn) == expected_ranks(conn, "status")
+    assert stored_ranks(conn) == expected_ranks(conn, producing)
     firsts = conn.execute("SELECT count(*) FROM deposits WHERE minzoom = 0").fetchone()[0]
-    assert firsts == conn.execute("SELECT count(DISTINCT status) FROM deposits").fetchone()[0]
+    assert firsts == 2  # the first point of each class
+
+
+def audience() -> str:
+    """The migration's AUDIENCE expression (a migration is a file, not an importable module)."""
+    spec = importlib.util.spec_from_file_location("tile_rank_migration", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.AUDIENCE
+
+
+def test_the_audience_class_keeps_each_audience_its_own_representatives(conn, tmp_path):
+    """Migration 0006's AUDIENCE, the class row-level security (migration 0005's rule) needs:
+    public rows are ranked among themselves, and rows seen by the same organisations likewise,
+    whatever else lies in their cells. The access columns are added here if missing."""
+    AUDIENCE = audience()
+    synthetic(1500, 9, tmp_path / "base.gpkg")
+    load_file(conn, tmp_path / "base.gpkg", "deposits")
+    conn.execute(
+        "ALTER TABLE deposits ADD COLUMN IF NOT EXISTS visibility text NOT NULL DEFAULT 'public', "
+        "ADD COLUMN IF NOT EXISTS owner_org bigint, "
+        "ADD COLUMN IF NOT EXISTS shared_with bigint[] NOT NULL DEFAULT '{}'"
+    )
+    conn.execute(
+        "UPDATE deposits SET visibility = (ARRAY['shared', 'confidential'])[1 + id % 2], "
+        "owner_org = 1 + id % 3, shared_with = ARRAY[4 + id % 5] WHERE id % 4 = 0"
+    )
+    conn.execute("UPDATE tile_ranks SET rank_class = %s", (AUDIENCE,))
+    conn.execute(f"CREATE INDEX audience_idx ON deposits (({AUDIENCE}), tile_key(geom), id)")
+    conn.execute("SELECT tile_rank_refresh('deposits')")
+    assert stored_ranks(conn) == expected_ranks(conn, AUDIENCE)
+    public = conn.execute(
+        "SELECT id FROM deposits WHERE visibility = 'public' ORDER BY random() LIMIT 20"
+    ).fetchall()
+    conn.execute(INSERT, ("Public newcomer", 71.5, 33.5))
+    conn.execute(
+        "UPDATE deposits SET visibility = 'confidential', owner_org = 2 WHERE id = ANY(%s)",
+        ([i for (i,) in public[:10]],),
+    )
+    conn.execute("DELETE FROM deposits WHERE id = ANY(%s)", ([i for (i,) in public[10:]],))
+    assert stored_ranks(conn) == expected_ranks(conn, AUDIENCE)
 
 
 def tile_ids(client: TestClient, tile: morecantile.Tile) -> set[int]:

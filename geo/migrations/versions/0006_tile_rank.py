@@ -24,15 +24,17 @@ the ranks it computed (numpy), so that pass only checks them. Writers to a ranke
 transaction-level advisory lock first, so two concurrent writers never rank against each other's
 invisible rows (READ COMMITTED; a REPEATABLE READ writer could still miss a concurrent one).
 
-Rank classes (the access work): a row the current user cannot see must not stand for a cell in
-which they can see another. ``RANKED`` names, per table, the columns whose values split it into
-classes ranked separately (e.g. ``("visibility",)``, or ``("visibility", "owner")`` when rows of
-one visibility are seen by some users and not others): each class then has its own
-representative per cell, and a user who can see a class sees its every representative. Adding a
-class is that one line, here, before the migration first runs (the columns must be NOT NULL).
-The functions read the classes from the ``tile_ranks`` table this fills, and so does the loader.
-The upkeep runs as the function's owner (SECURITY DEFINER), so row-level security never hides
-rows from the ranking.
+Rank classes (row-level security): a row the current user cannot see must not stand for a cell
+in which they can see another. ``RANKED`` gives, per table, an SQL expression over its columns,
+never NULL, whose values split the rows into classes ranked separately: each class has its own
+representative per cell, so if every class is seen whole or not at all by each user (the
+expression names the row's audience, e.g. ``AUDIENCE`` for migration 0005's rule), no user ever
+loses a cell to a point they cannot see, and none is shown one they may not see. Adding the
+class is that one line, before the migration first runs; the functions read it from the
+``tile_ranks`` table this fills. The upkeep runs as the functions' owner (SECURITY DEFINER), so
+row-level security never hides rows from the ranking. Triggers that must not take the upkeep's
+own rank writes for changes of the data (``updated_at``, the change counter; history) are
+recreated with a guard, ``GUARDED``.
 
 Revision ID: 0006
 Revises: 0004
@@ -46,8 +48,15 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-RANKED: dict[str, tuple[str, ...]] = {"deposits": (), "facilities": ()}
-"""Point tables thinned in tiles, each with its rank class columns (see the docstring)."""
+RANKED: dict[str, str | None] = {"deposits": None, "facilities": None}
+"""Point tables thinned in tiles, each with its rank class expression (None: one class)."""
+
+AUDIENCE = (
+    "CASE visibility WHEN 'public' THEN '{}'::bigint[] WHEN 'confidential' THEN ARRAY[owner_org] "
+    "ELSE array_prepend(owner_org, shared_with) END"
+)
+"""Who may see a row under migration 0005's rule (authorities see every class): the class the
+access columns need, once they exist (immutable, so it can lead the upkeep's index)."""
 
 KEY_LEVEL = 24  # Web Mercator cells of the key: 2^24 per side (2.4 m at the equator)
 THIN_LEVELS = 7  # the thinning grid is 2^7 = 128 cells per tile side
@@ -92,7 +101,7 @@ FUNCTIONS = [
         - width_bucket(key # previous, {POWERS_OF_4})) END::smallint $$""",
     """CREATE TABLE tile_ranks (
         layer regclass PRIMARY KEY,
-        classes text[] NOT NULL DEFAULT '{}'
+        rank_class text  -- an SQL expression over the layer's columns; NULL: one class
     )""",
     # Every rank of the table, in one window pass; writes only the rows whose rank differs.
     # No JIT (here and in the upkeep): compiling the key's long expression cost more than the
@@ -100,18 +109,12 @@ FUNCTIONS = [
     f"""CREATE FUNCTION tile_rank_refresh(t regclass) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$
     DECLARE
-        class_list text;  -- "a, b, " (or nothing): the class columns, to select
-        partition_by text;  -- "PARTITION BY a, b" (or nothing)
-        ranked text;
+        class_of text := coalesce((SELECT rank_class FROM tile_ranks WHERE layer = t), 'true');
+        ranked text := format('SELECT id, minzoom, tile_rank(key, lag(key) OVER '
+            '(PARTITION BY rank_class ORDER BY key, id)) AS rank FROM (SELECT id, minzoom, '
+            '(%s) AS rank_class, tile_key(geom) AS key FROM %s) s', class_of, t);
         changed bigint;
     BEGIN
-        SELECT coalesce(string_agg(format('%I, ', c), ''), ''),
-               coalesce('PARTITION BY ' || string_agg(format('%I', c), ', '), '')
-        INTO class_list, partition_by
-        FROM tile_ranks, unnest(tile_ranks.classes) c WHERE tile_ranks.layer = t;
-        ranked := format('SELECT id, minzoom, tile_rank(key, lag(key) OVER (%s ORDER BY key, id))'
-            ' AS rank FROM (SELECT id, minzoom, %s tile_key(geom) AS key FROM %s) s',
-            partition_by, class_list, t);
         EXECUTE format('SELECT count(*) FROM (%s) r WHERE minzoom <> rank', ranked) INTO changed;
         IF changed > 0 THEN
             PERFORM set_config('{GUARD}', 'on', true);
@@ -122,32 +125,26 @@ FUNCTIONS = [
         RETURN changed;
     END $$""",
     # After each writing statement: the rows it wrote, and the rows after each written or
-    # removed position, get the rank their (new) predecessor gives them.
+    # removed position, get the rank their (new) predecessor gives them. The class expression
+    # is written unqualified: inside each subquery it reads that subquery's own row.
     f"""CREATE FUNCTION tile_rank_upkeep() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp SET jit = off AS $$
     DECLARE
         t regclass := TG_RELID;
-        class_list text := '';  -- "a, b, ": the class columns, to select
-        descending text := '';  -- "a DESC, b DESC, "
-        same_next text := '';  -- "x.a = c.a AND ": a position and its successor's class
-        same_previous text := '';  -- "p.a = x.a AND ": a row and its predecessor's class
-        positions text := 'SELECT id, %s tile_key(geom) AS key FROM %s';
+        class_of text := coalesce((SELECT rank_class FROM tile_ranks WHERE layer = t), 'true');
+        -- ORDER BY leads with the class (PostgreSQL refuses a constant there: none if one class)
+        ascending text := CASE class_of WHEN 'true' THEN '' ELSE format('(%s), ', class_of) END;
+        descending text := CASE class_of WHEN 'true' THEN ''
+            ELSE format('(%s) DESC, ', class_of) END;
+        positions text := 'SELECT id AS rank_id, (%s) AS rank_class, tile_key(geom) AS rank_key '
+            'FROM %s';
         added text;
         removed text;
         written bigint := 0;
-        column_name text;
     BEGIN
         IF current_setting('{GUARD}', true) = 'on' THEN
             RETURN NULL;  -- the upkeep's own rank writes
         END IF;
-        FOR column_name IN
-            SELECT unnest(classes) FROM tile_ranks WHERE layer = t
-        LOOP
-            class_list := class_list || format('%I, ', column_name);
-            descending := descending || format('%I DESC, ', column_name);
-            same_next := same_next || format('x.%I = c.%I AND ', column_name, column_name);
-            same_previous := same_previous || format('p.%I = x.%I AND ', column_name, column_name);
-        END LOOP;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
             written := (SELECT count(*) FROM rank_new);
         END IF;
@@ -162,37 +159,41 @@ FUNCTIONS = [
             RETURN NULL;
         END IF;
         added := CASE TG_OP
-            WHEN 'INSERT' THEN format(positions, class_list, 'rank_new')
-            WHEN 'UPDATE' THEN format(positions, class_list, 'rank_new') || ' EXCEPT '
-                || format(positions, class_list, 'rank_old')
-            ELSE format(positions, class_list, t) || ' WHERE false' END;
+            WHEN 'INSERT' THEN format(positions, class_of, 'rank_new')
+            WHEN 'UPDATE' THEN format(positions, class_of, 'rank_new') || ' EXCEPT '
+                || format(positions, class_of, 'rank_old')
+            ELSE format(positions, class_of, t) || ' WHERE false' END;
         removed := CASE TG_OP
-            WHEN 'DELETE' THEN format(positions, class_list, 'rank_old')
-            WHEN 'UPDATE' THEN format(positions, class_list, 'rank_old') || ' EXCEPT '
-                || format(positions, class_list, 'rank_new')
-            ELSE format(positions, class_list, t) || ' WHERE false' END;
+            WHEN 'DELETE' THEN format(positions, class_of, 'rank_old')
+            WHEN 'UPDATE' THEN format(positions, class_of, 'rank_old') || ' EXCEPT '
+                || format(positions, class_of, 'rank_new')
+            ELSE format(positions, class_of, t) || ' WHERE false' END;
         PERFORM set_config('{GUARD}', 'on', true);
         EXECUTE format($q$
             WITH added AS (%1$s), removed AS (%2$s),
             touched AS (
-                SELECT id FROM added
+                SELECT rank_id AS id FROM added
                 UNION
                 SELECT n.id FROM (SELECT * FROM added UNION ALL SELECT * FROM removed) c
                 CROSS JOIN LATERAL (
-                    SELECT x.id FROM %3$s x WHERE %4$s (tile_key(x.geom), x.id) > (c.key, c.id)
+                    SELECT x.id FROM %3$s x WHERE (%4$s) = c.rank_class
+                    AND (tile_key(x.geom), x.id) > (c.rank_key, c.rank_id)
                     ORDER BY %5$s tile_key(x.geom), x.id LIMIT 1) n
             ),
-            ranked AS (
-                SELECT x.id, tile_rank(tile_key(x.geom), p.key) AS rank
+            here AS (
+                SELECT x.id, (%4$s) AS rank_class, tile_key(x.geom) AS rank_key
                 FROM %3$s x JOIN touched USING (id)
+            ),
+            ranked AS (
+                SELECT h.id, tile_rank(h.rank_key, p.key) AS rank FROM here h
                 LEFT JOIN LATERAL (
-                    SELECT tile_key(p.geom) AS key FROM %3$s p
-                    WHERE %6$s (tile_key(p.geom), p.id) < (tile_key(x.geom), x.id)
-                    ORDER BY %7$s tile_key(p.geom) DESC, p.id DESC LIMIT 1) p ON true
+                    SELECT tile_key(p.geom) AS key FROM %3$s p WHERE (%4$s) = h.rank_class
+                    AND (tile_key(p.geom), p.id) < (h.rank_key, h.id)
+                    ORDER BY %6$s tile_key(p.geom) DESC, p.id DESC LIMIT 1) p ON true
             )
             UPDATE %3$s t SET minzoom = ranked.rank FROM ranked
             WHERE t.id = ranked.id AND t.minzoom <> ranked.rank$q$,
-            added, removed, t, same_next, class_list, same_previous, descending);
+            added, removed, t, class_of, ascending, descending);
         PERFORM set_config('{GUARD}', 'off', true);
         RETURN NULL;
     END $$""",
@@ -205,30 +206,39 @@ FUNCTIONS = [
 ]
 
 
+GUARDED = {
+    # updated_at says when a record's data changed: the upkeep's rank writes do not count.
+    "touch": (
+        "BEFORE UPDATE ON {table} FOR EACH ROW {when} EXECUTE FUNCTION touch_updated_at()",
+        f"WHEN ({NOT_UPKEEP})",
+    ),
+    # Nor do they raise the layer's version again: the statement they follow did (once per
+    # statement, migration 0002); a refresh called on its own (depth 0) does raise it.
+    "changes": (
+        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT {when} "
+        "EXECUTE FUNCTION note_layer_change()",
+        f"WHEN (pg_trigger_depth() = 0 OR {NOT_UPKEEP})",
+    ),
+}
+"""Triggers ``{table}_{name}`` recreated with a guard (definition, guard); with history kept by
+triggers (the access work's migration), its UPDATE trigger belongs here too."""
+
+
 def upgrade() -> None:
     for statement in FUNCTIONS:
         op.execute(statement)
-    for table, classes in RANKED.items():
-        listed = ", ".join(f"'{c}'" for c in classes)
-        op.execute(f"INSERT INTO tile_ranks VALUES ('{table}', ARRAY[{listed}]::text[])")
+    for table, rank_class in RANKED.items():
+        quoted = "NULL" if rank_class is None else f"$class${rank_class}$class$"
+        op.execute(f"INSERT INTO tile_ranks VALUES ('{table}', {quoted})")
         op.execute(f"ALTER TABLE {table} ADD COLUMN minzoom smallint NOT NULL DEFAULT 0")
-        # updated_at says when a record's data changed: the upkeep's rank writes do not count.
-        # Nor do they raise the layer's version again: the statement they follow did (once per
-        # statement, migration 0002); a refresh called on its own does raise it.
-        op.execute(f"DROP TRIGGER {table}_touch ON {table}")
-        op.execute(
-            f"CREATE TRIGGER {table}_touch BEFORE UPDATE ON {table} FOR EACH ROW "
-            f"WHEN ({NOT_UPKEEP}) EXECUTE FUNCTION touch_updated_at()"
-        )
-        op.execute(f"DROP TRIGGER {table}_changes ON {table}")
-        op.execute(
-            f"CREATE TRIGGER {table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0 OR {NOT_UPKEEP}) "
-            "EXECUTE FUNCTION note_layer_change()"
-        )
-        order = "".join(f"{c}, " for c in classes)
+        for name, (definition, when) in GUARDED.items():
+            op.execute(f"DROP TRIGGER {table}_{name} ON {table}")
+            op.execute(
+                f"CREATE TRIGGER {table}_{name} " + definition.format(table=table, when=when)
+            )
+        leading = f"({rank_class}), " if rank_class else ""
         op.execute(f"CREATE INDEX {table}_minzoom_idx ON {table} (minzoom)")
-        op.execute(f"CREATE INDEX {table}_tile_key_idx ON {table} ({order}tile_key(geom), id)")
+        op.execute(f"CREATE INDEX {table}_tile_key_idx ON {table} ({leading}tile_key(geom), id)")
         op.execute(f"SELECT tile_rank_refresh('{table}')")
         op.execute(
             f"CREATE TRIGGER {table}_rank_lock BEFORE INSERT OR UPDATE OR DELETE ON {table} "
@@ -249,18 +259,12 @@ def downgrade() -> None:
     for table in RANKED:
         for event in ("insert", "update", "delete", "lock"):
             op.execute(f"DROP TRIGGER {table}_rank_{event} ON {table}")
-        op.execute(f"DROP TRIGGER {table}_touch ON {table}")
-        op.execute(
-            f"CREATE TRIGGER {table}_touch BEFORE UPDATE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION touch_updated_at()"
-        )
-        op.execute(f"DROP TRIGGER {table}_changes ON {table}")
-        op.execute(
-            f"CREATE TRIGGER {table}_changes AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION note_layer_change()"
-        )
-        op.execute(f"ALTER TABLE {table} DROP COLUMN minzoom")  # and its indexes
-        op.execute(f"DROP INDEX IF EXISTS {table}_tile_key_idx")
+        for name, (definition, _) in GUARDED.items():
+            op.execute(f"DROP TRIGGER {table}_{name} ON {table}")
+            plain = definition.format(table=table, when="")
+            op.execute(f"CREATE TRIGGER {table}_{name} {plain}")
+        op.execute(f"DROP INDEX {table}_tile_key_idx")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN minzoom")  # and its index
     for function in (
         "tile_rank_lock()",
         "tile_rank_upkeep()",
