@@ -11,8 +11,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import errors
+from api.auth import session
 from api.ogc.respond import GEOJSON, send
 from geo.route import RouteError, route
+from layers.catalogue import get
 
 router = APIRouter(tags=["Analysis"])
 
@@ -25,7 +27,7 @@ async def route_between(request: Request) -> Response:
             400, f"unknown parameter(s) {', '.join(sorted(unknown))}; use from, to"
         )
     try:
-        async with request.app.state.pool.connection() as conn:
+        async with session(request, [get("links")]) as conn:
             feature = await route(
                 conn, request.query_params.get("from"), request.query_params.get("to")
             )

@@ -17,8 +17,18 @@ from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 from starlette.staticfiles import StaticFiles
 
-from api import analysis, errors, health, maps, rasters, tiles
-from api.ogc import features
+from api import (
+    analysis,
+    applications,
+    auth,
+    browser_session,
+    errors,
+    health,
+    maps,
+    rasters,
+    tiles,
+)
+from api.ogc import features, transactions
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -68,7 +78,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.static = STATIC
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(browser_session.router)
     app.include_router(features.router)
+    app.include_router(transactions.router)
+    app.include_router(applications.router)
     app.include_router(analysis.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)

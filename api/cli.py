@@ -17,7 +17,9 @@ from pathlib import Path
 import click
 import psycopg
 
-from geo import db, network
+from api.cli_rasters import raster_group
+from api.cli_users import user_group
+from geo import access, db, network
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
@@ -360,69 +362,6 @@ def pygeoapi_config_command(path: Path | None, server_url: str | None) -> None:
     click.echo(f"{len(config['resources'])} collections to {path}", err=True)
 
 
-@main.group(name="raster")
-def raster_group() -> None:
-    """Rasters: Cloud Optimised GeoTIFFs under $EMINING_RASTERS (default $EMINING_HOME/rasters)."""
-
-
-@raster_group.command(name="add")
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option("--name", default=None, help="Collection id (default: the file name, cleaned).")
-@click.option("--title", default=None)
-@click.option("--title-zh", default=None)
-@click.option("--title-ur", default=None)
-@click.option("--units", default=None, help="Units of the values, e.g. m, nT, hours.")
-@click.option("--source", default=None, help="Where the data comes from (default: the file).")
-@click.option("--colormap", default="viridis", type=click.Choice(["viridis", "magma"]))
-@click.option("--replace", is_flag=True, help="Replace a raster of the same name.")
-def raster_add(path: Path, name: str | None, **options: object) -> None:
-    """Check PATH (readable, georeferenced, known CRS, overlaps Pakistan), store it as a COG
-    with overviews and register it as a collection."""
-    from geo.raster import RasterError, add_raster
-
-    try:
-        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            info = add_raster(conn, path, name, **options)  # type: ignore[arg-type]
-    except RasterError as error:
-        fail(str(error))
-    click.echo(
-        f"{info.name}: {info.width}x{info.height} cells of {info.resolution:g} ({info.crs}), "
-        f"{info.bands} band(s), stored as {info.path}"
-    )
-
-
-@raster_group.command(name="list")
-def raster_list() -> None:
-    """List the registered rasters."""
-    from geo.raster import list_rasters
-
-    with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-        infos = list_rasters(conn)
-    for info in infos:
-        origin = "derived from " + ", ".join(info.derived_from or []) if info.derived else "loaded"
-        click.echo(
-            f"{info.name:<20} {info.width}x{info.height} @ {info.resolution:g} {info.crs}, "
-            f"{info.bands} band(s) [{info.units or 'no units'}], {origin}: {info.title}"
-        )
-    if not infos:
-        click.echo("no rasters (emining raster derive builds the samples)")
-
-
-@raster_group.command(name="derive")
-@click.option("--resolution", default=1000.0, show_default=True, help="Accessibility cell (m).")
-def raster_derive(resolution: float) -> None:
-    """Rebuild the sample rasters from the store: accessibility and deposit density."""
-    from geo.raster import RasterError
-    from geo.raster_derive import derive_samples
-
-    try:
-        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            for info in derive_samples(conn, access_res=resolution):
-                click.echo(f"{info.name}: {info.width}x{info.height}, {info.path}")
-    except (RasterError, ValueError, network.NetworkError) as error:
-        fail(str(error))
-
-
 @main.command(name="map")
 @click.option(
     "-o",
@@ -446,8 +385,12 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     """Write the interactive map as one standalone HTML file (works opened from disk, offline).
 
     Scripts, styles and every layer's features are inlined; layers over 5,000 features show
-    their first 5,000 (the served /map draws those from vector tiles instead).
+    their first 5,000 (the served /map draws those from vector tiles instead). Each raster is
+    one picture with its legend, and the concessions' zonal statistics are computed now. Only
+    public records go in: a file can be forwarded to anyone.
     """
+    from rasterio.errors import RasterioError
+
     from api.app import STATIC
     from api.maps import basemap_url
     from layers.maps import refresh_derived, standalone
@@ -456,14 +399,21 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     try:
         with db.store() as target:
             asyncio.run(refresh_derived(target))
-            with psycopg.connect(target, autocommit=True) as conn:
+            # A file is passed around: it holds what anyone may see (public records) only.
+            with psycopg.connect(target) as conn:
+                access.act_as_sync(conn, access.ANONYMOUS)
                 page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
     except (ClusterError, psycopg.Error) as error:
         fail(str(error))
+    except RasterioError as error:  # a catalogued raster's file is gone or unreadable
+        fail(f"a raster could not be read ({error}); see emining raster list")
     path.write_text(page, encoding="utf-8")
     size = path.stat().st_size / 1e6
     click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
 
+
+main.add_command(user_group)
+main.add_command(raster_group)
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from fastapi import APIRouter, Request
 
+from api.auth import session
 from api.responses import JSONResponse
 from geo.models import LAYERS
 
@@ -16,7 +17,7 @@ COUNTS = " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for nam
 @router.get("/healthz", tags=["platform"], summary="Database status and rows per layer")
 async def healthz(request: Request) -> JSONResponse:
     try:
-        async with request.app.state.pool.connection(timeout=5) as conn:
+        async with session(request, timeout=5) as conn:  # counts the caller may see
             version = await (
                 await conn.execute(
                     "SELECT current_setting('server_version'), postgis_lib_version()"

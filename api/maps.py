@@ -2,7 +2,8 @@
 
 Why the page holds no features: small layers are fetched by the browser from the OGC items
 endpoint (cached with ETags like every response) and big ones come as vector tiles when the API
-serves them, so the page itself stays a few kilobytes whatever the store holds.
+serves them, rasters as PNG tiles with their legend and zonal statistics asked when needed, so
+the page itself stays a few kilobytes whatever the store holds.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
 
-from api.ogc.respond import HTML, base_url, send
+from api.auth import session
+from api.ogc.respond import HTML, VARY, base_url, send
 from geo.query import count_rows
-from layers import i18n
+from geo.raster import list_rasters_async
+from layers import i18n, map_rasters
 from layers.catalogue import CATALOGUE
 from layers.maps import LINKS, OSM, Assets, MapLayer, build_map, plan
 
@@ -46,13 +49,13 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     tiles = tiles_template(request)
     limit = request.app.state.settings.map_embed_max
     planned: dict[str, MapLayer] = {}
-    async with request.app.state.pool.connection() as conn:
+    # links: rebuilt first if the sites or corridors changed
+    async with session(request, CATALOGUE) as conn:
         for layer in CATALOGUE:
-            if layer.refresh is not None:  # links: rebuilt first if the sites or corridors changed
-                await layer.refresh(conn)
             planned[layer.id] = plan(
                 layer, await count_rows(conn, layer.source), base, tiles, limit
             )
+        rasters = map_rasters.served(await list_rasters_async(conn), base)
     links = planned.pop(LINKS, None)
     page = build_map(
         list(planned.values()),
@@ -61,6 +64,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
         basemap=basemap_url(request.app.state.settings.basemap),
         links=links,
         items_base=f"{base}/collections",
+        rasters=rasters,
     )
-    headers = {"Vary": "Accept, Accept-Language", "Content-Language": language}
+    headers = {"Vary": VARY + ", Accept-Language", "Content-Language": language}
     return send(request, page.encode(), HTML, headers)

@@ -11,21 +11,21 @@ OGC exception (400/404), never a 500.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable
 
-import numpy as np
-import shapely
 from fastapi import APIRouter, Request
-from pyproj import Transformer
 from rasterio.errors import RasterioError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import errors
-from api.ogc.respond import GEOJSON, JSON, link, send, url
+from api.auth import session
+from api.ogc.html import answer
+from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
 from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
-from geo.zonal import zonal_file
+from geo.zonal import ZONES, zonal_rows, zones_statement
 
 router = APIRouter(tags=["Rasters"])
 endpoint = router.api_route
@@ -35,8 +35,10 @@ SITES = {  # point layers whose sites can be sampled: layer -> (label column, po
     "facilities": ("name", "geom"),
     "sezs": ("name", "ST_PointOnSurface(geom)"),
 }
-ZONES = {"concessions": "licence_no", "provinces": "name", "districts": "name"}
 MAX_SITES = 10_000
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), and few enough of them.
+WHOLE = re.compile(r"[0-9]{1,9}")
+IDS = re.compile(r"[0-9]{1,18}(,[0-9]{1,18})*")
 
 
 class BadRequest(Exception):
@@ -96,6 +98,7 @@ def describe(request: Request, info: RasterInfo) -> dict:
         "derivedFrom": info.derived_from,
         "links": [
             link(url(request, base), "self", JSON, info.title),
+            link(url(request, base, f="html"), "alternate", HTML, info.title),
             link(url(request, f"{base}/coverage"), "http://www.opengis.net/def/rel/ogc/1.0/coverage",
                  TIFF, "Coverage subset (add bbox=minLon,minLat,maxLon,maxLat)"),
             {**link(url(request, tiles).replace("%7B", "{").replace("%7D", "}"), "item", PNG,
@@ -109,17 +112,30 @@ def describe(request: Request, info: RasterInfo) -> dict:
     }  # fmt: skip
 
 
+async def catalogue(request: Request) -> list[RasterInfo]:
+    """Every registered raster's catalogue row."""
+    async with request.app.state.pool.connection() as conn:
+        return await list_rasters_async(conn)
+
+
 async def collection_documents(request: Request) -> list[dict]:
     """Every raster as a collection document (for ``/collections``)."""
-    async with request.app.state.pool.connection() as conn:
-        infos = await list_rasters_async(conn)
-    return [describe(request, i) for i in infos]
+    return [describe(request, i) for i in await catalogue(request)]
 
 
-async def collection_document(request: Request, name: str) -> dict | None:
+async def collection_response(request: Request, name: str) -> Response | None:
+    """``/collections/{raster}`` as JSON or as its page; None when there is no such raster.
+
+    The page also draws the legend (the /legend document), so it is added for HTML only.
+    """
     async with request.app.state.pool.connection() as conn:
         info = await get_raster_async(conn, name)
-    return None if info is None else describe(request, info)
+    if info is None:
+        return None
+    document = describe(request, info)
+    if wants_html(request):
+        document["legend"] = raster_read.legend(info)
+    return answer(request, document, "raster")
 
 
 @endpoint("/rasters", methods=["GET", "HEAD"], summary="The raster catalogue")
@@ -127,8 +143,11 @@ async def rasters(request: Request) -> Response:
     async def work() -> Response:
         only(request)
         documents = await collection_documents(request)
-        return send(request, {"rasters": documents, "links": [link(url(request, "/rasters"),
-                    "self", JSON, "The raster catalogue")]})  # fmt: skip
+        return answer(request, {"rasters": documents, "links": [
+            link(url(request, "/rasters"), "self", JSON, "The raster catalogue"),
+            link(url(request, "/rasters", f="html"), "alternate", HTML, "As HTML"),
+            link(url(request, "/map"), "related", HTML, "The map (each raster is an overlay)"),
+        ]}, "rasters")  # fmt: skip
 
     return await guarded(work)
 
@@ -152,7 +171,7 @@ async def legend(request: Request, name: str) -> Response:
 async def map_tile(request: Request, name: str, z: str, x: str, y: str) -> Response:
     async def work() -> Response:
         only(request, "band")
-        if not (z.isdigit() and x.isdigit() and y.isdigit()):
+        if not all(WHOLE.fullmatch(v) for v in (z, x, y)):
             raise BadRequest(f"tile {z}/{x}/{y}: level, column and row must be whole numbers")
         info = await raster_or_404(request, name)
         band = info.band_index(request.query_params.get("band"))
@@ -220,7 +239,7 @@ async def sample(request: Request, name: str) -> Response:
             if layer not in SITES:
                 raise BadRequest(f"collection must be one of {', '.join(SITES)}, not {layer!r}")
             column, point = SITES[layer]
-            async with request.app.state.pool.connection() as conn:
+            async with session(request) as conn:
                 cursor = await conn.execute(
                     f"SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} "
                     f"ORDER BY id LIMIT {MAX_SITES + 1}"
@@ -251,16 +270,6 @@ async def sample(request: Request, name: str) -> Response:
     return await guarded(work)
 
 
-def zonal_rows(info: RasterInfo, rows: list, band: int, all_touched: bool) -> list[dict]:
-    to_raster = Transformer.from_crs("OGC:CRS84", info.crs, always_xy=True)
-    shapes = shapely.transform(
-        shapely.from_wkb([bytes(r[2]) for r in rows]),
-        lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])),
-    )
-    stats = zonal_file(info.path, shapes, band, all_touched)
-    return [{"id": r[0], "name": r[1], **stats.row(i)} for i, r in enumerate(rows)]
-
-
 @endpoint("/collections/{name}/zonal", methods=["GET", "HEAD"], summary="Zonal statistics")
 async def zonal(request: Request, name: str) -> Response:
     async def work() -> Response:
@@ -269,23 +278,18 @@ async def zonal(request: Request, name: str) -> Response:
         layer = params.get("collection", "concessions")
         if layer not in ZONES:
             raise BadRequest(f"collection must be one of {', '.join(ZONES)}, not {layer!r}")
-        touched = params.get("all_touched", "false").lower()
+        touched = params.get("all_touched", "false")
         if touched not in ("true", "false"):
             raise BadRequest(f"all_touched must be true or false, not {touched!r}")
         ids = None
         if params.get("ids"):
-            if not all(p.isdigit() and len(p) < 19 for p in params["ids"].split(",")):
+            if not IDS.fullmatch(params["ids"]):
                 raise BadRequest("ids must be comma-separated feature ids")
             ids = [int(p) for p in params["ids"].split(",")]
         info = await raster_or_404(request, name)
         band = info.band_index(params.get("band"))
-        async with request.app.state.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT id, {ZONES[layer]}, ST_AsBinary(geom) FROM {layer} "
-                "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
-                "AND (%s::bigint[] IS NULL OR id = ANY(%s)) ORDER BY id",
-                (*info.bbox, ids, ids),
-            )
+        async with session(request) as conn:
+            cursor = await conn.execute(*zones_statement(info, layer, ids))
             rows = await cursor.fetchall()
         zones = await run_in_threadpool(zonal_rows, info, rows, band, touched == "true")
         document = {

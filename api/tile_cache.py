@@ -34,12 +34,13 @@ class TileKey:
     x: int
     y: int
     layers: tuple[str, ...]  # MVT layers in the tile, in order
+    audience: str = "public"  # whose rows it holds (geo.access.Claims.audience)
     encoding: str = "identity"  # or "gzip": the same tile, compressed (the same ETag)
 
     @property
     def etag(self) -> str:
         text = repr((FORMAT, self.database, self.versions, self.tms, self.z, self.x, self.y,
-                     self.layers))  # fmt: skip
+                     self.layers, self.audience))  # fmt: skip
         return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
 
 

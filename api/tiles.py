@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
 from morecantile import Tile, TileMatrixSet
-from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from api import tilesets
+from api.auth import session
 from api.ogc.params import ParameterError
-from api.ogc.respond import CACHE_CONTROL, JSON, send
+from api.ogc.respond import JSON, VARY, cache_control, send
 from api.tile_cache import TileCache, TileKey
 from geo.query import extent
 from geo.tiles import TileBox, TileLayer, fetch_tile, fetch_versions
@@ -121,36 +121,27 @@ def cache(request: Request) -> TileCache:
     return state.tile_cache
 
 
-async def refresh(conn: AsyncConnection, layers: list[Layer]) -> None:
-    """Derived layers (links) are rebuilt first if what they derive from changed, so their
-    change counter, and with it the tile's key, is current before it is read."""
-    for layer in layers:
-        if layer.refresh is not None:
-            await layer.refresh(conn)
-
-
 async def serve_tile(
     request: Request, tms: TileMatrixSet, tile: Tile, layers: list[Layer]
 ) -> Response:
     chosen = tile_layers(layers, tms, tile.z)
-    pool = request.app.state.pool
-    async with pool.connection() as conn:
-        await refresh(conn, layers)
+    async with session(request, layers) as conn:
         database, versions = await fetch_versions(conn)
     key = TileKey(
         database,
         tuple((layer.name, versions.get(layer.name, 0)) for layer in chosen),
         tms.id, tile.z, tile.x, tile.y,
         tuple(layer.name for layer in chosen),
+        request.state.claims.audience,
     )  # fmt: skip
-    headers = {"ETag": key.etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": key.etag, "Cache-Control": cache_control(request), "Vary": VARY}
     if key.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
 
     async def build() -> bytes:
         if not chosen:
             return b""
-        async with pool.connection() as conn:
+        async with session(request) as conn:
             return await fetch_tile(conn, chosen, tile_box(tms, tile))
 
     body, headers["X-Tile-Cache"] = await cache(request).fetch(key, build)
@@ -185,8 +176,7 @@ def metadata_format(request: Request, tms_id: str) -> str:
 
 
 async def bbox_of(request: Request, layers: list[Layer]) -> tuple[float, float, float, float]:
-    async with request.app.state.pool.connection() as conn:
-        await refresh(conn, layers)
+    async with session(request, layers) as conn:
         boxes = []
         for layer in layers:
             known = (await extent(conn, layer.source))["bbox"]

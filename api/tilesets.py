@@ -14,6 +14,7 @@ import morecantile
 from fastapi import Request
 from morecantile import TileMatrixSet
 
+from api.ogc.oas import operation as _path
 from api.ogc.respond import JSON, link, url
 from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo.crs import CRS84
@@ -31,6 +32,7 @@ DIMENSIONS = {"POINT": 0, "MULTIPOINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1
 MVT_TYPES = {
     **QUERY_PARAMETER_TYPES,
     "string[]": {"type": "string", "description": "comma-separated list"},
+    "object[]": {"type": "string", "description": "JSON text of a list of records"},
 }
 TILEJSON_TYPES = {"number": "Number", "integer": "Number", "boolean": "Boolean"}
 # XYZ order (TileJSON, TiPg): level, column, row; the template names them for OGC clients.
@@ -268,20 +270,6 @@ def tilejson(
             for layer in layers
         ],
     }
-
-
-def _path(summary: str, parameters: list[dict], media_type: str, extra: dict | None = None) -> dict:
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
-    answers = {
-        "200": {"description": "Success", "content": {media_type: {"schema": {"type": "object"}}}},
-        "304": {"description": "Not modified (ETag matches)"},
-        "400": {"description": "Invalid parameter", "content": error},
-        "404": {"description": "Not found", "content": error},
-        **(extra or {}),
-    }
-    if media_type == MVT:
-        answers["200"]["content"] = {MVT: {"schema": {"type": "string", "format": "binary"}}}
-    return {"get": {"summary": summary, "parameters": parameters, "responses": answers}}
 
 
 def openapi_paths(collection_ids: list[str]) -> tuple[dict, dict]:

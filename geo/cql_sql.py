@@ -21,17 +21,18 @@ import shapely
 import shapely.geometry
 from psycopg import sql
 
-TYPES = ("string", "number", "integer", "boolean", "date", "datetime", "string[]", "geometry")
+TYPES = ("string", "number", "integer", "boolean", "date", "datetime", "string[]", "geometry",
+         "object[]")  # fmt: skip
 _GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
                    "MultiPolygon", "GeometryCollection")  # fmt: skip
 _FAMILY = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean",
            "date": "time", "datetime": "time", "string[]": "array",
-           "geometry": "geometry"}  # fmt: skip
+           "geometry": "geometry", "object[]": "records"}  # fmt: skip
 _CAST = {"string": "text", "number": "float8", "boolean": "boolean", "date": "date",
          "datetime": "timestamptz"}  # fmt: skip
 _A = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "a boolean",
       "date": "a date", "datetime": "a datetime", "string[]": "an array of strings",
-      "geometry": "a geometry"}  # fmt: skip
+      "geometry": "a geometry", "object[]": "a list of records"}  # fmt: skip
 
 
 class CQLError(ValueError):
@@ -203,8 +204,10 @@ class Compiler:
         if field is None and name == "geometry":
             field = next((f for f in self.fields.values() if f.type == "geometry"), None)
         if field is None:
-            known = ", ".join(sorted(self.fields))
+            known = ", ".join(sorted(n for n, f in self.fields.items() if f.type != "object[]"))
             raise CQLError(f"unknown property {_text(name)}; queryables are: {known}")
+        if field.type == "object[]":  # JSON: no SQL comparison of it is meaningful
+            raise CQLError(f"{field.name} is {_A[field.type]}, which filters cannot use")
         return _Term(sql.Identifier(field.name), (), field.type, node)
 
     def unify(self, op: str, terms: list[_Term]) -> list[_Term]:
@@ -276,7 +279,11 @@ class Compiler:
         for term in terms:
             if term.type != "geometry":
                 raise CQLError(f"{name.upper()} needs geometries: {term.label} is {_A[term.type]}")
-        return _fmt(_SPATIAL[name] + "({}, {})", *terms)
+        if name == "s_disjoint":
+            return _fmt(_SPATIAL[name] + "({}, {})", *terms)
+        # The bare && beside the predicate lets the index work under row-level security: only
+        # LEAKPROOF conditions may drive an index scan there, and && is (migration 0005).
+        return _fmt("({0} && {1} AND " + _SPATIAL[name] + "({0}, {1}))", *terms)
 
     def array(self, name: str, args: list) -> _Term:
         terms = []

@@ -111,14 +111,19 @@ def load_file(
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
     """Load (or refresh, by natural key) the sample layers, all in one transaction.
 
-    Then the logistics network and the links are brought up to date (where pgRouting exists),
-    so the store is complete when serving starts rather than on the first read of links.
+    The value-chain projects follow, linked to those sites by their natural keys. Then the
+    logistics network and the links are brought up to date (where pgRouting exists), so the
+    store is complete when serving starts rather than on the first read of links.
     """
+    from geo.projects import load_projects  # it reads LoadError and LoadReport from here
+
     with conn.transaction():
         reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)
             for layer in SAMPLE_ORDER
         ]
+        if (directory / "projects.json").exists():
+            reports.append(load_projects(conn, directory / "projects.json", upsert=True))
     if network.routable(conn):
         network.build(conn)
     return reports

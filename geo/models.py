@@ -12,6 +12,7 @@ import datetime as dt
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     ARRAY,
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -19,9 +20,11 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Identity,
     Integer,
     SmallInteger,
+    Numeric,
     Text,
     func,
 )
@@ -33,7 +36,13 @@ SRID = 4326
 
 
 def field_type(kind: object) -> str:
-    """A column's type as the API and the exports name it (one of geo.cql.TYPES)."""
+    """A column's type as the API and the exports name it (one of geo.cql.TYPES).
+
+    JSON columns are lists of records (a project's partners, investments, ...): published as
+    they are, never filtered on (``geo.cql`` refuses them).
+    """
+    if isinstance(kind, JSON):
+        return "object[]"
     if isinstance(kind, ARRAY):
         return "string[]"
     if isinstance(kind, Geometry):
@@ -85,7 +94,21 @@ def internal(column: Column) -> bool:
     return bool(column.info.get("internal"))
 
 
-class Province(Sourced, Base):
+class Shared:
+    """Who may see a record (row-level security, migration 0005): ``visibility`` is public,
+    shared (with the organisations in ``shared_with``) or confidential (its owner only);
+    authorities see every record. A record with no owner is the platform's own and is public."""
+
+    visibility: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="public", info={"vocab": vocab.VISIBILITY}
+    )
+    owner_org: Mapped[int | None] = mapped_column(BigInteger)
+    shared_with: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), nullable=False, server_default="{}"
+    )
+
+
+class Province(Sourced, Shared, Base):
     __tablename__ = "provinces"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -96,7 +119,7 @@ class Province(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class District(Sourced, Base):
+class District(Sourced, Shared, Base):
     __tablename__ = "districts"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -107,7 +130,7 @@ class District(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Deposit(Sourced, Ranked, Base):
+class Deposit(Sourced, Shared, Ranked, Base):
     __tablename__ = "deposits"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -134,7 +157,7 @@ class Deposit(Sourced, Ranked, Base):
     geom = geometry("POINT")
 
 
-class Concession(Sourced, Base):
+class Concession(Sourced, Shared, Base):
     __tablename__ = "concessions"
     __table_args__ = {"info": {"natural_key": "licence_no"}}
 
@@ -146,6 +169,8 @@ class Concession(Sourced, Base):
     commodities: Mapped[list[str]] = commodities()
     status: Mapped[str] = one_of(vocab.LICENCE_STATUS, nullable=False)
     applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """An application's priority stamp, set by the database (migration 0009)."""
     granted_on: Mapped[dt.date | None] = mapped_column(Date)
     expires_on: Mapped[dt.date | None] = mapped_column(Date)
     area_km2: Mapped[float | None] = mapped_column(
@@ -158,7 +183,7 @@ class Concession(Sourced, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Facility(Sourced, Ranked, Base):
+class Facility(Sourced, Shared, Ranked, Base):
     __tablename__ = "facilities"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -175,7 +200,7 @@ class Facility(Sourced, Ranked, Base):
     geom = geometry("POINT")
 
 
-class Sez(Sourced, Base):
+class Sez(Sourced, Shared, Base):
     """A special economic zone: a point until its boundary is known, then a multipolygon."""
 
     __tablename__ = "sezs"
@@ -193,7 +218,7 @@ class Sez(Sourced, Base):
     geom = geometry("GEOMETRY")
 
 
-class Corridor(Sourced, Base):
+class Corridor(Sourced, Shared, Base):
     __tablename__ = "corridors"
     __table_args__ = {"info": {"natural_key": "ref"}}
 
@@ -245,5 +270,120 @@ class Link(Base):
     geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=False), nullable=True)
 
 
-DERIVED: dict[str, type[Base]] = {"links": Link}
-"""Published tables built by the platform from the layers (never loaded from files)."""
+class Project(Sourced, Shared, Base):
+    """A value-chain project (migration 0006); its details are rows of the tables below."""
+
+    __tablename__ = "projects"
+    __table_args__ = {"info": {"natural_key": "name"}}
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    stage: Mapped[str] = one_of(vocab.PROJECT_STAGE, nullable=False)
+    status: Mapped[str | None] = one_of(vocab.PROJECT_STATUS)
+    description: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectDetail:
+    """A row about one project, with its own source: deleted with the project."""
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class ProjectPartner(ProjectDetail, Base):
+    __tablename__ = "project_partners"
+
+    organisation: Mapped[str] = mapped_column(Text, nullable=False)
+    country: Mapped[str | None] = mapped_column(Text, info={"pattern": vocab.COUNTRY_CODE})
+    role: Mapped[str] = one_of(vocab.PARTNER_ROLE, nullable=False)
+    share_percent: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectInvestment(ProjectDetail, Base):
+    __tablename__ = "project_investments"
+
+    amount: Mapped[float] = mapped_column(Numeric(20, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(Text, nullable=False, info={"vocab": vocab.CURRENCIES})
+    committed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ProjectAgreement(ProjectDetail, Base):
+    """An MoU, or an agreement that follows or replaces one (``kind``)."""
+
+    __tablename__ = "project_agreements"
+
+    kind: Mapped[str] = one_of(vocab.AGREEMENT_KIND, nullable=False)
+    parties: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    signed_on: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    subject: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class ProjectSite(Base):
+    """A project's link to a row of deposits, concessions, facilities or SEZs (by trigger, not FK:
+    see migration 0006)."""
+
+    __tablename__ = "project_sites"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    layer: Mapped[str] = one_of(vocab.SITE_LAYERS, nullable=False)
+    site_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    role: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+PROJECT_TABLES: tuple[type[Base], ...] = (
+    Project, ProjectPartner, ProjectInvestment, ProjectAgreement, ProjectSite
+)  # fmt: skip
+
+
+class ProjectFeature(Base):
+    """The published ``projects`` collection: the view ``project_features`` (migration 0006).
+
+    Read-only. Its geometry is the collection of the linked sites' geometries (null without
+    sites); the JSON lists carry every detail with its source, the arrays are what to filter on.
+    """
+
+    __tablename__ = "project_features"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    stage: Mapped[str] = one_of(vocab.PROJECT_STAGE, nullable=False)
+    status: Mapped[str | None] = one_of(vocab.PROJECT_STATUS)
+    description: Mapped[str | None] = mapped_column(Text)
+    partner_names: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    partner_countries: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    partner_roles: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, info={"vocab": vocab.PARTNER_ROLE}
+    )
+    site_names: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    site_layers: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), nullable=False, info={"vocab": vocab.SITE_LAYERS}
+    )
+    commodities: Mapped[list[str]] = commodities()
+    partners: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
+    investments: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
+    agreements: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
+    sites: Mapped[list[dict]] = mapped_column(JSON, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=True)
+
+
+DERIVED: dict[str, type[Base]] = {"links": Link, "projects": ProjectFeature}
+"""Published tables and views built from the layers (never loaded from files), by layer id."""

@@ -16,6 +16,9 @@ The graph (tables of migration 0003):
   corridor edge (not vertex): a straight access leg, costed at ``ACCESS_KMH``.
 - Costs: km on the spheroid; hours = km / speed of the edge's mode, plus ``HANDLING_HOURS``
   whenever freight is put on or taken off a train (transfer edges to rail, access to rail).
+- Visibility (migration 0005): the graph and the link targets come from *public* corridors,
+  SEZs and ports only, so a route or a distance never reveals a record a caller may not see.
+  Every deposit gets its links; the links table's policy shows them to whoever sees the deposit.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ GRAPH = (
     # Corridor parts with their ends snapped onto nearby lines of the same mode.
     f"""CREATE TEMP TABLE net_lines ON COMMIT DROP AS
     WITH parts AS (SELECT c.id AS corridor_id, c.mode, c.id * 10000 + d.path[1] AS key, d.geom
-                   FROM corridors c, ST_Dump(c.geom) d)
+                   FROM corridors c, ST_Dump(c.geom) d WHERE c.visibility = 'public')
     SELECT p.corridor_id, p.mode, p.key, ST_SetPoint(ST_SetPoint(p.geom, 0,
            coalesce(ST_StartPoint.g, ST_StartPoint(p.geom))), -1,
            coalesce(ST_EndPoint.g, ST_EndPoint(p.geom))) AS geom
@@ -159,7 +162,8 @@ GRAPH = (
     WITH places AS (
         SELECT name, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom
         FROM jsonb_to_recordset(%(transfers)s) AS t(name text, lon float8, lat float8)
-        UNION ALL SELECT name, geom FROM facilities WHERE kind = ANY(%(ports)s)
+        UNION ALL SELECT name, geom FROM facilities
+        WHERE kind = ANY(%(ports)s) AND visibility = 'public'
     ), near AS (
         SELECT DISTINCT ON (p.name, e.corridor_id) p.name, p.geom AS hub, v.id AS vertex,
                v.geom, e.mode, ST_Distance(p.geom::geography, v.geom::geography) AS m
@@ -195,7 +199,9 @@ GRAPH = (
            s.geom, a.geom
     FROM (SELECT 'deposits' AS layer, id, name, geom FROM deposits
           UNION ALL SELECT 'sezs', id, name, ST_PointOnSurface(geom) FROM sezs
-          UNION ALL SELECT 'facilities', id, name, geom FROM facilities) s
+          WHERE visibility = 'public'
+          UNION ALL SELECT 'facilities', id, name, geom FROM facilities
+          WHERE visibility = 'public') s
     CROSS JOIN LATERAL (
         SELECT * FROM (SELECT id, mode, geom FROM network_edges WHERE mode <> 'transfer'
                        ORDER BY geom <-> s.geom LIMIT 8) c

@@ -20,6 +20,9 @@ from geo.crs import CRS, DEFAULT
 from geo.models import field_type, internal
 
 GEOMETRY = "geom"
+NEVER_PUBLISHED = ("shared_with", "minzoom")
+"""Columns no response carries: whom a record is shared with is its owner's business; the tile
+rank is the platform's own (geo.tile_rank)."""
 ESTIMATE_ABOVE = 100_000  # rows above which a layer's extent comes from statistics
 
 
@@ -29,7 +32,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """What a query needs to know of a table: its id, typed fields, time columns."""
+    """What a query needs to know of a table or view: its id, typed fields, time columns."""
 
     table: str
     id_column: str
@@ -37,19 +40,30 @@ class Source:
     properties: tuple[str, ...]
     geometry_type: str
     temporal: tuple[str, str | None] | None = None
+    layer: str = ""
+    """The name of its change counter in ``layer_changes`` (the layer's id): the table's name
+    unless a view publishes the layer under another (``project_features`` is ``projects``)."""
+
+    def __post_init__(self) -> None:
+        if not self.layer:
+            object.__setattr__(self, "layer", self.table)
 
 
 def source_for(
-    table: Table, hidden: tuple[str, ...] = (), temporal: tuple[str, str | None] | None = None
+    table: Table,
+    hidden: tuple[str, ...] = (),
+    temporal: tuple[str, str | None] | None = None,
+    layer: str = "",
 ) -> Source:
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
-        if c.name not in hidden and not c.primary_key and not internal(c)
+        if c.name not in hidden and c.name not in NEVER_PUBLISHED and not c.primary_key
+        and not internal(c)
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
-    return Source(str(table.name), "id", fields, properties, geometry_type, temporal)
+    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer)
 
 
 @dataclass
@@ -67,6 +81,8 @@ class ItemsQuery:
     crs: CRS = DEFAULT
     limit: int = 10
     offset: int = 0
+    as_of: dt.datetime | None = None
+    """Read the layer as it was then (its ``*_as_of`` view, see geo.history)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,8 @@ def _typed(source: Source, name: str, value: str) -> tuple[sql.Composable, objec
     """A property=value filter with the value converted to the field's type."""
     kind = source.fields[name].type
     column = _identifier(name)
+    if kind == "object[]":
+        raise QueryError(f"{name} is a list of records; it cannot be matched by a value")
     try:
         if kind == "number":
             return sql.SQL("{} = %s").format(column), float(value)
@@ -163,12 +181,16 @@ def _conditions(source: Source, query: ItemsQuery) -> tuple[list[sql.Composable]
         else:
             if query.bbox_crs.srid != 4326:  # densified first: a projected box's edges curve
                 envelope = sql.SQL("ST_Transform(ST_Segmentize({}, %s), 4326)").format(envelope)
+            # The bare && lets the index work under row-level security (see geo.cql_sql).
             conditions.append(
-                sql.SQL("ST_Intersects({}, {})").format(_identifier(GEOMETRY), envelope)
+                sql.SQL("{g} && {e} AND ST_Intersects({g}, {e})").format(
+                    g=_identifier(GEOMETRY), e=envelope
+                )
             )
-            params += [x1, y1, x2, y2]
+            box = [x1, y1, x2, y2]
             if query.bbox_crs.srid != 4326:
-                params.append(max(x2 - x1, y2 - y1, 1.0) / 64)
+                box.append(max(x2 - x1, y2 - y1, 1.0) / 64)
+            params += box + box
     if query.interval is not None:
         if source.temporal is None:
             raise QueryError(f"{source.table} has no temporal property to filter by datetime")
@@ -319,9 +341,12 @@ def item_statement(
     statement = _rendered.get(key)
     if statement is None:
         feature = feature_json(source, properties, crs, skip_geometry=False)
-        composed = sql.SQL("SELECT {feature}::text FROM {table} WHERE {id} = %s").format(
-            feature=feature, table=_identifier(source.table), id=_identifier(source.id_column)
-        )
+        # The row's ETag beside it: the MD5 of the stored row, which geo.edit compares with
+        # If-Match (any change by anyone changes it; a CRS or format does not).
+        composed = sql.SQL(
+            "SELECT {feature}::text, '\"' || md5({table}::text) || '\"' FROM {table} "
+            "WHERE {id} = %s"
+        ).format(feature=feature, table=_identifier(source.table), id=_identifier(source.id_column))
         statement = _remember(key, composed)
     return statement
 
@@ -333,12 +358,18 @@ def _remember(key: tuple, composed: sql.Composable) -> sql.SQL:
     return statement
 
 
+@dataclass(frozen=True)
+class Item:
+    feature: bytes  # a GeoJSON Feature, built by PostGIS
+    etag: str  # the stored row's strong ETag (see item_statement)
+
+
 async def fetch_item(
     conn: psycopg.AsyncConnection, source: Source, feature_id: int, crs: CRS
-) -> bytes | None:
+) -> Item | None:
     cursor = await conn.execute(item_statement(source, crs), [feature_id])
     row = await cursor.fetchone()
-    return row[0].encode() if row else None
+    return Item(row[0].encode(), row[1]) if row else None
 
 
 async def extent(conn: psycopg.AsyncConnection, source: Source) -> dict:

@@ -77,7 +77,7 @@ class RasterInfo:
         """A band by 1-based number or by name (``None``: the first); 400 if there is none."""
         if band is None or band == "":
             return 1
-        if band.isdigit() and 1 <= int(band) <= self.bands:
+        if band.isascii() and band.isdigit() and len(band) < 6 and 1 <= int(band) <= self.bands:
             return int(band)
         if band in self.band_names:
             return self.band_names.index(band) + 1

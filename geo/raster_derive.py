@@ -12,8 +12,9 @@ Distances are planar in UTM 42N (scale error < 1.5% across Pakistan). The access
 *nearest* one, as the network joins sites, not the one giving the quickest total.
 
 ``deposit_density`` (deposits per 10,000 km², EPSG:32642, 5 km cells): a Gaussian kernel
-(σ = 25 km, cut at 3σ) over the deposits, band 1 for all deposits and one band per commodity.
-Deposits are counted per cell in PostGIS; Python only spreads the counts.
+(σ = 25 km, cut at 3σ) over the public deposits, band 1 for all and one band per commodity.
+Deposits are counted per cell in PostGIS; Python only spreads the counts. Both surfaces come
+from public records only (the network is public-only too): rasters are served to everyone.
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ SELECT ST_AsBinary(ST_Transform(e.geom, %(srid)s)), e.hours, e.mode = 'rail',
 FROM network_edges e LEFT JOIN hours s ON s.v = e.source LEFT JOIN hours t ON t.v = e.target
 WHERE e.mode <> 'transfer' AND (s.h IS NOT NULL OR t.h IS NOT NULL)"""
 COUNTRY = "SELECT ST_AsBinary(ST_Transform(ST_Union(geom), %(srid)s)) FROM provinces"
-COUNTS = """WITH d AS (SELECT commodities, ST_Transform(geom, %(srid)s) AS g FROM deposits)
+# Public deposits only: a raster is served to everyone, so it may not reveal where hidden ones are.
+COUNTS = """WITH d AS (SELECT commodities, ST_Transform(geom, %(srid)s) AS g FROM deposits
+           WHERE visibility = 'public')
 SELECT NULL, floor(ST_X(g) / %(res)s)::bigint, floor(ST_Y(g) / %(res)s)::bigint, count(*)
 FROM d GROUP BY 2, 3
 UNION ALL

@@ -70,7 +70,10 @@ async def _site(conn: psycopg.AsyncConnection, name: str, layer: str, site_id: i
     cursor = await conn.execute(POINT, (layer, site_id))
     point = await cursor.fetchone()
     if point is None:
-        raise RouteError(f"no route: {row[0]} cannot join the network (there are no corridors)")
+        raise RouteError(
+            f"no route: {row[0]} is not on the network (there are no corridors, or the site "
+            "is not public: the network joins public SEZs and ports only)"
+        )
     pid, access_km, access_hours, component, corridor = point
     return {
         "ref": {"layer": layer, "id": site_id, "name": row[0]},
@@ -83,7 +86,11 @@ async def _site(conn: psycopg.AsyncConnection, name: str, layer: str, site_id: i
 
 
 async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: str | None) -> dict:
-    """A GeoJSON Feature: the route from one site to another, its km, hours and legs."""
+    """A GeoJSON Feature: the route from one site to another, its km, hours and legs.
+
+    The caller brings the network up to date first (``network.ensure_current``, as the store's
+    owner) and then runs this as the requesting user: a site they may not see is unknown.
+    """
     start, end = parse_ref("from", origin), parse_ref("to", destination)
     if start == end:
         raise RouteError("from and to are the same feature")
@@ -92,7 +99,6 @@ async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: 
     )
     if not (await cursor.fetchone())[0]:
         raise RouteError("routing needs pgRouting, which the store does not have", 503)
-    await network.ensure_current(conn)
     a = await _site(conn, "from", *start)
     b = await _site(conn, "to", *end)
     if a["component"] != b["component"]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from geo.access import Claims, act_as
+from geo.history import set_as_of
 from geo.query import ItemsQuery, Source, stream_statements
 
 BATCH = 1_000  # rows per fetch from the cursor: one network round trip per ~0.5 MB
@@ -52,15 +54,21 @@ async def finish(conn: psycopg.AsyncConnection) -> None:
         await conn.set_autocommit(True)
 
 
-async def open_stream(conn: psycopg.AsyncConnection, source: Source, query: ItemsQuery) -> Stream:
-    """Begin a snapshot on ``conn`` (autocommit off for its duration) and count the page."""
+async def open_stream(
+    conn: psycopg.AsyncConnection, source: Source, query: ItemsQuery, claims: Claims
+) -> Stream:
+    """Begin a snapshot on ``conn`` (autocommit off for its duration) that sees what ``claims``
+    may see, and count the page."""
     count, params, features, feature_params = stream_statements(source, query)
     await conn.set_autocommit(False)
     try:
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        await act_as(conn, claims)
+        if query.as_of is not None:
+            await set_as_of(conn, query.as_of)
         matched = (await (await conn.execute(count, params)).fetchone())[0]
         row = await (
-            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.table])
+            await conn.execute("SELECT version FROM layer_changes WHERE layer = %s", [source.layer])
         ).fetchone()
     except BaseException:
         await finish(conn)

@@ -86,6 +86,7 @@ LICENCE_STATUS: tuple[str, ...] = (
     "suspended",
     "expired",
     "relinquished",
+    "refused",
 )
 
 FACILITY_KIND: tuple[str, ...] = (
@@ -106,3 +107,65 @@ SEZ_STATUS: tuple[str, ...] = ("proposed", "approved", "under_development", "ope
 CORRIDOR_MODE: tuple[str, ...] = ("road", "rail")
 
 CORRIDOR_STATUS: tuple[str, ...] = ("planned", "under_construction", "operational", "upgrading")
+
+VISIBILITY: tuple[str, ...] = ("public", "shared", "confidential")
+"""Who sees a record (see migration 0005): everyone, named organisations, its owner only."""
+# Value-chain projects (migration 0006).
+
+PROJECT_STAGE: tuple[str, ...] = ("exploration", "mining", "processing", "logistics", "financing")
+"""The value-chain stage a project mainly belongs to (the E-Mining Platform's five)."""
+
+PROJECT_STATUS: tuple[str, ...] = (
+    "proposed",
+    "under_development",
+    "operating",
+    "suspended",
+    "closed",
+)
+
+PARTNER_ROLE: tuple[str, ...] = (
+    "operator",
+    "owner",
+    "investor",
+    "lender",
+    "offtaker",
+    "contractor",
+    "government",
+)
+
+AGREEMENT_KIND: tuple[str, ...] = (
+    "mou",
+    "framework",
+    "definitive",
+    "shareholders",
+    "contract",
+    "lease",
+    "extension",
+    "implementation",
+)
+"""What a project agreement is: MoUs and the agreements that follow or replace them."""
+
+SITE_LAYERS: tuple[str, ...] = ("deposits", "concessions", "facilities", "sezs")
+"""The layers whose rows a project can be linked to (its geometry is theirs)."""
+
+CURRENCIES: frozenset[str] = frozenset(
+    (  # noqa: SIM905  (181 codes as lines of text, not 181 lines)
+        "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD "
+        "BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP "
+        "DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS "
+        "INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
+        "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR "
+        "PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS "
+        "SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW "
+        "UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XUA "
+        "YER ZAR ZMW ZWG ZWL"
+    ).split()
+)
+"""ISO 4217 alphabetic codes: Debian's iso-codes 4.15.0 list, without XTS (testing) and XXX (no
+currency), plus XCG and ZWG (added to ISO 4217 in 2024 and 2025). A set, not a tuple: codes are
+shown as they are in every language, so they are not among the vocabularies ``layers.terms``
+translates. Withdrawn codes (HRK, SLL, ...) stay: an investment keeps the currency it was made in.
+"""
+
+COUNTRY_CODE = "^[A-Z]{2}$"
+"""A partner's country: an ISO 3166-1 alpha-2 code (CN, PK, CA); none for multilateral bodies."""

@@ -10,6 +10,10 @@ all their cells, because they fall in different groups.
 Cell rule: a cell belongs to a polygon when its centre is inside (GDAL's rule), or with
 ``all_touched`` when the polygon touches it at all. Nodata and NaN cells are left out; ``std`` is
 the population standard deviation (numpy's default, as rasterstats).
+
+``zonal_rows`` is the one way the platform asks for statistics per feature of a polygon layer
+(the ``/zonal`` endpoint, the concession popups of a standalone map): ``zones_statement`` reads
+the features in CRS84, and they are moved into the raster's CRS before any cell is counted.
 """
 
 from __future__ import annotations
@@ -21,11 +25,16 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
+from pyproj import Transformer
 from rasterio.errors import WindowError
 from rasterio.features import rasterize
 from rasterio.windows import Window, from_bounds
 
+from geo.raster import RasterInfo
 from geo.raster_read import covering
+
+ZONES = {"concessions": "licence_no", "provinces": "name", "districts": "name"}
+"""Polygon layers whose features get statistics, with the column that names each feature."""
 
 
 @dataclass(frozen=True)
@@ -151,3 +160,30 @@ def zonal_file(
             return zonal(np.full((1, 1), np.nan), src.transform, polygons)
         values = src.read(band, window=window)
         return zonal(values, src.window_transform(window), polygons, src.nodata, all_touched)
+
+
+def zones_statement(
+    info: RasterInfo, layer: str, ids: Sequence[int] | None = None
+) -> tuple[str, tuple]:
+    """SQL for (id, name, WKB in CRS84) of the features of ``layer`` (a key of ``ZONES``) whose
+    box meets the raster's footprint, all of them or those of ``ids``, in id order."""
+    ids = list(ids) if ids is not None else None
+    statement = (
+        f"SELECT id, {ZONES[layer]}, ST_AsBinary(geom) FROM {layer} "
+        "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) "
+        "AND (%s::bigint[] IS NULL OR id = ANY(%s)) ORDER BY id"
+    )
+    return statement, (*info.bbox, ids, ids)
+
+
+def zonal_rows(
+    info: RasterInfo, rows: Sequence, band: int = 1, all_touched: bool = False
+) -> list[dict]:
+    """``{id, name, count, min, max, mean, std}`` per row of ``zones_statement``."""
+    to_raster = Transformer.from_crs("OGC:CRS84", info.crs, always_xy=True)
+    shapes = shapely.transform(
+        shapely.from_wkb([bytes(r[2]) for r in rows]),
+        lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])),
+    )
+    stats = zonal_file(info.path, shapes, band, all_touched)
+    return [{"id": r[0], "name": r[1], **stats.row(i)} for i, r in enumerate(rows)]

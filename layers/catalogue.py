@@ -49,6 +49,12 @@ class Layer:
     """For derived layers: brings the table up to date before it is read (cheap when it is)."""
 
     @property
+    def editable(self) -> bool:
+        """Written through the API (OGC Part 4) and kept in history: the store's own tables.
+        Derived layers (links) and composed ones (projects, a view) are read-only."""
+        return self.id in LAYERS
+
+    @property
     def title(self) -> str:
         return self.text.title.en
 
@@ -69,7 +75,9 @@ class Layer:
     @cached_property
     def source(self) -> Source:
         """How geo.query reads this layer: table, id, typed fields, temporal columns."""
-        return source_for(self.model.__table__, hidden=self.hidden, temporal=self.temporal)
+        return source_for(
+            self.model.__table__, hidden=self.hidden, temporal=self.temporal, layer=self.id
+        )
 
 
 SERVICE_DESCRIPTION = (
@@ -162,6 +170,18 @@ CATALOGUE: tuple[Layer, ...] = (
             "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
         ),
         visible=False,  # 3 routes per deposit hide the map; a click on a deposit shows its own
+    ),
+    Layer(
+        "projects",
+        i18n.PROJECTS,
+        keywords=("value chain", "projects", "investment", "MoU", "partners", "CPEC"),
+        attribution=FACTS,
+        style=styles.PROJECTS,
+        popup=Popup(
+            "name",
+            ("stage", "status", "partner_names", "partner_countries", "site_names", "commodities"),
+        ),
+        visible=False,  # its points sit on the deposits they are made of; the control shows it
     ),
     Layer(
         "provinces",

@@ -64,6 +64,17 @@ UI: dict[str, Text] = {
     "tiles": Text("vector tiles", "矢量切片", "ویکٹر ٹائلز"),
     "basemap": Text("OpenStreetMap (online)", "OpenStreetMap（在线）", "اوپن اسٹریٹ میپ (آن لائن)"),
     "other": Text("not stated", "未注明", "غیر مذکور"),
+    "zonal": Text(
+        "Raster statistics over this area", "该区域的栅格统计", "اس رقبے پر راسٹر کے اعداد و شمار"
+    ),
+    "mean": Text("mean", "平均值", "اوسط"),
+    "min": Text("min", "最小值", "کم از کم"),
+    "max": Text("max", "最大值", "زیادہ سے زیادہ"),
+    "std": Text("std. dev.", "标准差", "معیاری انحراف"),
+    "cells": Text("cells", "像元数", "سیل"),
+    "no_cells": Text(
+        "no cells of this raster here", "此处没有该栅格的像元", "یہاں اس راسٹر کا کوئی سیل نہیں"
+    ),
 }
 
 FIELDS: dict[str, Text] = {
@@ -107,6 +118,13 @@ FIELDS: dict[str, Text] = {
     "notes": Text("Notes", "备注", "نوٹس"),
     "source": Text("Source", "来源", "ماخذ"),
     "source_url": Text("Source link", "来源链接", "ماخذ کا لنک"),
+    "stage": Text("Stage", "阶段", "مرحلہ"),
+    "description": Text("Description", "描述", "تفصیل"),
+    "partner_names": Text("Partners", "合作方", "شراکت دار"),
+    "partner_countries": Text("Partner countries", "合作方国家", "شراکت داروں کے ممالک"),
+    "partner_roles": Text("Partner roles", "合作方角色", "شراکت داروں کے کردار"),
+    "site_names": Text("Sites", "地点", "مقامات"),
+    "site_layers": Text("Site layers", "地点图层", "مقامات کی تہیں"),
 }
 """Labels of the fields the maps and pages show, by column name (shared by every layer)."""
 
@@ -211,5 +229,24 @@ LINKS = LayerText(
         "دوبارہ بنتے ہیں۔ جو رابطہ ممکن نہ ہو اس کی کوئی جیومیٹری نہیں اور وجہ لکھی ہے۔ "
         "راہداریاں شہروں کے مراکز سے کھینچی گئی ہیں، اس لیے نیٹ ورک کلومیٹر اصل سڑکوں سے کم "
         "ہیں (N-25 تقریباً 8%)۔",
+    ),
+)
+PROJECTS = LayerText(
+    Text("Value-chain projects", "价值链项目", "ویلیو چین منصوبے"),
+    Text(
+        "Projects across the mineral value chain (exploration, mining, processing, logistics, "
+        "financing): partners with their countries (ISO codes) and roles, investments (amount, "
+        "currency, date), agreements from MoUs to definitive agreements, and the deposits, "
+        "concessions, facilities and SEZs they involve. A project's geometry is the collection "
+        "of its sites' geometries. Every partner, investment and agreement names its public "
+        "source.",
+        "矿产价值链各环节（勘探、采矿、加工、物流、融资）的项目：合作方及其国家（ISO 代码）和角色、"
+        "投资（金额、币种、日期）、从谅解备忘录到最终协议的各类协议，以及所涉及的矿床、矿权区块、"
+        "设施和经济特区。项目的几何为其各地点几何的集合。每个合作方、投资和协议均注明公开来源。",
+        "معدنی ویلیو چین (تلاش، کان کنی، پروسیسنگ، لاجسٹکس، مالی معاونت) کے منصوبے: شراکت دار "
+        "اپنے ممالک (آئی ایس او کوڈ) اور کردار کے ساتھ، سرمایہ کاری (رقم، کرنسی، تاریخ)، مفاہمتی "
+        "یادداشتوں سے حتمی معاہدوں تک کے معاہدے، اور متعلقہ معدنی ذخائر، رعایتی بلاکس، تنصیبات "
+        "اور خصوصی اقتصادی زونز۔ منصوبے کی جیومیٹری اس کے مقامات کی جیومیٹریوں کا مجموعہ ہے۔ "
+        "ہر شراکت دار، سرمایہ کاری اور معاہدہ اپنا عوامی ماخذ بتاتا ہے۔",
     ),
 )

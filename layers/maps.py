@@ -24,9 +24,11 @@ from folium.plugins import MarkerCluster
 from jinja2 import Template
 
 from geo.query import ItemsQuery, count_statement, items_statement
+from geo.raster import list_rasters
 from geo.validate import EXTENT
-from layers import i18n, terms
+from layers import i18n, map_rasters, terms
 from layers.catalogue import CATALOGUE, Layer
+from layers.map_rasters import MapRaster
 
 EMBED_MAX = 5_000
 """Rows above which a layer is drawn from vector tiles instead of embedded GeoJSON."""
@@ -38,7 +40,8 @@ LINKS = "links"
 CSS = ("leaflet/leaflet.css", "markercluster/MarkerCluster.css",
        "markercluster/MarkerCluster.Default.css", "emining-map.css")  # fmt: skip
 JS = ("leaflet/leaflet.js", "markercluster/leaflet.markercluster.js",
-      "vectorgrid/Leaflet.VectorGrid.bundled.min.js", "emining-map.js")  # fmt: skip
+      "vectorgrid/Leaflet.VectorGrid.bundled.min.js", "emining-map.js",
+      "emining-rasters.js")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -145,12 +148,14 @@ def build_map(
     basemap: str | None = None,
     links: MapLayer | None = None,
     items_base: str | None = None,
+    rasters: Sequence[MapRaster] = (),
 ) -> str:
     """The map as one HTML document.
 
     ``links``: the links collection; its ``url`` is asked ``from_layer=deposits&from_id=…`` when
     a deposit is clicked, or its inlined data is searched (standalone). ``items_base``: the
     /collections URL, for "details" links to each feature's page (None in a standalone file).
+    ``rasters``: overlays under the vector layers, off at first (``layers.map_rasters``).
     """
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
     shown = [*layers, *([links] if links else [])]
@@ -181,6 +186,7 @@ def build_map(
             group = folium.FeatureGroup(name=name, show=item.layer.visible)
         group.add_to(m)
         groups.append((item.layer.id, group.get_name()))
+    groups += map_rasters.add_to(m, rasters, lang)
     control = folium.LayerControl(collapsed=False, position="topright")
     control.add_to(m)
     config = {
@@ -193,6 +199,7 @@ def build_map(
         "bounds": BOUNDS,
         "layers": [_layer_config(item, items_base) for item in layers],
         "links": _layer_config(links, items_base) if links else None,
+        "rasters": [map_rasters.config(r) for r in rasters],
     }
     payload = orjson.dumps(config).replace(b"<", b"\\u003c").decode()
     figure.html.add_child(
@@ -254,8 +261,12 @@ def standalone(
 ) -> str:
     """The whole map in one file that works opened from disk: assets and data inlined.
 
-    Derived layers are read as they are: call ``refresh_derived`` first.
+    Derived layers are read as they are: call ``refresh_derived`` first. Rasters come as one
+    picture each, with their legend and the concessions' statistics (``map_rasters.embedded``).
     """
     layers = [read_layer(conn, layer) for layer in CATALOGUE if layer.id != LINKS]
     links = next((read_layer(conn, lay) for lay in CATALOGUE if lay.id == LINKS), None)
-    return build_map(layers, Assets(assets_folder), lang=lang, links=links, **options)
+    rasters = map_rasters.embedded(conn, list_rasters(conn))
+    return build_map(
+        layers, Assets(assets_folder), lang=lang, links=links, rasters=rasters, **options
+    )

@@ -128,7 +128,7 @@ COMMODITY_COLOURS = palette(
 )
 LICENCE_STATUS_COLOURS = palette(
     vocab.LICENCE_STATUS,
-    ("#fdae61", "#1a9641", "#66bd63", "#d7191c", "#878787", "#bababa"),
+    ("#fdae61", "#1a9641", "#66bd63", "#d7191c", "#878787", "#bababa", "#7b3294"),
 )
 CORRIDOR_MODE_COLOURS = palette(vocab.CORRIDOR_MODE, ("#c51b7d", "#2c7bb6"))
 FACILITY_KIND_COLOURS = palette(
@@ -137,6 +137,9 @@ FACILITY_KIND_COLOURS = palette(
 )
 SEZ_STATUS_COLOURS = palette(vocab.SEZ_STATUS, ("#c994c7", "#df65b0", "#dd1c77", "#980043"))
 LINK_KIND_COLOURS = palette(LINK_KIND, ("#ff7f00", "#dd1c77", "#08519c"))
+PROJECT_STAGE_COLOURS = palette(
+    vocab.PROJECT_STAGE, ("#4daf4a", "#984ea3", "#e41a1c", "#377eb8", "#a65628")
+)
 
 DEPOSITS = Style("point", "commodities", COMMODITY_COLOURS, radius=7, fill_opacity=0.85)
 CONCESSIONS = Style("polygon", "status", LICENCE_STATUS_COLOURS, weight=1.5, fill_opacity=0.2)
@@ -146,5 +149,7 @@ SEZS = Style(
 )
 CORRIDORS = Style("line", "mode", CORRIDOR_MODE_COLOURS, weight=3, dashes={"rail": "8 5"})
 LINKS = Style("line", "kind", LINK_KIND_COLOURS, weight=4, dashes={"access": "2 6"})
+# Points and polygons (a project's sites): polygons drawn with the areas, points as large rings.
+PROJECTS = Style("polygon", "stage", PROJECT_STAGE_COLOURS, weight=3, fill_opacity=0.2, radius=11)
 PROVINCES = Style("polygon", colour="#7a8a84", weight=1.2, fill_opacity=0.08)
 DISTRICTS = Style("polygon", colour="#a3b1ab", weight=0.6, fill_opacity=0.0)

@@ -67,6 +67,21 @@ def samples_url(cluster: Cluster) -> str:
     return url
 
 
+def add_sample_rasters(
+    url: str, folder: Path, access_res: float = 10_000.0, density_res: float = 10_000.0
+) -> dict:
+    """Derive and register the two sample rasters in the store at ``url`` (name → RasterInfo).
+
+    Coarser than ``emining raster derive`` by default (10 km cells), so a test module pays
+    well under a second for them.
+    """
+    from geo.raster_derive import derive_samples
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        derived = derive_samples(conn, folder, access_res=access_res, density_res=density_res)
+    return {info.name: info for info in derived}
+
+
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(db_url, autocommit=True) as connection:

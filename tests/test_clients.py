@@ -24,7 +24,7 @@ from psycopg import sql
 from geo import crs as crs_module
 from geo.load import load_samples
 from layers.catalogue import CATALOGUE, get
-from tests.conftest import LiveServer, fresh_database
+from tests.conftest import LiveServer, add_sample_rasters, fresh_database
 
 # GDAL's command-line tools come from Debian's gdal-bin, which `make test` installs; a missing
 # ogrinfo is a broken setup, so the tests fail (below) rather than skip.
@@ -112,7 +112,10 @@ def names(features: list[dict]) -> list[str]:
 
 def test_gdal_lists_every_collection_with_its_title(live_server):
     text = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_server.url}").stdout
-    listed = dict(re.findall(r"^\d+: (\S+) \(title: (.*)\) \([^()]+\)$", text, re.MULTILINE))
+    # "(Point)" after the title, or nothing where the type is unknown (projects: mixed types)
+    found = re.findall(r"^\d+: (\S+) \(title: (.*?)\)(?: \([A-Z][a-z]+(?: [A-Z][a-z]+)*\))?$",
+                       text, re.MULTILINE)  # fmt: skip
+    listed = dict(found)
     assert listed == {layer.id: layer.title for layer in CATALOGUE}
 
 
@@ -154,6 +157,12 @@ def test_gdal_field_types_are_the_queryables_types(live_server, layer):
         for name, schema in queryables.items()
         if name != "geometry"
     }
+    # Published lists of records (a project's partners, ...) are not queryable; GDAL keeps
+    # their JSON as text.
+    described = requests.get(f"{live_server.url}/collections/{layer}/schema", timeout=30).json()
+    for name, schema in described["properties"]["properties"]["properties"].items():
+        if schema.get("items", {}).get("type") == "object":
+            expected[name] = "String"
     assert ogr_summary(live_server.url, layer)["fields"] == expected
 
 
@@ -360,15 +369,34 @@ def failures(done: subprocess.CompletedProcess) -> str:
     return "\n".join(lines[:150]) + "\n" + summary + done.stderr[-2000:]
 
 
-def test_schemathesis_finds_no_server_error(live_server, tmp_path):
+@pytest.fixture(scope="module")
+def full_server(cluster, tmp_path_factory) -> Iterator[LiveServer]:
+    """The samples and the sample rasters, as `emining serve` has them, so that every path of
+    the API, the rasters' too, is in the document schemathesis reads.
+
+    Not the GDAL tests' server: GDAL 3.6's OAPIF driver ignores ``itemType`` and lists the
+    rasters of /collections as feature layers, then reports their missing /items as errors.
+    """
+    url = fresh_database(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_samples(conn)
+    rasters = add_sample_rasters(url, tmp_path_factory.mktemp("rasters"))
+    with LiveServer(url) as server:
+        paths = requests.get(f"{server.url}/api", timeout=30).json()["paths"]
+        for name in rasters:
+            assert f"/collections/{name}/zonal" in paths and f"/collections/{name}" in paths
+        yield server
+
+
+def test_schemathesis_finds_no_server_error(full_server, tmp_path):
     done = schemathesis(
-        live_server.url, tmp_path, "not_a_server_error", "examples,coverage,fuzzing,stateful"
+        full_server.url, tmp_path, "not_a_server_error", "examples,coverage,fuzzing,stateful"
     )
     assert done.returncode == 0, failures(done)
     assert re.search(r"\d+ generated", done.stdout), done.stdout[-2000:]
 
 
-def test_schemathesis_responses_and_rejections_follow_the_openapi_document(live_server, tmp_path):
+def test_schemathesis_responses_and_rejections_follow_the_openapi_document(full_server, tmp_path):
     # Left out: positive_data_acceptance. The filter, datetime, sortby and bbox grammars (CQL2,
     # RFC 3339 intervals, known property names, lower corner below upper) are not expressible in
     # JSON Schema, so schema-valid requests may be rightly refused with 400.
@@ -377,7 +405,7 @@ def test_schemathesis_responses_and_rejections_follow_the_openapi_document(live_
         "response_headers_conformance,response_schema_conformance,"
         "negative_data_rejection,unsupported_method"
     )
-    done = schemathesis(live_server.url, tmp_path, checks, "examples,coverage,fuzzing")
+    done = schemathesis(full_server.url, tmp_path, checks, "examples,coverage,fuzzing")
     assert done.returncode == 0, failures(done)
 
 

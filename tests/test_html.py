@@ -137,7 +137,7 @@ def test_click_from_landing_to_the_items_and_page_through_them(browse):
     page = browse.open("/")
     page.locator(".cards").get_by_role("link", name="Collections").click()
     expect(page.locator("h1")).to_have_text("Collections")
-    assert page.locator("table.collections tbody tr").count() == 8  # the seven layers and links
+    assert page.locator("table.collections tbody tr").count() == 9  # seven layers, links, projects
     page.get_by_role("link", name="Mineral deposits").click()
     expect(page.locator("h1")).to_have_text("Mineral deposits")
     expect(page.locator(".chip").first).to_have_text("mineral deposits")

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from geo.load import load_samples
-from layers import i18n
+from layers import i18n, terms
 from layers.catalogue import CATALOGUE, get
 from tests.conftest import REPO, LiveServer, fresh_database
 from tests.test_html import Watched, browser, watching  # noqa: F401  (the browser fixture)
@@ -318,4 +318,27 @@ def test_the_landing_page_links_to_the_map(browse):
     page.locator(".cards a.map-link").click()
     page.wait_for_function("() => window.eminingMap !== undefined")
     assert page.url == f"{browse.origin}/map"
+    browse.assert_clean()
+
+
+def test_projects_are_a_layer_of_the_control_with_their_partners_in_the_popup(browse, map_url):
+    """Off at opening (their points sit on the deposits); switched on, every project is drawn
+    from its sites and its popup names its stage and partner countries."""
+    with psycopg.connect(map_url) as conn:
+        ids = dict(conn.execute("SELECT name, id FROM projects").fetchall())
+    page = open_map(browse)
+    control = page.locator(".leaflet-control-layers-overlays label")
+    switch = control.filter(has_text=get("projects").title_in("en")).locator("input")
+    expect(switch).not_to_be_checked()
+    expect(page.locator(".em-projects")).to_have_count(0)
+    switch.check()
+    for project_id in ids.values():
+        expect(page.locator(f"path.em-projects.em-id-{project_id}").first).to_be_attached()
+    expect(page.locator(".em-legend section[data-layer=projects]")).to_have_count(1)
+    page.locator(f"path.em-projects.em-id-{ids['Reko Diq']}").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content .em-popup")
+    expect(popup.locator("h3")).to_have_text("Reko Diq")
+    expect(popup.locator("td.em-stage")).to_have_text(terms.TERMS["mining"].en)
+    expect(popup.locator("td.em-partner_countries")).to_have_text("CA, PK")
+    page.screenshot(path=OUTPUT / "projects.png")
     browse.assert_clean()

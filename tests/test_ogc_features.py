@@ -67,6 +67,7 @@ def test_collections_describe_extent_crs_and_links(client):
         "provinces",
         "districts",
         "links",
+        "projects",
     }
     deposits = by_id["deposits"]
     minx, miny, maxx, maxy = deposits["extent"]["spatial"]["bbox"][0]

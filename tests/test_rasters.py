@@ -16,6 +16,7 @@ import rasterio
 import requests
 import shapely
 from click.testing import CliRunner
+from playwright.sync_api import expect
 from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
@@ -23,8 +24,9 @@ from rasterio.transform import from_origin
 from api.cli import main
 from geo import raster_read
 from geo.raster import RasterError, add_raster, get_raster
-from geo.raster_derive import derive_samples
 from geo.zonal import zonal_file
+from tests.conftest import add_sample_rasters
+from tests.test_html import OUTPUT, browser, watching  # noqa: F401  (the browser fixture)
 
 ORIGIN = (300_000.0, 3_400_000.0)  # UTM 42N: west of Quetta-Sukkur, inside Pakistan
 RES, SIZE, NODATA = 1_000.0, 200, -1.0
@@ -65,8 +67,7 @@ def registered(samples_url: str, folder: Path, tmp_path_factory) -> dict:
     source = write_tif(tmp_path_factory.mktemp("in") / "synthetic.tif", grid_values())
     with psycopg.connect(samples_url, autocommit=True) as conn:
         test = add_raster(conn, source, "synthetic", units="test units", folder=folder)
-        derived = derive_samples(conn, folder, access_res=10_000.0, density_res=10_000.0)
-    return {"synthetic": test, **{d.name: d for d in derived}}
+    return {"synthetic": test, **add_sample_rasters(samples_url, folder)}
 
 
 def test_add_stores_a_cog_with_overviews_and_registers_it(registered, samples_url):
@@ -246,6 +247,11 @@ def test_coverage_subset_round_trip(registered, live_server):
         ("synthetic/legend", {"colour": "red"}, 400),
         ("synthetic/map/tiles/WebMercatorQuad/3/9/9.png", {}, 404),
         ("synthetic/map/tiles/WebMercatorQuad/a/1/1.png", {}, 400),
+        # str.isdigit() takes "²" and int() refuses it: these were 500s
+        ("synthetic/map/tiles/WebMercatorQuad/²/1/1.png", {}, 400),
+        ("synthetic/zonal", {"ids": "1,²"}, 400),
+        ("synthetic/legend", {"band": "²"}, 400),
+        ("synthetic/zonal", {"all_touched": "TRUE"}, 400),  # as the OpenAPI says: a boolean
     ],
 )
 def test_bad_requests_are_ogc_exceptions(registered, live_server, path, params, status):
@@ -263,11 +269,13 @@ def test_too_big_a_subset_is_refused(registered, live_server, monkeypatch):
     assert response.status_code == 400 and "at most 100" in response.json()["description"]
 
 
-def png(content: bytes) -> np.ndarray:
+def png(content: bytes, size: tuple[int, int] = (256, 256)) -> np.ndarray:
+    """A paletted PNG as RGBA bands (4, height, width)."""
     assert content[:8] == b"\x89PNG\r\n\x1a\n"
     with MemoryFile(content) as memory, memory.open() as image:
-        assert (image.width, image.height, image.count) == (256, 256, 4)
-        return image.read()
+        assert (image.width, image.height, image.count) == (*size, 1)
+        colours = np.array([image.colormap(1)[i] for i in range(256)], dtype="uint8")
+        return colours[image.read(1)].transpose(2, 0, 1)
 
 
 def test_tiles_are_coloured_where_there_is_data(registered, live_server):
@@ -351,3 +359,77 @@ def test_deposit_density_integrates_to_the_deposit_count(registered, samples_url
     # The kernel keeps 98.9% of its mass within 3σ; border deposits lose some outside the country.
     assert 0.7 * total <= mass["all"] <= total
     assert 0.7 * coal <= mass["coal"] <= coal
+
+
+def test_openapi_lists_every_raster_path_with_its_parameters(registered, live_server):
+    document = requests.get(f"{live_server.url}/api", timeout=30).json()
+    paths, shared = document["paths"], document["components"]["parameters"]
+
+    def parameters(path: str) -> dict[str, dict]:
+        listed = paths[path]["get"]["parameters"]
+        resolved = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in listed]
+        return {p["name"]: p for p in resolved}
+
+    assert "/rasters" in paths
+    for name, info in registered.items():
+        base = f"/collections/{name}"
+        tile = f"{base}/map/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileCol}}/{{tileRow}}.png"
+        assert set(parameters(tile)) == {"tileMatrix", "tileCol", "tileRow", "band"}
+        assert "image/png" in paths[tile]["get"]["responses"]["200"]["content"]
+        assert set(parameters(f"{base}/legend")["band"]["schema"]["enum"]) == {
+            *map(str, range(1, info.bands + 1)),
+            *info.band_names,
+        }
+        bbox = parameters(f"{base}/coverage")["bbox"]
+        assert bbox["required"] and bbox["schema"]["minItems"] == 4
+        assert set(parameters(f"{base}/sample")) == {"points", "collection", "band"}
+        zonal = parameters(f"{base}/zonal")
+        assert set(zonal) == {"collection", "all_touched", "ids", "band"}
+        assert "concessions" in zonal["collection"]["schema"]["enum"]
+        assert zonal["all_touched"]["schema"]["type"] == "boolean"
+    page = requests.get(f"{live_server.url}/api.html", timeout=30).text
+    assert "/collections/accessibility/zonal" in page
+
+
+def test_html_pages_of_the_catalogue_and_of_each_raster(registered, live_server):
+    listing = requests.get(f"{live_server.url}/rasters", headers={"Accept": "text/html"},
+                           timeout=30)  # fmt: skip
+    assert listing.headers["content-type"].startswith("text/html")
+    for name, info in registered.items():
+        assert f'data-raster="{name}"' in listing.text and info.title in listing.text
+    page = requests.get(f"{live_server.url}/collections/deposit_density", params={"f": "html"},
+                        timeout=30)  # fmt: skip
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    info = registered["deposit_density"]
+    for text in (info.title, info.title_zh, info.title_ur, "coal", info.crs):
+        assert text in page.text
+    assert 'data-tiles="' in page.text and "linear-gradient" in page.text
+    as_json = requests.get(f"{live_server.url}/collections/deposit_density", timeout=30).json()
+    assert "legend" not in as_json and any(x["type"] == "text/html" for x in as_json["links"])
+    bad = requests.get(f"{live_server.url}/rasters", params={"f": "xml"}, timeout=30)
+    assert bad.status_code == 400 and set(bad.json()) == {"code", "description"}
+
+
+def test_raster_pages_load_cleanly_in_chromium_with_tiles_and_legend(
+    registered,
+    live_server,
+    browser,  # noqa: F811
+):
+    with watching(browser, live_server.url) as watched:
+        page = watched.open("/rasters?f=html")
+        rows = page.locator("table.rasters tbody tr")
+        expect(rows).to_have_count(len(registered))
+        rows.filter(has=page.locator("code", has_text="accessibility")).locator("a").first.click()
+        page.wait_for_load_state("networkidle")
+        assert page.url.startswith(f"{live_server.url}/collections/accessibility")
+        info = registered["accessibility"]
+        expect(page.locator("h1")).to_have_text(info.title)
+        tiles = page.locator("#map .raster-tiles img.leaflet-tile-loaded")
+        expect(tiles.first).to_be_attached()
+        prefix = f"{live_server.url}/collections/accessibility/map/tiles/WebMercatorQuad/"
+        assert any(r.startswith(prefix) for r in watched.requests)
+        lo, hi = raster_read.legend(info)["range"]
+        expect(page.locator(".legend .low")).to_have_text(f"≤ {round(lo, 4)}")
+        expect(page.locator(".legend .high")).to_have_text(f"≥ {round(hi, 4)}")
+        page.screenshot(path=OUTPUT / "raster-page.png", full_page=True)
+        watched.assert_clean()

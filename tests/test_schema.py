@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +12,9 @@ from sqlalchemy import ARRAY
 
 from geo import db, vocab
 from geo.models import LAYERS
+from geo.query import NEVER_PUBLISHED
+
+REPO = Path(__file__).resolve().parents[1]
 
 POINT = "ST_GeomFromText('POINT(66.4 26.1)', 4326)"
 BLOCK = "ST_GeomFromText('MULTIPOLYGON(((66 26, 66.1 26, 66.1 26.1, 66 26.1, 66 26)))', 4326)"
@@ -105,13 +109,18 @@ def test_every_geometry_has_a_gist_index_and_every_array_a_gin_index(conn):
         defs = [d for t, d in indexes if t == name]
         assert any("USING gist (geom)" in d for d in defs), name
         for column in model.__table__.columns:
-            if isinstance(column.type, ARRAY):
+            # shared_with is never published (not filterable); the policy reads it per row.
+            if isinstance(column.type, ARRAY) and column.name not in NEVER_PUBLISHED:
                 assert any(f"USING gin ({column.name})" in d for d in defs), (name, column.name)
 
 
 def test_geometry_columns_are_typed_in_4326(conn):
     rows = dict(
-        conn.execute("SELECT f_table_name, type FROM geometry_columns WHERE srid = 4326").fetchall()
+        conn.execute(
+            # (the *_as_of views of migration 0007 are the layers' past: same columns)
+            "SELECT f_table_name, type FROM geometry_columns "
+            "WHERE srid = 4326 AND f_table_name NOT LIKE '%\\_as\\_of'"
+        ).fetchall()
     )
     assert rows == {
         "provinces": "MULTIPOLYGON",
@@ -126,6 +135,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "network_points": "POINT",
         "links": "LINESTRING",
         "rasters": "POLYGON",  # footprints (migration 0004)
+        "project_features": "GEOMETRY",  # the projects' sites, collected (view, migration 0006)
     }
 
 
@@ -174,14 +184,18 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
 
 
 def test_migrating_twice_changes_nothing(db_url):
+    from alembic.script import ScriptDirectory
+
     db.migrate(db_url)
+    head = ScriptDirectory(str(REPO / "geo" / "migrations")).get_current_head()
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0006"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head
 
 
 def test_every_write_raises_its_layers_version_once_per_statement(conn):
     before = db.layer_versions(conn)
-    assert set(before) == {*LAYERS, "links"}  # links: the derived layer (migration 0003)
+    # links and projects: the derived layers (migrations 0003, 0006)
+    assert set(before) == {*LAYERS, "links", "projects"}
     with conn.transaction():
         insert_deposit(conn)
         insert_deposit(conn, name="'Second'")
@@ -193,8 +207,10 @@ def test_every_write_raises_its_layers_version_once_per_statement(conn):
             copy.write_row((f"c{n}", ["gold"], "prospect", "approximate", "t", "POINT(66 26)"))
     after = db.layer_versions(conn)
     assert after["deposits"] == before["deposits"] + 4
-    assert {k: v for k, v in after.items() if k != "deposits"} == {
-        k: v for k, v in before.items() if k != "deposits"
+    # Projects' geometry is their sites': a write to a site layer raises theirs too.
+    assert after["projects"] == before["projects"] + 4
+    assert {k: v for k, v in after.items() if k not in ("deposits", "projects")} == {
+        k: v for k, v in before.items() if k not in ("deposits", "projects")
     }
     conn.execute("DELETE FROM deposits")
     assert db.layer_versions(conn)["deposits"] == before["deposits"] + 5

@@ -31,7 +31,7 @@ from tests.test_load import deposits, write
 from tests.test_tiles import thinned
 
 WMQ = morecantile.tms.get("WebMercatorQuad")
-MIGRATION = Path(tile_rank.__file__).parent / "migrations" / "versions" / "0006_tile_rank.py"
+MIGRATION = Path(tile_rank.__file__).parent / "migrations" / "versions" / "0010_tile_rank.py"
 HALF_WORLD = 20037508.342789244  # EPSG:3857's half extent
 LEVELS = tile_rank.KEY_LEVEL - tile_rank.THIN_LEVELS + 1  # zooms 0..17 have thinning cells
 INSERT = (

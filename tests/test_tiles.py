@@ -256,7 +256,7 @@ def test_multi_layer_tile_has_each_layer_with_features_there(client, samples_url
     with psycopg.connect(samples_url) as conn:
         for layer in CATALOGUE:
             there = conn.execute(
-                f"SELECT count(*) FROM {layer.id} WHERE ST_Intersects(ST_Transform(geom, "
+                f"SELECT count(*) FROM {layer.source.table} WHERE ST_Intersects(ST_Transform(geom, "
                 f"{srid}), ST_MakeEnvelope(%s, %s, %s, %s, {srid}))",
                 [left, bottom, right, top],
             ).fetchone()[0]

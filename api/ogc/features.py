@@ -6,22 +6,20 @@ bytes that PostGIS built, and wraps them with links; it never loops over feature
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from functools import partial
 
 import orjson
-import psycopg
 from fastapi import APIRouter, HTTPException, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from api import rasters, tilesets
+from api.auth import session
 from api.ogc import html, openapi
-from api.ogc.params import LIMIT_MAX, ParameterError, items_query
+from api.ogc.html import answer
+from api.ogc.pages import page_head, page_links, query_errors, read_as_of, streamed_items
+from api.ogc.params import LIMIT_MAX, ParameterError, as_of, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
-    CACHE_CONTROL,
     GEOJSON,
     HTML,
     JSON,
@@ -32,10 +30,9 @@ from api.ogc.respond import (
     wants_html,
     with_params,
 )
-from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES
+from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
 from geo import crs as crs_module
-from geo.query import ItemsQuery, QueryError, extent, fetch_item, fetch_items
-from geo.stream import open_stream
+from geo.query import extent, fetch_item, fetch_items
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -59,6 +56,10 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/array-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 ]
 STREAM_ABOVE = 1_000  # pages of more features than this are streamed, not built whole
 router = APIRouter(tags=["OGC API - Features"])
@@ -70,18 +71,6 @@ def layer_or_404(collection_id: str) -> Layer:
     if layer is None:
         raise HTTPException(404, f"no collection {collection_id!r}; see /collections")
     return layer
-
-
-def answer(
-    request: Request,
-    document: dict,
-    template: str,
-    media_type: str = JSON,
-    headers: dict | None = None,
-) -> Response:
-    if wants_html(request):
-        return send(request, html.render(request, template, document), HTML, headers)
-    return send(request, document, media_type, headers)
 
 
 @endpoint("/", summary="Landing page")
@@ -122,23 +111,17 @@ async def conformance(request: Request) -> Response:
 async def api_definition(request: Request) -> Response:
     if wants_html(request):
         return await api_documentation(request)
-    return send(request, openapi.document(request), OPENAPI)
+    return send(request, openapi.document(request, await rasters.catalogue(request)), OPENAPI)
 
 
 @endpoint("/api.html", summary="The API documentation", include_in_schema=False)
 async def api_documentation(request: Request) -> Response:
-    return send(request, html.render(request, "api", openapi.document(request)), HTML)
-
-
-async def fresh(conn: psycopg.AsyncConnection, layer: Layer) -> None:
-    """A derived layer (links) is rebuilt first if the layers it comes from changed."""
-    if layer.refresh is not None:
-        await layer.refresh(conn)
+    document = openapi.document(request, await rasters.catalogue(request))
+    return send(request, html.render(request, "api", document), HTML)
 
 
 async def describe(request: Request, layer: Layer) -> dict:
-    async with request.app.state.pool.connection() as conn:
-        await fresh(conn, layer)
+    async with session(request, [layer]) as conn:
         known = await extent(conn, layer.source)
     base = f"/collections/{layer.id}"
     document = {
@@ -202,9 +185,9 @@ async def collections(request: Request) -> Response:
 @endpoint("/collections/{collection_id}", summary="One collection")
 async def collection(request: Request, collection_id: str) -> Response:
     if get(collection_id) is None and (
-        coverage := await rasters.collection_document(request, collection_id)
+        coverage := await rasters.collection_response(request, collection_id)
     ):
-        return send(request, coverage)  # a raster: JSON only (the HTML pages are for features)
+        return coverage
     layer = layer_or_404(collection_id)
     return answer(request, await describe(request, layer), "collection")
 
@@ -219,7 +202,7 @@ async def queryables(request: Request, collection_id: str) -> Response:
                 "$ref": GEOMETRY_SCHEMA[layer.source.geometry_type],
                 "x-ogc-role": "primary-geometry",
             }
-        else:
+        elif field.type not in NOT_QUERYABLE:
             properties[name] = {"title": name, **JSON_SCHEMA_TYPES[field.type]}
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -272,9 +255,9 @@ async def items(request: Request, collection_id: str) -> Response:
     if query.limit > STREAM_ABOVE and not wants_html(request):
         return await streamed_items(request, layer, query, headers)
     with query_errors():
-        async with request.app.state.pool.connection() as conn:
-            await fresh(conn, layer)
-            page = await fetch_items(conn, layer.source, query)
+        async with session(request, [layer]) as conn:
+            source = await read_as_of(conn, layer, query.as_of)
+            page = await fetch_items(conn, source, query)
     links = page_links(request, layer, query, page.matched, page.returned)
     if wants_html(request):
         document = html.items_document(page, links, layer, query)
@@ -284,116 +267,22 @@ async def items(request: Request, collection_id: str) -> Response:
     return send(request, body, GEOJSON, headers)
 
 
-@contextmanager
-def query_errors() -> Iterator[None]:
-    try:
-        yield
-    except QueryError as error:
-        raise ParameterError(str(error)) from None
-    except psycopg.errors.DataError as error:  # e.g. division by zero inside a CQL2 filter
-        raise ParameterError(f"filter: {error.diag.message_primary}") from None
-
-
-def page_head(matched: int, returned: int, links: list[dict]) -> bytes:
-    """A FeatureCollection up to the opening of its features (which the caller closes)."""
-    head = b'{"type":"FeatureCollection","numberMatched":%d,"numberReturned":%d,' % (
-        matched,
-        returned,
-    )
-    return head + b'"links":' + orjson.dumps(links) + b',"features":'
-
-
-async def streamed_items(
-    request: Request, layer: Layer, query: ItemsQuery, headers: dict[str, str]
-) -> Response:
-    """A large page sent as it is read; the connection is held until the last byte is out.
-
-    Its ETag cannot hash a body not yet read, so it names the data version instead: the layer's
-    change counter (raised by the database on every write) and this request's URL. A database
-    error after the first byte can only cut the body short: the status is already sent.
-    """
-    pool = request.app.state.pool
-    conn = await pool.getconn()
-    try:
-        await fresh(conn, layer)
-        with query_errors():
-            stream = await open_stream(conn, layer.source, query)
-    except BaseException:
-        await pool.putconn(conn)
-        raise
-    if stream.version is not None:
-        key = f"{layer.id}:{stream.version}:{request.url}".encode()
-        headers = {
-            **headers,
-            "ETag": 'W/"' + hashlib.blake2b(key, digest_size=16).hexdigest() + '"',
-        }
-        if headers["ETag"] in request.headers.get("if-none-match", ""):
-            await stream.close()
-            await pool.putconn(conn)
-            return Response(status_code=304, headers=headers)
-    links = page_links(request, layer, query, stream.matched, stream.returned)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            yield page_head(stream.matched, stream.returned, links) + b"["
-            async for chunk in stream.chunks():
-                yield chunk
-            yield b"]}"
-        finally:
-            await stream.close()
-            await pool.putconn(conn)
-
-    headers = {**headers, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
-    if request.method == "HEAD":
-        await stream.close()
-        await pool.putconn(conn)
-        return Response(status_code=200, headers=headers, media_type=GEOJSON)
-    return StreamingResponse(body(), media_type=GEOJSON, headers=headers)
-
-
-def page_links(
-    request: Request, layer: Layer, query: ItemsQuery, matched: int, returned: int
-) -> list[dict]:
-    base = f"/collections/{layer.id}"
-    links = [
-        link(with_params(request), "self", GEOJSON, "This page"),
-        link(with_params(request, f="html"), "alternate", HTML, "This page as HTML"),
-        link(url(request, base), "collection", JSON, layer.title),
-    ]
-    if query.offset + returned < matched:
-        links.append(
-            link(
-                with_params(request, offset=query.offset + query.limit, f=None),
-                "next",
-                GEOJSON,
-                "Next page",
-            )
-        )
-    if query.offset > 0:
-        links.append(
-            link(
-                with_params(request, offset=max(query.offset - query.limit, 0), f=None),
-                "prev",
-                GEOJSON,
-                "Previous page",
-            )
-        )
-    return links
-
-
 @endpoint("/collections/{collection_id}/items/{feature_id}", summary="One feature")
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_or_404(collection_id)
     for key in request.query_params:
-        if key not in ("f", "crs"):
-            raise ParameterError(f"unknown parameter {key!r} for a single feature (use f, crs)")
+        if key not in ("f", "crs", "as-of"):
+            raise ParameterError(
+                f"unknown parameter {key!r} for a single feature (use f, crs, as-of)"
+            )
     crs = parse_crs("crs", request.query_params.get("crs"))
+    moment = as_of(request.query_params.get("as-of"))
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
-    async with request.app.state.pool.connection() as conn:
-        await fresh(conn, layer)
-        feature = await fetch_item(conn, layer.source, int(feature_id), crs)
-    if feature is None:
+    async with session(request, [layer]) as conn:
+        source = await read_as_of(conn, layer, moment)
+        found = await fetch_item(conn, source, int(feature_id), crs)
+    if found is None:
         raise HTTPException(404, f"no feature {feature_id!r} in {layer.id}")
     headers = {"Content-Crs": f"<{crs.uri}>"}
     base = f"/collections/{layer.id}"
@@ -402,14 +291,19 @@ async def item(request: Request, collection_id: str, feature_id: str) -> Respons
         link(with_params(request, f="html"), "alternate", HTML, "This feature as HTML"),
         link(url(request, base), "collection", JSON, layer.title),
     ]
+    if layer.editable:
+        links.append(link(url(request, f"{base}/items/{feature_id}/history"), "version-history",
+                          JSON, "Every version of this feature"))  # fmt: skip
     if wants_html(request):
         return send(
             request,
-            html.render(request, "item", html.item_document(feature, links, layer)),
+            html.render(request, "item", html.item_document(found.feature, links, layer)),
             HTML,
             headers,
         )
-    body = feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    if moment is None:  # the stored row's ETag: what If-Match of a write compares with
+        headers["ETag"] = found.etag
+    body = found.feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"
     return send(request, body, GEOJSON, headers)
 
 

@@ -14,8 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader
+from starlette.responses import Response
 
-from api.ogc.respond import base_url, url, with_params
+from api.ogc.respond import HTML, JSON, base_url, send, url, wants_html, with_params
 from geo import crs as crs_module
 from geo.query import ItemsQuery, Page
 from layers.catalogue import Layer, get
@@ -27,7 +28,10 @@ PAGE_TITLES = {
     "collections": "Collections",
     "queryables": "Queryables",
     "api": "API definition",
+    "rasters": "Rasters",
 }
+MAP_PAGES = ("collection", "items", "item", "raster")
+"""Templates with a Leaflet map (api/static/map.js)."""
 
 
 def with_format(href: str, fmt: str) -> str:
@@ -132,7 +136,7 @@ def render(request: Request, template: str, document: dict) -> bytes:
         "static": base_url(request) + "/static",
         "provinces_href": url(request, "/collections/provinces/items", f="json", limit=100),
         "lon_lat": lon_lat(request),
-        "map": template in ("collection", "items", "item"),
+        "map": template in MAP_PAGES,
         "query": [
             (k, v) for k, v in request.query_params.multi_items() if k not in ("f", "offset")
         ],
@@ -140,6 +144,19 @@ def render(request: Request, template: str, document: dict) -> bytes:
     if template == "api":
         context["paths"] = api_paths(document)
     return environment.get_template(f"{template}.html").render(context).encode()
+
+
+def answer(
+    request: Request,
+    document: dict,
+    template: str,
+    media_type: str = JSON,
+    headers: dict | None = None,
+) -> Response:
+    """The document as HTML (``f=html`` or a browser's Accept) or as ``media_type``."""
+    if wants_html(request):
+        return send(request, render(request, template, document), HTML, headers)
+    return send(request, document, media_type, headers)
 
 
 def api_paths(document: dict) -> list[dict]:

@@ -7,27 +7,20 @@ parameters, and OGC's conformance class is OpenAPI 3.0, which FastAPI no longer 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import Request
 
-from api import tilesets
+from api import raster_openapi, tilesets
+from api.ogc.oas import operation, query, ref, responses
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
-from api.ogc.schemas import QUERY_PARAMETER_TYPES
+from api.ogc.schemas import NOT_QUERYABLE, QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
+from geo.raster import RasterInfo
 from layers.catalogue import CATALOGUE
 
 CRS_URIS = [c.uri for c in crs_module.SUPPORTED]
 SCHEMA_TYPES = QUERY_PARAMETER_TYPES
-
-
-def query(name: str, schema: dict, description: str, **extra: object) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-        **extra,
-    }
 
 
 PARAMETERS = {
@@ -96,6 +89,19 @@ PARAMETERS = {
     "skipGeometry": query(
         "skipGeometry", {"type": "boolean", "default": False}, "Leave geometries out."
     ),
+    "as-of": query(
+        "as-of",
+        {"type": "string"},
+        "Read the layer as it was at this RFC 3339 date-time (a date: the end of that day).",
+    ),
+    "If-Match": {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": "The ETag the feature was read with (the server answers 428 without it "
+        "and 412 when the feature changed since).",
+        "schema": {"type": "string"},
+    },
     "featureId": {
         "name": "featureId",
         "in": "path",
@@ -122,33 +128,55 @@ for _name in (
 ITEMS_PARAMETERS = list(STANDARD)
 
 
-def ref(name: str) -> dict:
-    return {"$ref": f"#/components/parameters/{name}"}
-
-
-def responses(media_type: str, schema: str = "object") -> dict:
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
-    return {
-        "200": {
-            "description": "Success",
-            "content": {
-                media_type: {"schema": {"type": schema}},
-                "text/html": {"schema": {"type": "string"}},
-            },
-        },
-        "304": {"description": "Not modified (ETag matches)"},
-        "400": {"description": "Invalid parameter", "content": error},
-        "404": {"description": "Not found", "content": error},
-    }
-
-
 def get(summary: str, parameters: list, media_type: str = "application/json") -> dict:
-    return {
-        "get": {"summary": summary, "parameters": parameters, "responses": responses(media_type)}
+    return operation(summary, parameters, media_type, html=True)
+
+
+def write_responses(*codes: str) -> dict:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+    words = {"201": "Created (Location and ETag headers)", "204": "Done (the new ETag)",
+             "400": "Invalid feature: every problem named", "401": "No or wrong credentials",
+             "403": "The caller may not write this", "404": "Not found", "405": "Read-only",
+             "409": "Conflicts with a stored feature", "412": "Stale If-Match",
+             "413": "Body too large", "415": "Not GeoJSON", "428": "If-Match missing"}  # fmt: skip
+    return {c: {"description": words[c], **({"content": error} if c[0] == "4" else {})}
+            for c in codes}  # fmt: skip
+
+
+FEATURE_BODY = {
+    "required": True,
+    "content": {
+        media: {"schema": {"type": "object"}}
+        for media in ("application/geo+json", "application/json")
+    },
+}
+AUTH = [{"apiKey": []}, {"bearer": []}]
+
+
+def write_operations(layer_id: str) -> tuple[dict, dict]:
+    """Part 4 operations on a layer's items and on one of its features."""
+    common = {"security": AUTH}
+    errors = ("400", "401", "403", "404", "409", "413", "415")
+    create = {"summary": f"Add features to {layer_id} (a Feature or a FeatureCollection)",
+              "requestBody": FEATURE_BODY, "responses": write_responses("201", *errors),
+              **common}  # fmt: skip
+    one = [ref("featureId"), ref("If-Match")]
+    change = {"parameters": one, "requestBody": FEATURE_BODY,
+              "responses": write_responses("204", *errors, "412", "428"), **common}  # fmt: skip
+    return {"post": create}, {
+        "put": {"summary": f"Replace a feature of {layer_id}", **change},
+        "patch": {"summary": f"Update a feature of {layer_id} (JSON merge patch)", **change},
+        "delete": {
+            "summary": f"Delete a feature of {layer_id}",
+            "parameters": one,
+            "responses": write_responses("204", "401", "403", "404", "412", "428"),
+            **common,
+        },
     }
 
 
-def document(request: Request) -> dict:
+def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
+    """The whole definition; ``rasters``: the registered rasters, each with its own paths."""
     paths: dict = {
         "/": get("Landing page", [ref("f")]),
         "/conformance": get("Conformance classes", [ref("f")]),
@@ -196,6 +224,7 @@ def document(request: Request) -> dict:
                 + ".",
             )
             for name in layer.source.properties
+            if layer.source.fields[name].type not in NOT_QUERYABLE
         ]
         paths[base] = get(layer.title, [ref("f")])
         paths[f"{base}/queryables"] = get(
@@ -211,23 +240,46 @@ def document(request: Request) -> dict:
         )
         paths[f"{base}/items/{{featureId}}"] = get(
             f"One feature of {layer.id}",
-            [ref("featureId"), ref("f"), ref("crs")],
+            [ref("featureId"), ref("f"), ref("crs"), ref("as-of")],
             "application/geo+json",
         )
+        if layer.editable:
+            on_items, on_item = write_operations(layer.id)
+            paths[f"{base}/items"].update(on_items)
+            paths[f"{base}/items/{{featureId}}"].update(on_item)
+            paths[f"{base}/items/{{featureId}}/history"] = get(
+                f"Every version of a feature of {layer.id}", [ref("featureId"), ref("f")]
+            )
     tile_paths, tile_parameters = tilesets.openapi_paths([layer.id for layer in CATALOGUE])
     paths.update(tile_paths)
+    raster_paths, raster_parameters = raster_openapi.openapi_paths(rasters)
+    paths.update(raster_paths)
     return {
         "openapi": "3.0.3",
         "info": {
             "title": request.app.state.settings.title,
             "version": "0.1.0",
-            "description": "OGC API - Features and Tiles over the E-Mining Platform's store.",
+            "description": "OGC API - Features and Tiles, and rasters (map tiles, subsets, "
+            "sampling, zonal statistics), over the E-Mining Platform's store.",
             "license": {"name": "Apache-2.0"},
         },
         "servers": [{"url": str(request.base_url).rstrip("/")}],
         "paths": paths,
         "components": {
-            "parameters": {**PARAMETERS, **tile_parameters},
+            "parameters": {**PARAMETERS, **tile_parameters, **raster_parameters},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "password": {
+                    "type": "oauth2",
+                    "flows": {
+                        "password": {
+                            "tokenUrl": str(request.base_url).rstrip("/") + "/auth/token",
+                            "scopes": {},
+                        }
+                    },
+                },
+            },
             "schemas": {
                 "exception": {
                     "type": "object",

@@ -20,7 +20,7 @@ LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 STANDARD = (
     "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-    "filter-crs", "sortby", "properties", "skipGeometry",
+    "filter-crs", "sortby", "properties", "skipGeometry", "as-of",
 )  # fmt: skip
 FILTER_LANGS = ("cql2-text", "cql2-json")
 
@@ -77,6 +77,21 @@ def instant(text: str, end: bool = False) -> dt.datetime | None:
             f"datetime {text!r} is not an RFC 3339 date-time or date (2024-05-01T00:00:00Z)"
         ) from None
     moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min, tzinfo=dt.UTC)
+    return moment
+
+
+def as_of(value: str | None) -> dt.datetime | None:
+    """``as-of``: the moment whose data to read (a date: the end of that day), not the future."""
+    if value is None:
+        return None
+    try:
+        moment = instant(value, end=True)
+    except ParameterError:
+        raise ParameterError(
+            f"as-of {value!r} is not an RFC 3339 date-time or date (2026-01-31T12:00:00Z)"
+        ) from None
+    if moment is None:
+        raise ParameterError("as-of needs a date-time or a date")
     return moment
 
 
@@ -200,4 +215,5 @@ def items_query(source: Source, params: QueryParams) -> ItemsQuery:
         crs=crs("crs", params.get("crs")),
         limit=integer("limit", params.get("limit"), LIMIT_DEFAULT, 1, LIMIT_MAX),
         offset=integer("offset", params.get("offset"), 0, 0, 10**9),
+        as_of=as_of(params.get("as-of")),
     )

@@ -21,6 +21,14 @@ GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CACHE_CONTROL = "public, max-age=30, must-revalidate"
+PRIVATE_CACHE_CONTROL = "private, max-age=30, must-revalidate"
+VARY = "Accept, Authorization, X-API-Key"
+
+
+def cache_control(request: Request) -> str:
+    """What a caller with credentials sees may be theirs alone: no shared cache may keep it."""
+    claims = getattr(request.state, "claims", None)
+    return CACHE_CONTROL if claims is None or claims.anonymous else PRIVATE_CACHE_CONTROL
 
 
 def wants_html(request: Request) -> bool:
@@ -71,14 +79,17 @@ def send(
     headers: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> Response:
-    """The body with a strong ETag; 304 when the client already holds this version."""
+    """The body with a strong ETag (the caller's, or the body's hash); 304 when the client
+    already holds this version."""
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    etag = '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    etag = (headers or {}).get("ETag") or (
+        '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+    )
     all_headers = {
-        "ETag": etag,
-        "Cache-Control": CACHE_CONTROL,
-        "Vary": "Accept",
+        "Cache-Control": cache_control(request),
+        "Vary": VARY,
         **(headers or {}),
+        "ETag": etag,
     }
     if status == 200 and etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=all_headers)

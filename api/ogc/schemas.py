@@ -17,6 +17,9 @@ JSON_SCHEMA_TYPES = {
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
     "string[]": {"type": "array", "items": {"type": "string"}},
+    "object[]": {"type": "array", "items": {"type": "object"}},
 }
 QUERY_PARAMETER_TYPES = {**JSON_SCHEMA_TYPES, "string[]": {"type": "string"}}
 """In a query string an array property is matched by one item (``commodities=coal``)."""
+NOT_QUERYABLE = ("object[]",)
+"""Types published but not filtered on: lists of records (a project's partners, ...), JSON."""

@@ -1,7 +1,8 @@
 // The behaviour of the folium map (layers/maps.py builds the page and its JSON configuration):
 // fills folium's layer groups from the OGC items endpoint, inlined GeoJSON or vector tiles; draws
 // the legend; switches language (English / 中文 / اردو, right to left for Urdu); shows a deposit's
-// links to the value chain (nearest corridor, SEZ, port) with km and hours. No basemap is needed:
+// links to the value chain (nearest corridor, SEZ, port) with km and hours; raster overlays are
+// emining-rasters.js (loaded after this file, before init). No basemap is needed:
 // provinces and corridors are our own layers. Feature values are written with textContent only.
 (function () {
   "use strict";
@@ -14,7 +15,7 @@
   // was drawn: { at, tiles, features }. For bench/map.py and tests; nothing in the page reads it.
   const ready = window.eminingReady || (window.eminingReady = {});
 
-  const PANES = { background: ["em-background", 380], polygon: ["em-areas", 390], line: ["em-lines", 420], links: ["em-links", 430], point: ["em-points", 450] };
+  const PANES = { raster: ["em-rasters", 370], background: ["em-background", 380], polygon: ["em-areas", 390], line: ["em-lines", 420], links: ["em-links", 430], point: ["em-points", 450] };
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -66,6 +67,7 @@
       if (layer.attribution) map.attributionControl.addAttribution(layer.attribution);
       this.load(layer, group);
     }
+    this.startRasters();  // emining-rasters.js
     map.on("overlayadd overlayremove", (e) => {
       for (const [layer, group] of this.overlays) if (group === e.layer) this.onMap[layer.id] = e.type === "overlayadd";
       this.drawLegend();
@@ -216,11 +218,15 @@
 
   // ---- popups and links ---------------------------------------------------------------------
 
+  EMap.prototype.locale = function () {
+    return this.lang === "ur" ? "ur-PK" : this.lang;
+  };
+
   EMap.prototype.value = function (name, value) {
     const sep = { en: ", ", zh: "、", ur: "، " }[this.lang] || ", ";
     if (Array.isArray(value)) return value.map((v) => this.t("terms", String(v))).join(sep);
     if (typeof value === "boolean") return this.t("terms", String(value));
-    if (typeof value === "number") return value.toLocaleString(this.lang === "ur" ? "ur-PK" : this.lang, { maximumFractionDigits: 2 });
+    if (typeof value === "number") return value.toLocaleString(this.locale(), { maximumFractionDigits: 2 });
     if (typeof value === "string" && this.config.terms[value]) return this.t("terms", value);
     if (name === "commodities" && typeof value === "string") return this.value(name, value.split(","));
     return String(value);
@@ -266,6 +272,7 @@
       box.appendChild(a);
     }
     if (layer.id === "deposits" && this.config.links) this.showLinks(box, id);
+    this.showZonal(box, layer.id, id);  // emining-rasters.js
     return box;
   };
 
@@ -333,6 +340,10 @@
     box.appendChild(el("h3", null, this.t("ui", "legend")));
     for (const [layer] of this.overlays) {
       if (!this.onMap[layer.id]) continue;
+      if (layer.raster) {
+        box.appendChild(this.rasterLegend(layer));  // emining-rasters.js
+        continue;
+      }
       const section = el("section", "em-legend-layer");
       section.dataset.layer = layer.id;
       section.appendChild(el("h4", null, layer.title[this.lang] || layer.title.en));
@@ -413,10 +424,11 @@
     }
     this.relabelControl();
     this.drawLegend();
-    // An open popup is rebuilt in the new language.
+    // An open popup is rebuilt in the new language. Its box is read from the page: a popup
+    // bound to a feature holds the function that builds the box, not the box.
     this.map.eachLayer((layer) => {
       if (layer instanceof L.Popup && layer.isOpen && layer.isOpen()) {
-        const old = layer.getContent();
+        const old = layer.getElement() && layer.getElement().querySelector(".em-popup");
         if (old && old.dataset && old.dataset.layer) {
           const config = this.config.layers.find((l) => l.id === old.dataset.layer);
           const source = layer._source;
@@ -428,6 +440,8 @@
   };
 
   window.EMiningMap = {
+    EMap: EMap,  // extended by emining-rasters.js
+    el: el,
     init: function (leaflet, config) {
       const instance = new EMap(leaflet, config);
       instance.start();

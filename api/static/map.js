@@ -1,6 +1,7 @@
-// Maps of the HTML pages: no basemap tiles (the platform runs offline), only the data itself,
-// with the provinces as a light background. Feature data is read from JSON blocks
-// (<script type="application/json">) and shown with textContent only, never as HTML.
+// Maps of the HTML pages: no basemap tiles (the platform runs offline), only the data itself
+// (features, or a raster's own PNG tiles), with the provinces as a light background. Feature
+// data is read from JSON blocks (<script type="application/json">) and shown with textContent
+// only, never as HTML.
 (function () {
   "use strict";
   const PAKISTAN = [[23.6, 60.8], [37.1, 77.9]];
@@ -37,11 +38,17 @@
         if (!data) return;
         const background = L.geoJSON(data, {
           interactive: false,
-          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8", fillOpacity: 0.6 },
+          // over a raster's tiles, outlines only
+          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8", fillOpacity: el.dataset.tiles ? 0 : 0.6 },
         }).addTo(map);
         background.bringToBack();
       })
       .catch(() => {});
+  }
+
+  if (el.dataset.tiles) {  // a raster's PNG map tiles, requested within its extent only
+    const [minx, miny, maxx, maxy] = JSON.parse(el.dataset.bbox);
+    L.tileLayer(el.dataset.tiles, { bounds: [[miny, minx], [maxy, maxx]], opacity: 0.85, className: "raster-tiles" }).addTo(map);
   }
 
   if (el.dataset.bbox) {

@@ -36,20 +36,18 @@ row-level security never hides rows from the ranking. Triggers that must not tak
 own rank writes for changes of the data (``updated_at``, the change counter; history) are
 recreated with a guard, ``GUARDED``.
 
-Revision ID: 0006
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-26
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0004"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-RANKED: dict[str, str | None] = {"deposits": None, "facilities": None}
-"""Point tables thinned in tiles, each with its rank class expression (None: one class)."""
 
 AUDIENCE = (
     "CASE visibility WHEN 'public' THEN '{}'::bigint[] WHEN 'confidential' THEN ARRAY[owner_org] "
@@ -57,6 +55,9 @@ AUDIENCE = (
 )
 """Who may see a row under migration 0005's rule (authorities see every class): the class the
 access columns need, once they exist (immutable, so it can lead the upkeep's index)."""
+
+RANKED: dict[str, str | None] = {"deposits": AUDIENCE, "facilities": AUDIENCE}
+"""Point tables thinned in tiles, each with its rank class expression (None: one class)."""
 
 KEY_LEVEL = 24  # Web Mercator cells of the key: 2^24 per side (2.4 m at the equator)
 THIN_LEVELS = 7  # the thinning grid is 2^7 = 128 cells per tile side
@@ -219,9 +220,20 @@ GUARDED = {
         "EXECUTE FUNCTION note_layer_change()",
         f"WHEN (pg_trigger_depth() = 0 OR {NOT_UPKEEP})",
     ),
+    # History (migration 0007) keeps changes of the data, not of the ranks.
+    "history_update": (
+        "AFTER UPDATE ON {table} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT {when} "
+        "EXECUTE FUNCTION keep_history_update()",
+        f"WHEN ({NOT_UPKEEP})",
+    ),
+    # A project's sites did not change either (migration 0006's counter of projects).
+    "projects_changes": (
+        "AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} FOR EACH STATEMENT {when} "
+        "EXECUTE FUNCTION note_change_of('projects')",
+        f"WHEN (pg_trigger_depth() = 0 OR {NOT_UPKEEP})",
+    ),
 }
-"""Triggers ``{table}_{name}`` recreated with a guard (definition, guard); with history kept by
-triggers (the access work's migration), its UPDATE trigger belongs here too."""
+"""Triggers ``{table}_{name}`` recreated with a guard (definition, guard)."""
 
 
 def upgrade() -> None:

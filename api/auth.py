@@ -1,0 +1,181 @@
+"""Who is calling, and a connection that acts as them.
+
+Machines send an API key (``X-API-Key: em_…`` or ``Authorization: Bearer em_…``); people trade
+their e-mail and password for a signed bearer token at ``POST /auth/token`` (the OAuth2 password
+grant, so QGIS's and OWSLib's OAuth2 and header settings work unchanged). No credentials is
+anonymous: public records only. Wrong credentials are a 401, never a silent fall back to
+anonymous, so a client with an expired token notices.
+
+Every read and write goes through ``session``: it identifies the caller on the connection it
+hands out and switches that connection's transaction to the caller's claims, so row-level
+security (migration 0005) filters whatever the endpoint then runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+import jwt
+from fastapi import APIRouter, HTTPException, Request
+from psycopg import AsyncConnection
+from starlette.responses import Response
+
+from api.ogc.respond import send
+from api.responses import JSONResponse
+from geo import access
+from geo.access import ANONYMOUS, Claims
+
+TOKEN_SECONDS = 3600
+COOKIE = "emining_session"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # the only ones a session cookie may act for
+ALGORITHM = "HS256"
+ISSUER = "emining"
+router = APIRouter(tags=["Accounts"])
+
+
+def unauthorised(description: str) -> HTTPException:
+    return HTTPException(
+        401,
+        description,
+        headers={"WWW-Authenticate": 'Bearer realm="emining", error="invalid_token"'},
+    )
+
+
+def credentials(request: Request) -> tuple[str, str] | None:
+    """("key", …) or ("token", …) from the request's headers (or, for reads only, the browser
+    session cookie of ``api.browser_session``), or None when it carries none."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return "key", key.strip()
+    header = request.headers.get("authorization")
+    if not header:
+        cookie = request.cookies.get(COOKIE)
+        return ("cookie", cookie) if cookie and request.method in SAFE_METHODS else None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise unauthorised("Authorization must be 'Bearer <token or API key>'")
+    value = value.strip()
+    return ("key", value) if value.startswith(access.KEY_PREFIX) else ("token", value)
+
+
+async def signing_secret(request: Request, conn: AsyncConnection) -> bytes:
+    state = request.app.state
+    if getattr(state, "token_secret", None) is None:
+        state.token_secret = await access.token_secret(conn)
+    return state.token_secret
+
+
+async def identify(request: Request, conn: AsyncConnection) -> Claims:
+    """The caller's claims (read once per request and kept on ``request.state``)."""
+    known = getattr(request.state, "claims", None)
+    if known is not None:
+        return known
+    given = credentials(request)
+    claims = ANONYMOUS
+    if given is not None:
+        kind, value = given
+        if kind == "key":
+            found = await access.claims_for_key(conn, value)
+            if found is None:
+                raise unauthorised("unknown or revoked API key")
+            claims = found
+        else:
+            try:
+                claims = await claims_for_token(request, conn, value)
+            except HTTPException:
+                if kind == "token":
+                    raise
+                # An expired browser session reads as anonymous (and /login says so): the
+                # cookie is the browser's, not a credential the caller chose to send.
+    request.state.claims = claims
+    return claims
+
+
+async def claims_for_token(request: Request, conn: AsyncConnection, token: str) -> Claims:
+    secret = await signing_secret(request, conn)
+    try:
+        subject = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["exp", "sub"]},
+        )["sub"]  # fmt: skip
+    except jwt.ExpiredSignatureError:
+        raise unauthorised("the bearer token has expired; ask /auth/token for a new one") from None
+    except jwt.InvalidTokenError:
+        raise unauthorised("the bearer token is not valid") from None
+    claims = await access.claims_for_user(conn, int(subject))
+    if claims is None:
+        raise unauthorised("the token's user is no longer active")
+    return claims
+
+
+async def refresh(conn: AsyncConnection, layers: Iterable) -> None:
+    """Derived layers (links) are rebuilt first, as the store's owner, from every record."""
+    for layer in layers:
+        if getattr(layer, "refresh", None) is not None:
+            await layer.refresh(conn)
+
+
+@asynccontextmanager
+async def session(
+    request: Request, refreshing: Iterable = (), timeout: float | None = None
+) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection inside a transaction that acts as the caller (see geo.access)."""
+    async with request.app.state.pool.connection(timeout=timeout) as conn:
+        await refresh(conn, refreshing)
+        claims = await identify(request, conn)
+        async with conn.transaction():
+            await access.act_as(conn, claims)
+            yield conn
+
+
+async def issue_token(request: Request, conn: AsyncConnection, claims: Claims) -> str:
+    """A signed bearer token (JWT) naming the user; claims are read afresh on every use."""
+    now = int(time.time())
+    payload = {"sub": str(claims.user_id), "iss": ISSUER, "iat": now, "exp": now + TOKEN_SECONDS}
+    return jwt.encode(payload, await signing_secret(request, conn), algorithm=ALGORITHM)
+
+
+@router.post("/auth/token", summary="A bearer token for a user (OAuth2 password grant)")
+async def token(request: Request) -> Response:
+    form = dict(parse_qsl((await request.body()).decode(errors="replace")))
+    if form.get("grant_type", "password") != "password":
+        return oauth_error("unsupported_grant_type", "only grant_type=password is supported")
+    if not form.get("username") or not form.get("password"):
+        return oauth_error("invalid_request", "username (e-mail) and password are required")
+    async with request.app.state.pool.connection() as conn:
+        claims = await access.claims_for_password(conn, form["username"], form["password"])
+        if claims is None:
+            return oauth_error("invalid_grant", "wrong e-mail or password", status=401)
+        signed = await issue_token(request, conn, claims)
+    body = {"access_token": signed, "token_type": "bearer", "expires_in": TOKEN_SECONDS}
+    return send(request, body, headers={"Cache-Control": "no-store"})
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> Response:
+    """RFC 6749's error fields beside OGC's, so either kind of client reads the reason."""
+    body = {"code": error, "description": description, "error": error,
+            "error_description": description}  # fmt: skip
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/auth/me", summary="Who the request acts as")
+async def me(request: Request) -> Response:
+    async with session(request) as conn:
+        claims = await identify(request, conn)
+        organisation = None
+        if claims.org_id is not None:
+            cursor = await conn.execute(
+                "SELECT name FROM organisations WHERE id = %s", [claims.org_id]
+            )
+            organisation = (await cursor.fetchone())[0]
+    document = {
+        "anonymous": claims.anonymous,
+        "user": claims.user_id,
+        "organisation": organisation,
+        "organisationKind": claims.org_kind,
+        "role": claims.role,
+    }
+    return send(request, document, headers={"Cache-Control": "private, no-cache"})

@@ -1,0 +1,62 @@
+"""OpenAPI 3.0 building blocks shared by the parts of the API definition (features, tiles, rasters).
+
+Why apart from ``openapi.py``: the tiles and rasters modules describe their own paths, and
+``openapi.py`` imports them, so what they share cannot live there without an import cycle.
+"""
+
+from __future__ import annotations
+
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+
+
+def query(name: str, schema: dict, description: str, **extra: object) -> dict:
+    """A query parameter, optional unless ``required=True`` is given."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **extra,
+    }
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def responses(media_type: str, schema: str = "object", html: bool = True) -> dict:
+    """200 (``media_type``, and HTML if the resource has a page), 304, 400 and 404.
+
+    A media type that is not JSON is a binary body (PNG, GeoTIFF, MVT).
+    """
+    body = {"type": schema} if "json" in media_type else {"type": "string", "format": "binary"}
+    content = {media_type: {"schema": body}}
+    if html:
+        content["text/html"] = {"schema": {"type": "string"}}
+    return {
+        "200": {"description": "Success", "content": content},
+        "304": {"description": "Not modified (ETag matches)"},
+        "400": {"description": "Invalid parameter", "content": ERROR},
+        "404": {"description": "Not found", "content": ERROR},
+    }
+
+
+def operation(
+    summary: str,
+    parameters: list[dict],
+    media_type: str,
+    extra: dict | None = None,
+    *,
+    html: bool = False,
+    description: str | None = None,
+) -> dict:
+    """A GET path item; ``extra``: more responses (e.g. 204 for an empty tile)."""
+    get = {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {**responses(media_type, html=html), **(extra or {})},
+    }
+    if description:
+        get["description"] = description
+    return {"get": get}

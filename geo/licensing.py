@@ -1,0 +1,244 @@
+"""Licence applications: is a block free, applying for it, and an authority's decisions.
+
+Why so little here: the rules (the priority stamp, what conflicts, who decides, which steps are
+allowed) are the database's (migration 0009), so every path obeys them. This module reads the
+applicant's GeoJSON with the loader's checks (``geo.edit.checked_rows``, which runs
+``geo.validate.check``), asks the database for conflicts, and writes through ``geo.edit``.
+
+What an applicant may say: the block (a Polygon or MultiPolygon) and ``APPLICANT_FIELDS``. The
+number, status, dates, stamp, owner and source are the platform's; sending one is a 400 that
+names it, as is any unknown field, wrong vocabulary value or bad geometry, all at once. An
+application is ``confidential`` unless the applicant says otherwise: its owner and the
+authorities see it.
+
+Conflicts name a record only to a caller who may see it. Of any other the answer says only
+"an earlier application (or an active licence) not visible to you" and its overlap in km²: an
+applicant learns that the area is taken, never by whom or under which number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from geo import edit
+from geo.access import Claims
+from geo.crs import CRS
+from geo.edit import EditError, Written
+from geo.models import LAYERS
+from geo.vocab import LICENCE_STATUS
+
+TABLE = LAYERS["concessions"].__table__
+APPLICANT_FIELDS = ("licence_type", "commodities", "holder", "holder_country", "province",
+                    "authority", "notes", "visibility", "shared_with")  # fmt: skip
+PLATFORM_FIELDS = tuple(c.name for c in TABLE.columns if c.name not in (*APPLICANT_FIELDS, "geom"))
+SOURCE = "licence application through the E-Mining Platform"
+PENDING_NUMBER = "APP-pending"
+"""Stands in for the number while the feature is checked; the database numbers applications."""
+APPLICANT_KINDS = ("enterprise", "public")
+DECIDERS = ("approver", "admin")
+DECISION_FIELDS = ("status", "licence_no", "granted_on", "expires_on")
+
+_CONFLICTS = (
+    "SELECT ST_Area(b.g::geography) / 1e6, c.visible, c.kind, c.licence_no, c.status, "
+    "c.applied_at, c.overlap_km2 FROM (SELECT %s::geometry AS g) b "
+    "LEFT JOIN LATERAL emining_application_conflicts(b.g) c ON true"
+)
+_APPLIED = (
+    "SELECT id, licence_no, status, applied_at, applied_on, area_km2 FROM concessions WHERE id = %s"
+)
+_CURRENT = "SELECT status, licence_no, emining_licence_next(status) FROM concessions WHERE id = %s"
+_DECIDE = (
+    "UPDATE concessions SET status = %(status)s, licence_no = coalesce(%(licence_no)s, "
+    "licence_no), granted_on = coalesce(%(granted_on)s, granted_on), "
+    "expires_on = coalesce(%(expires_on)s, expires_on) WHERE id = %(id)s "
+    "RETURNING id, licence_no, status, applied_at, granted_on, expires_on"
+)
+
+
+class LicensingError(EditError):
+    """An EditError whose answer carries more than a description (conflicts, allowed steps)."""
+
+    def __init__(self, status: int, message: str, extra: dict):
+        super().__init__(status, message)
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Conflict:
+    visible: bool
+    kind: str  # "licence" or "application"
+    licence_no: str | None
+    status: str | None
+    applied_at: dt.datetime | None
+    overlap_km2: float
+
+    def describe(self) -> str:
+        km2 = f"{self.overlap_km2:.3f} km²"
+        if not self.visible:
+            what = "an earlier application" if self.kind == "application" else "an active licence"
+            return f"{what} not visible to you overlaps it by {km2}"
+        if self.kind == "application":
+            return f"application {self.licence_no} of {self.applied_at:%Y-%m-%dT%H:%M:%S%z} " \
+                   f"overlaps it by {km2}"  # fmt: skip
+        return f"licence {self.licence_no} ({self.status}) overlaps it by {km2}"
+
+    def document(self) -> dict:
+        return {
+            "licence_no": self.licence_no,
+            "kind": self.kind,
+            "status": self.status,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "overlap_km2": self.overlap_km2,
+            "visible": self.visible,
+        }
+
+
+@dataclass(frozen=True)
+class Block:
+    """A checked application: the feature as the store will take it and its block (hex EWKB,
+    EPSG:4326) for the conflict check."""
+
+    feature: dict
+    geometry: str
+    crs: CRS
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str
+    licence_no: str | None = None
+    granted_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+def may_apply(claims: Claims) -> bool:
+    """Enterprises and public bodies apply; authorities decide and do not apply."""
+    return claims.can_write and claims.org_kind in APPLICANT_KINDS
+
+
+def may_decide(claims: Claims) -> bool:
+    """As ``emining_may_decide()`` in the database, to answer 403 before any work."""
+    return claims.org_kind == "authority" and claims.role in DECIDERS
+
+
+def block_of(body: object, crs: CRS) -> Block:
+    """The application in ``body`` (one GeoJSON Feature), checked; EditError(400) names every
+    problem: fields that are the platform's, and whatever the loader's checks find."""
+    features = edit.features_of(body)
+    if len(features) != 1:
+        raise EditError(400, "an application is one GeoJSON Feature, not a collection of them")
+    feature = features[0]
+    given = feature.get("properties") if isinstance(feature, dict) else None
+    given = given if isinstance(given, dict) else {}
+    problems = [f"body: {name}: set by the platform, not by the applicant"
+                for name in given if name in PLATFORM_FIELDS]  # fmt: skip
+    properties = {k: v for k, v in given.items() if k not in PLATFORM_FIELDS}
+    properties.setdefault("visibility", "confidential")
+    properties |= {"licence_no": PENDING_NUMBER, "status": "application", "source": SOURCE}
+    complete = {**feature, "properties": properties} if isinstance(feature, dict) else feature
+    try:
+        frame, _ = edit.checked_rows("concessions", [complete], crs)
+    except EditError as error:
+        if error.status != 400:
+            raise
+        problems.append(str(error))
+    if problems:
+        raise EditError(400, "; ".join(problems))
+    return Block(complete, frame["geom"].iloc[0], crs)
+
+
+async def conflicts(conn: psycopg.AsyncConnection, block: Block) -> tuple[float, list[Conflict]]:
+    """The block's area (km², spheroid) and what it conflicts with, as the caller may know it."""
+    cursor = await conn.execute(_CONFLICTS, [block.geometry])
+    rows = await cursor.fetchall()
+    found = [Conflict(*row[1:]) for row in rows if row[1] is not None]
+    return rows[0][0], found
+
+
+def conflicting(found: list[Conflict]) -> LicensingError:
+    listed = "; ".join(c.describe() for c in found)
+    return LicensingError(
+        409,
+        f"the area is not free: {listed}",
+        {"conflicts": [c.document() for c in found]},
+    )
+
+
+async def check(conn: psycopg.AsyncConnection, block: Block) -> float:
+    """The block's area when it is free; LicensingError(409) listing the conflicts otherwise."""
+    area, found = await conflicts(conn, block)
+    if found:
+        raise conflicting(found)
+    return area
+
+
+async def apply(conn: psycopg.AsyncConnection, block: Block, claims: Claims) -> tuple[dict, str]:
+    """The new application (stamped and numbered by the database) and its ETag.
+
+    The applications lock is held from the check to the end of the transaction, so an
+    overlapping application sent meanwhile waits and then sees this one (migration 0009); the
+    database's trigger checks once more under the same lock, for writes by other paths."""
+    await conn.execute("SELECT emining_lock_applications()")
+    await check(conn, block)
+    written: Written = (await edit.insert(conn, "concessions", [block.feature], block.crs,
+                                          claims))[0]  # fmt: skip
+    cursor = await conn.execute(_APPLIED, [written.id])
+    return _row(cursor.description, await cursor.fetchone()), written.etag
+
+
+def decision_of(body: object) -> Decision:
+    """The approver's decision: ``{"status": …}`` and optionally the licence number, grant and
+    expiry dates; EditError(400) names every problem."""
+    if not isinstance(body, dict):
+        raise EditError(400, "the body must be a JSON object with the new status")
+    problems = [f"{name}: unknown field; a decision has {', '.join(DECISION_FIELDS)}"
+                for name in body if name not in DECISION_FIELDS]  # fmt: skip
+    status = body.get("status")
+    if status not in LICENCE_STATUS:
+        problems.append(f"status: {status!r} is not one of {', '.join(LICENCE_STATUS)}")
+    number = body.get("licence_no")
+    if number is not None and (not isinstance(number, str) or not number.strip()):
+        problems.append("licence_no: must be non-empty text")
+    dates = {}
+    for name in ("granted_on", "expires_on"):
+        value = body.get(name)
+        try:
+            dates[name] = None if value is None else dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            problems.append(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
+    if problems:
+        raise EditError(400, "; ".join(problems))
+    number = number.strip() if number else None
+    return Decision(status, number, **dates)
+
+
+async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) -> dict:
+    """The record after the decision; 404 if unknown, 409 naming the allowed steps if this one
+    is not (the trigger of migration 0009 holds the same rule), 400 for dates it refuses."""
+    cursor = await conn.execute(_CURRENT + " FOR UPDATE", [fid])
+    current = await cursor.fetchone()
+    if current is None:
+        raise EditError(404, f"no licence or application {fid}")
+    status, number, allowed = current
+    if decision.status not in allowed:
+        steps = ", ".join(allowed) or "nothing else (final)"
+        raise LicensingError(
+            409,
+            f"{number} is {status}: it may become {steps}, not {decision.status}",
+            {"current": status, "allowed": allowed},
+        )
+    values = {"id": fid, "status": decision.status, "licence_no": decision.licence_no,
+              "granted_on": decision.granted_on, "expires_on": decision.expires_on}  # fmt: skip
+    with edit.database_errors():
+        cursor = await conn.execute(_DECIDE, values)
+    return _row(cursor.description, await cursor.fetchone())
+
+
+def _row(description, row) -> dict:
+    return {
+        column.name: value.isoformat() if isinstance(value, dt.date) else value
+        for column, value in zip(description, row, strict=True)
+    }
