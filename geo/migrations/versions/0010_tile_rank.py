@@ -198,6 +198,34 @@ FUNCTIONS = [
         PERFORM set_config('{GUARD}', 'off', true);
         RETURN NULL;
     END $$""",
+    # ALTER TABLE under views that use the table's row type (a layer "as of" a time, from its
+    # history, rebuilds rows of that type): they are dropped and made again as they were.
+    """CREATE FUNCTION tile_rank_alter(t regclass, change text) RETURNS void
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        v record;
+        grant_ record;
+    BEGIN
+        CREATE TEMP TABLE tile_rank_views ON COMMIT DROP AS
+        SELECT DISTINCT c.oid::regclass::text AS name, pg_get_viewdef(c.oid) AS body,
+               c.reloptions AS options, c.relacl AS acl
+        FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class c ON c.oid = r.ev_class
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_type'::regclass
+          AND d.refobjid = (SELECT reltype FROM pg_class WHERE oid = t);
+        FOR v IN SELECT * FROM tile_rank_views LOOP
+            EXECUTE format('DROP VIEW %s', v.name);
+        END LOOP;
+        EXECUTE format('ALTER TABLE %s %s', t, change);
+        FOR v IN SELECT * FROM tile_rank_views LOOP
+            EXECUTE format('CREATE VIEW %s %s AS %s', v.name, CASE WHEN v.options IS NULL THEN ''
+                ELSE format('WITH (%s)', array_to_string(v.options, ', ')) END, v.body);
+            FOR grant_ IN SELECT grantee::regrole AS who, privilege_type AS what
+                FROM aclexplode(v.acl) WHERE grantee <> 0 AND grantee <> grantor LOOP
+                EXECUTE format('GRANT %s ON %s TO %s', grant_.what, v.name, grant_.who);
+            END LOOP;
+        END LOOP;
+        DROP TABLE tile_rank_views;
+    END $$""",
     # Before each writing statement: one writing transaction at a time per ranked table.
     """CREATE FUNCTION tile_rank_lock() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -242,7 +270,9 @@ def upgrade() -> None:
     for table, rank_class in RANKED.items():
         quoted = "NULL" if rank_class is None else f"$class${rank_class}$class$"
         op.execute(f"INSERT INTO tile_ranks VALUES ('{table}', {quoted})")
-        op.execute(f"ALTER TABLE {table} ADD COLUMN minzoom smallint NOT NULL DEFAULT 0")
+        op.execute(
+            f"SELECT tile_rank_alter('{table}', 'ADD COLUMN minzoom smallint NOT NULL DEFAULT 0')"
+        )
         for name, (definition, when) in GUARDED.items():
             op.execute(f"DROP TRIGGER {table}_{name} ON {table}")
             op.execute(
@@ -276,8 +306,9 @@ def downgrade() -> None:
             plain = definition.format(table=table, when="")
             op.execute(f"CREATE TRIGGER {table}_{name} {plain}")
         op.execute(f"DROP INDEX {table}_tile_key_idx")
-        op.execute(f"ALTER TABLE {table} DROP COLUMN minzoom")  # and its index
+        op.execute(f"SELECT tile_rank_alter('{table}', 'DROP COLUMN minzoom')")  # and its index
     for function in (
+        "tile_rank_alter(regclass, text)",
         "tile_rank_lock()",
         "tile_rank_upkeep()",
         "tile_rank_refresh(regclass)",
