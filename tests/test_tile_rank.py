@@ -253,6 +253,11 @@ def test_the_audience_class_keeps_each_audience_its_own_representatives(conn, tm
         "ADD COLUMN IF NOT EXISTS owner_org bigint, "
         "ADD COLUMN IF NOT EXISTS shared_with bigint[] NOT NULL DEFAULT '{}'"
     )
+    if conn.execute("SELECT to_regclass('organisations')").fetchone()[0]:  # the owners' table
+        conn.execute(
+            "INSERT INTO organisations (id, name, kind) OVERRIDING SYSTEM VALUE "
+            "SELECT n, 'Organisation ' || n, 'enterprise' FROM generate_series(1, 9) n"
+        )
     conn.execute(
         "UPDATE deposits SET visibility = (ARRAY['shared', 'confidential'])[1 + id % 2], "
         "owner_org = 1 + id % 3, shared_with = ARRAY[4 + id % 5] WHERE id % 4 = 0"
