@@ -23,8 +23,8 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
-    SmallInteger,
     Numeric,
+    SmallInteger,
     Text,
     func,
 )
