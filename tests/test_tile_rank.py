@@ -318,3 +318,26 @@ def test_ranks_are_internal_never_published_exported_or_loaded(conn, empty_url, 
         assert "minzoom" not in feature["properties"]
         queryables = client.get("/collections/deposits/queryables").json()["properties"]
         assert "minzoom" not in queryables
+
+
+def test_a_neighbours_rank_change_leaves_its_etag_and_history_alone(conn):
+    """A point inserted beside another takes its cells over (its rank changes): the other's
+    record did not change, so neither its ETag (If-Match) nor its history may."""
+    from geo.query import row_etag
+
+    (first,) = conn.execute(INSERT, ("First", 66.0, 30.0)).fetchone()
+    etag = conn.execute(
+        psycopg.sql.SQL("SELECT {} FROM deposits WHERE id = %s").format(row_etag("deposits")),
+        (first,),
+    )
+    before = etag.fetchone()[0]
+    versions = conn.execute("SELECT count(*) FROM history WHERE fid = %s", (first,)).fetchone()
+    conn.execute(INSERT, ("Second", 66.0 - 3e-5, 30.0 + 3e-5))
+    assert conn.execute("SELECT minzoom FROM deposits WHERE id = %s", (first,)).fetchone()[0] > 10
+    after = conn.execute(
+        psycopg.sql.SQL("SELECT {} FROM deposits WHERE id = %s").format(row_etag("deposits")),
+        (first,),
+    ).fetchone()[0]
+    assert after == before
+    now = conn.execute("SELECT count(*) FROM history WHERE fid = %s", (first,)).fetchone()
+    assert now == versions
