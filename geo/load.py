@@ -207,9 +207,12 @@ def _tile_ranks(conn: psycopg.Connection, layer: str, frame: pd.DataFrame) -> np
     """
     if not tile_rank.ranked(conn, layer):
         return None
-    points = shapely.get_geometry(np.asarray(frame.geometry.values, dtype=object), 0)
-    lon, lat = (np.nan_to_num(shapely.get_x(points)), np.nan_to_num(shapely.get_y(points)))
-    return tile_rank.ranks(tile_rank.keys(lon, lat))
+    points = np.asarray(frame.geometry.values, dtype=object)
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    parts = np.isnan(lon)  # a one-point MultiPoint (stored as its point), or a bad row
+    first = shapely.get_geometry(points[parts], 0)
+    lon[parts], lat[parts] = shapely.get_x(first), shapely.get_y(first)
+    return tile_rank.ranks(tile_rank.keys(np.nan_to_num(lon), np.nan_to_num(lat)))
 
 
 def _check_then_write(

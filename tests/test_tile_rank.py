@@ -129,7 +129,10 @@ def test_numpy_and_sql_agree_on_keys_and_ranks(conn):
 
 def test_a_bulk_copy_load_and_a_small_load_leave_valid_ranks(conn, tmp_path, monkeypatch):
     monkeypatch.setattr(copier, "CHUNK", 5000)  # several chunks, ranks sliced per chunk
-    synthetic(12_000, 3, tmp_path / "bulk.gpkg")  # ≥ 10,000 rows into an empty table: COPY
+    frame = synthetic(12_000, 3, tmp_path / "bulk.gpkg")  # ≥ 10,000 rows, empty table: COPY
+    lone = frame.geometry.iloc[:100].map(lambda point: shapely.MultiPoint([point]))
+    frame["geometry"] = list(lone) + list(frame.geometry.iloc[100:])  # stored as points
+    write(frame, tmp_path / "bulk.gpkg")
     load_file(conn, tmp_path / "bulk.gpkg", "deposits")
     assert_valid(conn)
     ranks = stored_ranks(conn)
