@@ -35,6 +35,7 @@ class TileKey:
     y: int
     layers: tuple[str, ...]  # MVT layers in the tile, in order
     audience: str = "public"  # whose rows it holds (geo.access.Claims.audience)
+    encoding: str = "identity"  # or "gzip": the same tile, compressed (the same ETag)
 
     @property
     def etag(self) -> str:

@@ -9,10 +9,13 @@ statement (geo.tiles). Empty tiles answer 204, as OGC API – Tiles allows, with
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request
 from morecantile import Tile, TileMatrixSet
 from starlette.responses import Response
@@ -91,16 +94,15 @@ def tile_index(tms: Annotated[TileMatrixSet, Depends(matrix_set)], z: str, x: st
 
 
 def tile_layers(layers: list[Layer], tms: TileMatrixSet, z: int) -> list[TileLayer]:
-    """The layers whose zoom range holds level ``z`` (as a WebMercatorQuad level)."""
+    """The layers whose zoom range holds level ``z`` (as a WebMercatorQuad level); point
+    layers below their maxzoom show that level's representatives (geo.tile_rank)."""
     level = z + tilesets.level_offset(tms)
+    chosen = [layer for layer in layers if layer.minzoom <= level <= layer.maxzoom]
+    thinned = {layer.id for layer in chosen
+               if layer.source.geometry_type == "POINT" and level < layer.maxzoom}  # fmt: skip
     return [
-        TileLayer(
-            layer.id,
-            layer.source,
-            thin=layer.source.geometry_type == "POINT" and level < layer.maxzoom,
-        )
-        for layer in layers
-        if layer.minzoom <= level <= layer.maxzoom
+        TileLayer(layer.id, layer.source, rank_zoom=level if layer.id in thinned else None)
+        for layer in chosen
     ]
 
 
@@ -145,7 +147,22 @@ async def serve_tile(
     body, headers["X-Tile-Cache"] = await cache(request).fetch(key, build)
     if not body:
         return Response(status_code=204, headers=headers)
+    headers["Vary"] = "Accept-Encoding"
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        zipped = dataclasses.replace(key, encoding="gzip")
+        body, _ = await cache(request).fetch(zipped, lambda: compress(body))
+        headers["Content-Encoding"] = "gzip"  # so the app's GZip middleware leaves it alone
     return Response(body, media_type=tilesets.MVT, headers=headers)
+
+
+async def compress(tile: bytes) -> bytes:
+    """gzip at level 6, in a thread, once per tile version (the gzipped tile is cached too).
+
+    Why not the app's GZip middleware: it compresses every response again, at level 9, which
+    for a 900 KB z5 tile costs 210 ms of CPU against 56 ms at level 6 for a 1% larger result;
+    a map's first view holds four such tiles.
+    """
+    return await anyio.to_thread.run_sync(lambda: gzip.compress(tile, 6, mtime=0))
 
 
 def metadata_format(request: Request, tms_id: str) -> str:

@@ -246,7 +246,7 @@ def tilejson(
         "tilejson": "3.0.0",
         "name": title,
         "description": "Lists are comma-joined strings; point layers are thinned below their "
-        "maxzoom (one point per 1/128 of a tile, lowest id), complete at maxzoom.",
+        "maxzoom (one point per 1/128 of a tile, by its stored tile rank), complete at maxzoom.",
         "attribution": "; ".join(
             dict.fromkeys(a for a in (layer.attribution for layer in layers) if a)
         ),

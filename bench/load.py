@@ -194,8 +194,9 @@ def ogr2ogr_same_schema_command(path: Path, dsn: str) -> list[str]:
     """ogr2ogr appending into a copy of ``deposits`` (same indexes and CHECKs): tool vs tool.
 
     Why the ``-sql``: GDAL falls back from COPY to one INSERT per row when a column with a
-    default (``updated_at``) is left unset, so the query sets it; ``commodities`` needs nothing,
-    as GDAL turns the JSON text into the ``text[]`` column's list itself.
+    default (``updated_at``, the tile rank ``minzoom``) is left unset, so the query sets them
+    (ogr2ogr cannot rank: 0, and the copy has no triggers to correct it); ``commodities`` needs
+    nothing, as GDAL turns the JSON text into the ``text[]`` column's list itself.
     """
     return [
         "ogr2ogr",
@@ -207,7 +208,7 @@ def ogr2ogr_same_schema_command(path: Path, dsn: str) -> list[str]:
         "-nln",
         SAME_TABLE,
         "-sql",
-        f"SELECT *, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS updated_at FROM {LAYER}",
+        f"SELECT *, strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS updated_at, 0 AS minzoom FROM {LAYER}",
         "--config",
         "PG_USE_COPY",
         "YES",

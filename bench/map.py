@@ -45,7 +45,7 @@ if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importa
 
 from bench import ogc  # noqa: E402
 from bench import ogc_servers as servers  # noqa: E402
-from geo import db  # noqa: E402
+from geo import db, network  # noqa: E402
 from geo.load import SAMPLES, load_samples  # noqa: E402
 
 OUT = BENCH / "out"
@@ -85,7 +85,10 @@ def with_database(url: str, name: str) -> str:
 
 
 def add_sample_layers(url: str) -> None:
-    """The sample provinces and corridors beside the synthetic deposits, by the real CLI."""
+    """The sample provinces and corridors beside the synthetic deposits, by the real CLI; then
+    the links, built once here: built by the server's first /map instead (the readiness
+    check), a million deposits' links took over 100 s on a busy machine and the check gave up.
+    """
     emining = Path(sys.executable).with_name("emining")
     for layer in EXTRA_LAYERS:
         subprocess.run(
@@ -93,6 +96,8 @@ def add_sample_layers(url: str) -> None:
              "--no-network"],
             env={**os.environ, "DATABASE_URL": url}, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
+    with psycopg.connect(url, autocommit=True) as conn:
+        network.build(conn)
 
 
 def samples_database(url: str) -> str:

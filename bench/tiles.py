@@ -18,7 +18,8 @@ measured list would fill the cache with exactly the tiles then measured.
 
 What the servers put in a tile differs and the sanity lines show it: TiPg stops at 10,000
 features per tile (its default, in id order), this API thins points below the layer's maxzoom
-to one per 1/128 of a tile (lowest id), so a z5 tile covers the whole tile with fewer points.
+to one per 1/128 of a tile (by their tile ranks, geo/tile_rank.py), so a z5 tile covers the
+whole tile with fewer points.
 """
 
 from __future__ import annotations

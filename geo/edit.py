@@ -27,6 +27,7 @@ from psycopg import sql
 from pyproj import Transformer
 from sqlalchemy import ARRAY, Table
 
+from geo import query
 from geo.access import Claims
 from geo.copy import pg_array
 from geo.crs import CRS
@@ -54,8 +55,8 @@ class Written:
 
 
 def row_etag(table: str) -> sql.Composable:
-    """SQL for the strong ETag of the row ``table`` (the row's own text, hashed)."""
-    return sql.SQL("'\"' || md5({}::text) || '\"'").format(sql.Identifier(table))
+    """SQL for the strong ETag of the row ``table`` (its text, hashed: geo.query.row_etag)."""
+    return query.row_etag(table)
 
 
 def features_of(body: object) -> list[dict]:

@@ -18,7 +18,7 @@ import pyogrio
 from psycopg import sql
 from sqlalchemy import ARRAY, Table
 
-from geo.models import LAYERS, SRID, field_type
+from geo.models import LAYERS, SRID, field_type, internal
 
 FORMATS = {".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".geojson": "GeoJSON", ".csv": "CSV"}
 BATCH = 20_000
@@ -70,7 +70,7 @@ def export_layer(
 
 
 def _attributes(table: Table) -> list[str]:
-    return [c.name for c in table.columns if c.name != "geom"]
+    return [c.name for c in table.columns if c.name != "geom" and not internal(c)]
 
 
 def _export_csv(conn: psycopg.Connection, table: Table, path: Path) -> None:

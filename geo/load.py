@@ -20,7 +20,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from geo import copy, network
+from geo import copy, network, tile_rank
 from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
 from geo.validate import ALLOWED, Problem, check, duplicate_keys
@@ -170,23 +170,28 @@ def _stream_into_empty(
     first problem stops the writing, not the checking: every problem is still reported, and
     raising inside the transaction rolls back what was written. TRUNCATE of the empty table
     in this transaction lets a wal_level=minimal server skip the WAL; the indexes are built
-    once, after the COPY.
+    once, after the COPY. Point layers get their tile ranks with the rows (the database checks
+    them in one pass rather than rewriting every row).
     """
     table = LAYERS[layer].__table__
     problems = duplicate_keys(frame, table)
     frame = frame.take(order)  # rows keep their file positions as labels, for the problems
+    ranks = _tile_ranks(conn, layer, frame)
     conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(layer)))
     with copy.indexes_deferred(conn, layer):
         first = check(frame.iloc[: copy.CHUNK], table, whole_file=False)
-        with copy.copy_stream(conn, layer, first.columns) as write:
+        columns = first.columns + ([tile_rank.RANK_COLUMN] if ranks is not None else [])
+        with copy.copy_stream(conn, layer, columns) as write:
             for start in range(0, len(frame), copy.CHUNK):
                 part = first if start == 0 else None
                 if part is None:
                     part = check(frame.iloc[start : start + copy.CHUNK], table, False)
                     part.problems = [p for p in part.problems if p.row is not None]
                 problems += part.problems
+                if ranks is not None:
+                    part.frame[tile_rank.RANK_COLUMN] = ranks[start : start + len(part.frame)]
                 if not problems:
-                    write(copy.to_arrow(part.frame, first.columns, table))
+                    write(copy.to_arrow(part.frame, columns, table))
                 if progress:
                     done = min(start + copy.CHUNK, len(frame))
                     progress("written" if not problems else "checked", done, len(frame))
@@ -194,6 +199,20 @@ def _stream_into_empty(
                 problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
                 raise LoadError(path, problems)
     return len(frame), 0
+
+
+def _tile_ranks(conn: psycopg.Connection, layer: str, frame: pd.DataFrame) -> np.ndarray | None:
+    """The rows' tile ranks in this order, which is their ids' (the table is empty), if the
+    layer's points are ranked; rows that fail the checks get some rank, and are never written.
+    """
+    if not tile_rank.ranked(conn, layer):
+        return None
+    points = np.asarray(frame.geometry.values, dtype=object)
+    lon, lat = shapely.get_x(points), shapely.get_y(points)
+    parts = np.isnan(lon)  # a one-point MultiPoint (stored as its point), or a bad row
+    first = shapely.get_geometry(points[parts], 0)
+    lon[parts], lat[parts] = shapely.get_x(first), shapely.get_y(first)
+    return tile_rank.ranks(tile_rank.keys(np.nan_to_num(lon), np.nan_to_num(lat)))
 
 
 def _check_then_write(

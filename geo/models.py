@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Computed,
     Date,
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Identity,
     Integer,
     Numeric,
+    SmallInteger,
     Text,
     func,
 )
@@ -77,6 +79,21 @@ class Sourced:
     )
 
 
+class Ranked:
+    """A point layer thinned in vector tiles: ``minzoom`` is each point's tile rank, the lowest
+    zoom at which it shows (geo.tile_rank, migration 0006). The database keeps it; it is
+    internal: never published, exported or read from files."""
+
+    minzoom: Mapped[int] = mapped_column(
+        SmallInteger, nullable=False, server_default="0", info={"internal": True}
+    )
+
+
+def internal(column: Column) -> bool:
+    """Columns the platform keeps for itself (tile ranks): not part of a layer's records."""
+    return bool(column.info.get("internal"))
+
+
 class Shared:
     """Who may see a record (row-level security, migration 0005): ``visibility`` is public,
     shared (with the organisations in ``shared_with``) or confidential (its owner only);
@@ -113,7 +130,7 @@ class District(Sourced, Shared, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Deposit(Sourced, Shared, Base):
+class Deposit(Sourced, Shared, Ranked, Base):
     __tablename__ = "deposits"
     __table_args__ = {"info": {"natural_key": "name"}}
 
@@ -166,7 +183,7 @@ class Concession(Sourced, Shared, Base):
     geom = geometry("MULTIPOLYGON")
 
 
-class Facility(Sourced, Shared, Base):
+class Facility(Sourced, Shared, Ranked, Base):
     __tablename__ = "facilities"
     __table_args__ = {"info": {"natural_key": "name"}}
 

@@ -17,11 +17,12 @@ from sqlalchemy import Table
 
 from geo.cql import Field, Where
 from geo.crs import CRS, DEFAULT
-from geo.models import field_type
+from geo.models import LAYERS, field_type, internal
 
 GEOMETRY = "geom"
-NEVER_PUBLISHED = ("shared_with",)
-"""Columns no response carries: whom a record is shared with is its owner's business."""
+NEVER_PUBLISHED = ("shared_with", "minzoom")
+"""Columns no response carries: whom a record is shared with is its owner's business; the tile
+rank is the platform's own (geo.tile_rank)."""
 ESTIMATE_ABOVE = 100_000  # rows above which a layer's extent comes from statistics
 
 
@@ -57,7 +58,10 @@ def source_for(
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
-        if c.name not in hidden and c.name not in NEVER_PUBLISHED and not c.primary_key
+        if c.name not in hidden
+        and c.name not in NEVER_PUBLISHED
+        and not c.primary_key
+        and not internal(c)
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
@@ -343,12 +347,28 @@ def item_statement(
         feature = feature_json(source, properties, crs, skip_geometry=False)
         # The row's ETag beside it: the MD5 of the stored row, which geo.edit compares with
         # If-Match (any change by anyone changes it; a CRS or format does not).
-        composed = sql.SQL(
-            "SELECT {feature}::text, '\"' || md5({table}::text) || '\"' FROM {table} "
-            "WHERE {id} = %s"
-        ).format(feature=feature, table=_identifier(source.table), id=_identifier(source.id_column))
+        composed = sql.SQL("SELECT {feature}::text, {etag} FROM {table} WHERE {id} = %s").format(
+            feature=feature,
+            etag=row_etag(source.table),
+            table=_identifier(source.table),
+            id=_identifier(source.id_column),
+        )
         statement = _remember(key, composed)
     return statement
+
+
+def row_etag(table: str) -> sql.Composable:
+    """SQL for the strong ETag of the stored row of ``table``: the MD5 of its text, without the
+    platform's own columns (a tile rank changes when a neighbour moves; the record did not)."""
+    model = LAYERS.get(table)
+    if model is None or not any(internal(c) for c in model.__table__.columns):
+        return sql.SQL("'\"' || md5({}::text) || '\"'").format(_identifier(table))
+    columns = sql.SQL(", ").join(
+        sql.SQL("{}.{}").format(_identifier(table), _identifier(c.name))
+        for c in model.__table__.columns
+        if not internal(c)
+    )
+    return sql.SQL("'\"' || md5(ROW({})::text) || '\"'").format(columns)
 
 
 def _remember(key: tuple, composed: sql.Composable) -> sql.SQL:

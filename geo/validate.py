@@ -19,7 +19,7 @@ import shapely
 from sqlalchemy import ARRAY, Boolean, Date, Float, Table
 from sqlalchemy.sql.schema import Column
 
-from geo.models import SRID
+from geo.models import SRID, internal
 
 # Pakistan spans lon 60.88–77.81, lat 23.73–37.00; a one-degree margin catches swapped axes,
 # wrong CRSs and zero coordinates while allowing features that straddle a border.
@@ -52,8 +52,13 @@ class Checked:
 
 
 def server_owned(column: Column) -> bool:
-    """Columns the database fills: identities, generated values and ``updated_at``."""
-    return bool(column.primary_key or column.computed is not None or column.name == "updated_at")
+    """Columns the database fills: identities, generated values, ``updated_at``, tile ranks."""
+    return bool(
+        column.primary_key
+        or column.computed is not None
+        or column.name == "updated_at"
+        or internal(column)
+    )
 
 
 def required(column: Column) -> bool:

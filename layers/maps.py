@@ -119,7 +119,8 @@ def _texts(table: dict[str, i18n.Text]) -> dict[str, dict[str, str]]:
 def _layer_config(item: MapLayer, items_base: str | None) -> dict:
     layer = item.layer
     if item.tiles:
-        source = {"kind": "tiles", "url": item.tiles, "layer": layer.id}
+        source = {"kind": "tiles", "url": item.tiles, "layer": layer.id,
+                  "minzoom": layer.minzoom, "maxzoom": layer.maxzoom}  # fmt: skip
     elif item.url:
         source = {"kind": "url", "url": item.url}
     else:

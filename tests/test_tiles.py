@@ -18,7 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import Settings, create_app
-from geo.tiles import BUFFER, EXTENT, THIN_CELLS, TileBox, TileLayer, tile_statement
+from geo.tile_rank import THIN_CELLS
+from geo.tiles import BUFFER, EXTENT, TileBox, TileLayer, tile_statement
 from layers.catalogue import CATALOGUE, get
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -209,23 +210,40 @@ def test_at_maxzoom_a_tile_holds_every_point_under_it_and_its_buffer(client, sam
             assert got == expected, child
 
 
-def test_below_maxzoom_points_are_thinned_to_the_lowest_id_per_cell(client, samples_url):
-    """One point per 1/THIN_CELLS of the tile, the lowest id: computed here from SQL."""
-    tile = morecantile.Tile(0, 0, 0)
+def morton(column: int, row: int) -> int:
+    """Column and row bits interleaved (column bits even): the Z order of cells of one level."""
+    return sum(((column >> i & 1) << 2 * i) | ((row >> i & 1) << (2 * i + 1)) for i in range(32))
+
+
+def thinned(rows: list[tuple[int, float, float]], tile: morecantile.Tile) -> dict:
+    """The documented rule, computed here with morecantile: per cell of the tile's
+    THIN_CELLS² grid (the WebMercatorQuad tiles 7 levels down), over the tile and its buffer,
+    the point first in the Z order of level-24 cells, then the lowest id. ``{cell: id}``."""
+    left, bottom, right, top = WMQ.xy_bounds(tile)
+    margin = (right - left) * BUFFER / EXTENT
+    level = tile.z + THIN_CELLS.bit_length() - 1
+    first: dict[tuple[int, int], tuple[int, int]] = {}
+    for feature_id, lon, lat in rows:
+        x, y = WMQ.xy(lon, lat)
+        if not (left - margin <= x <= right + margin and bottom - margin <= y <= top + margin):
+            continue
+        cell, fine = WMQ.tile(lon, lat, level), WMQ.tile(lon, lat, 24)
+        order = (morton(fine.x, fine.y), feature_id)
+        first[cell.x, cell.y] = min(first.get((cell.x, cell.y), order), order)
+    return {cell: order[1] for cell, order in first.items()}
+
+
+@pytest.mark.parametrize("z", [0, 5])
+def test_below_maxzoom_one_point_per_cell_stands_for_it(client, samples_url, known, z):
+    """One point per 1/THIN_CELLS of the tile (the cells the old per-request thinning filled),
+    the one the rule names: computed here from the stored coordinates."""
+    tile = tile_of(WMQ, known["lon"], known["lat"], z)
     with psycopg.connect(samples_url) as conn:
-        rows = conn.execute(
-            "SELECT id, ST_X(ST_Transform(geom, 3857)), ST_Y(ST_Transform(geom, 3857)) "
-            "FROM deposits ORDER BY id"
-        ).fetchall()
-    left, _, right, top = WMQ.xy_bounds(tile)
-    size = (right - left) / THIN_CELLS
-    kept: dict[tuple[int, int], int] = {}
-    for feature_id, x, y in rows:  # rows in id order: the first of a cell is its lowest id
-        cell = (math.floor((x - left) / size), math.floor((top - y) / size))
-        kept.setdefault(cell, feature_id)
+        rows = conn.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM deposits").fetchall()
+    expected = thinned(rows, tile)
     got = set(features_by_id(client.get(path(tile)).content, "deposits"))
     assert len(rows) > len(got) > 1
-    assert got == set(kept.values())
+    assert got == set(expected.values())
 
 
 @pytest.mark.parametrize("tms", [WMQ, CRS84Q], ids=lambda t: t.id)
@@ -297,6 +315,23 @@ def test_etag_304_and_the_hot_tile_cache(client, known):
     assert again.status_code == 304 and again.content == b""
     other = client.get(path(morecantile.Tile(tile.x, tile.y, tile.z), None))
     assert other.headers["ETag"] != first.headers["ETag"]  # one key per tile and layer set
+
+
+def test_gzip_clients_get_the_same_tile_compressed_once(client, known):
+    import gzip
+
+    tile = tile_of(WMQ, known["lon"], known["lat"], 6)
+    plain = client.get(path(tile), headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.headers["Vary"] == "Accept-Encoding"
+    raw = client.stream("GET", path(tile), headers={"Accept-Encoding": "gzip"})
+    with raw as zipped:
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["ETag"] == plain.headers["ETag"]
+        assert gzip.decompress(b"".join(zipped.iter_raw())) == plain.content
+    cached = client.app.state.tile_cache.entries
+    here = (tile.z, tile.x, tile.y, ("deposits",))
+    mine = [key.encoding for key in cached if (key.z, key.x, key.y, key.layers) == here]
+    assert sorted(mine) == ["gzip", "identity"]
 
 
 def test_a_write_changes_the_tile_and_its_etag(empty_url):

@@ -165,14 +165,25 @@
       const geometry = { polygon: "Polygon", line: "LineString", point: "Point" }[layer.style.geometry];
       return self.pathStyle(layer, props, geometry);
     };
+    // Tiles drawn 1024 pixels wide (Leaflet's zoom-z grid of them is the zoom z - 2 tile
+    // matrix): points are thinned to one per 1/128 of a tile (geo/tile_rank.py), so one per 8
+    // pixels here, about half a deposit symbol (15 pixels); at 256 pixels a tile (2 pixels a
+    // point) the first view drew 116,000 points stacked on each other, and took seconds.
+    const shift = 2;
     const grid = L.vectorGrid.protobuf(layer.source.url, {
       vectorTileLayerStyles: styles,
       interactive: true,
       rendererFactory: L.canvas.tile,
       getFeatureId: (f) => f.id,
       pane: PANES[layer.style.geometry][0],
-      maxNativeZoom: 16,
+      tileSize: 256 << shift,
+      minZoom: layer.source.minzoom + shift,  // hidden below (not scaled-down deeper tiles)
+      maxNativeZoom: layer.source.maxzoom + shift,  // overzoomed beyond: those tiles are complete
     });
+    const fetchTile = grid._getVectorTilePromise;  // VectorGrid has no zoomOffset
+    grid._getVectorTilePromise = function (coords, bounds) {
+      return fetchTile.call(this, L.extend(L.point(coords.x, coords.y), { z: coords.z - shift }), bounds);
+    };
     // The MVT feature id is the row's id (geo.tiles); VectorGrid keeps only the properties on
     // what it draws, so the id is copied onto each drawn feature for clicks.
     const create = grid._createLayer;
