@@ -14,7 +14,7 @@ from starlette.routing import NoMatchFound
 
 from api.auth import session
 from api.ogc.respond import HTML, VARY, base_url, send
-from geo.query import count_rows
+from api.summaries import summaries
 from geo.raster import list_rasters_async
 from layers import i18n, map_rasters
 from layers.catalogue import CATALOGUE
@@ -51,10 +51,9 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     planned: dict[str, MapLayer] = {}
     # links: rebuilt first if the sites or corridors changed
     async with session(request, CATALOGUE) as conn:
+        known = await summaries(request, conn, list(CATALOGUE))
         for layer in CATALOGUE:
-            planned[layer.id] = plan(
-                layer, await count_rows(conn, layer.source), base, tiles, limit
-            )
+            planned[layer.id] = plan(layer, known[layer.id].count, base, tiles, limit)
         rasters = map_rasters.served(await list_rasters_async(conn), base)
     links = planned.pop(LINKS, None)
     page = build_map(

@@ -24,8 +24,8 @@ from api import tilesets
 from api.auth import session
 from api.ogc.params import ParameterError
 from api.ogc.respond import JSON, VARY, cache_control, send
+from api.summaries import summaries
 from api.tile_cache import TileCache, TileKey
-from geo.query import extent
 from geo.tiles import TileBox, TileLayer, fetch_tile, fetch_versions
 from layers.catalogue import CATALOGUE, Layer, get
 
@@ -177,11 +177,8 @@ def metadata_format(request: Request, tms_id: str) -> str:
 
 async def bbox_of(request: Request, layers: list[Layer]) -> tuple[float, float, float, float]:
     async with session(request, layers) as conn:
-        boxes = []
-        for layer in layers:
-            known = (await extent(conn, layer.source))["bbox"]
-            boxes.append(tuple(known[0]) if known else None)
-    return tilesets.union(boxes)
+        known = await summaries(request, conn, layers)
+    return tilesets.union([known[layer.id].bbox for layer in layers])
 
 
 async def describe(

@@ -23,7 +23,7 @@ from branca.element import Element, MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-from geo.query import ItemsQuery, count_statement, items_statement
+from geo.query import ItemsQuery, items_statement
 from geo.raster import list_rasters
 from geo.validate import EXTENT
 from layers import i18n, map_rasters, terms
@@ -238,11 +238,9 @@ def _columns(layer: Layer) -> tuple[str, ...]:
 
 def read_layer(conn: psycopg.Connection, layer: Layer, limit: int = EMBED_MAX) -> MapLayer:
     """A layer's features for a standalone map: at most ``limit`` of them, built by PostGIS."""
-    statement, params = count_statement(layer.source)
-    total = int(conn.execute(statement, params).fetchone()[0])
     query = ItemsQuery(properties=_columns(layer), limit=limit)
     statement, params = items_statement(layer.source, query)
-    _, returned, features = conn.execute(statement, params).fetchone()
+    total, returned, features = conn.execute(statement, params).fetchone()
     return MapLayer(
         layer, total, data=features.encode(), shown=returned if returned < total else None
     )

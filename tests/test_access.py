@@ -9,6 +9,7 @@ each endpoint must agree with it, in its features, its counts, its tiles and its
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -304,3 +305,43 @@ def test_the_standalone_map_file_holds_public_records_only(world, tmp_path):
     anonymous = Caller("anonymous")
     for record in hidden_somewhere(world):
         assert (record.name in page) == sees(anonymous, record), record.name
+
+
+def summaries_seen(world, caller: Caller) -> tuple[list[float], list[float], int]:
+    """The extent of deposits in collection metadata and TileJSON, and the map legend's total."""
+    bbox = get(world, caller, "/collections/deposits").json()["extent"]["spatial"]["bbox"][0]
+    bounds = get(world, caller, "/collections/deposits/tiles/WebMercatorQuad", f="tilejson")
+    page = get(world, caller, "/map").text
+    total = re.search(r'"id":"deposits".*?"total":(\d+)', page, re.DOTALL)
+    return bbox, bounds.json()["bounds"], int(total.group(1))
+
+
+def test_extents_and_totals_follow_writes_and_hide_what_they_should(world):
+    """Summaries are cached per data version and audience (api.summaries). A confidential
+    deposit added by plain SQL (so only the database's change counter knows) moves its owner's
+    extent, tile bounds and map total at once and nobody else's; deleting it moves them back."""
+    callers = {c.name: c for c in world["callers"]}
+    alpha, others = callers["alpha"], [callers["anonymous"], callers["gamma"]]
+    before = {c.name: summaries_seen(world, c) for c in [alpha, *others]}
+    assert before["alpha"][2] == len(expected(world, alpha))
+    assert before["anonymous"][2] == len(expected(world, callers["anonymous"]))
+    far = (61.5, 36.8)  # west and north of every sample deposit
+    with psycopg.connect(world["url"], autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE far AS SELECT * FROM deposits WHERE name = 'Gunga'")
+        conn.execute(
+            "UPDATE far SET id = 999999, name = 'Far (test)', shared_with = '{}', "
+            "visibility = 'confidential', owner_org = %s, "
+            "geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326)",
+            [alpha.org, *far],
+        )
+        conn.execute("INSERT INTO deposits SELECT * FROM far")
+        try:
+            bbox, bounds, total = summaries_seen(world, alpha)
+            assert (bbox[0], bbox[3]) == pytest.approx(far)
+            assert (bounds[0], bounds[3]) == pytest.approx(far)
+            assert total == before["alpha"][2] + 1
+            for caller in others:
+                assert summaries_seen(world, caller) == before[caller.name]
+        finally:
+            conn.execute("DELETE FROM deposits WHERE id = 999999")
+    assert summaries_seen(world, alpha) == before["alpha"]

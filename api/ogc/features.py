@@ -31,8 +31,10 @@ from api.ogc.respond import (
     with_params,
 )
 from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
+from api.summaries import summaries
+from api.tilesets import PAKISTAN
 from geo import crs as crs_module
-from geo.query import extent, fetch_item, fetch_items
+from geo.query import Summary, fetch_item, fetch_items
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
@@ -120,9 +122,14 @@ async def api_documentation(request: Request) -> Response:
     return send(request, html.render(request, "api", document), HTML)
 
 
-async def describe(request: Request, layer: Layer) -> dict:
-    async with session(request, [layer]) as conn:
-        known = await extent(conn, layer.source)
+async def describe(request: Request, layers: list[Layer]) -> list[dict]:
+    """Collection documents; extents are what the caller may see (api.summaries)."""
+    async with session(request, layers) as conn:
+        known = await summaries(request, conn, layers)
+    return [collection_document(request, layer, known[layer.id]) for layer in layers]
+
+
+def collection_document(request: Request, layer: Layer, known: Summary) -> dict:
     base = f"/collections/{layer.id}"
     document = {
         "id": layer.id,
@@ -135,7 +142,7 @@ async def describe(request: Request, layer: Layer) -> dict:
         "storageCrs": crs_module.STORAGE.uri,
         "extent": {
             "spatial": {
-                "bbox": known["bbox"] or [[60.88, 23.73, 77.81, 37.0]],
+                "bbox": [list(known.bbox or PAKISTAN)],
                 "crs": crs_module.CRS84,
             }
         },
@@ -160,9 +167,9 @@ async def describe(request: Request, layer: Layer) -> dict:
             *tilesets.collection_links(request, layer),
         ],
     }
-    if "interval" in known:
+    if known.interval is not None:
         document["extent"]["temporal"] = {
-            "interval": known["interval"],
+            "interval": [list(known.interval)],
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
         }
     return document
@@ -176,7 +183,7 @@ async def collections(request: Request) -> Response:
             link(url(request, "/collections", f="html"), "alternate", HTML, "As HTML"),
         ],
         "crs": [c.uri for c in crs_module.SUPPORTED],
-        "collections": [await describe(request, layer) for layer in CATALOGUE]
+        "collections": await describe(request, list(CATALOGUE))
         + await rasters.collection_documents(request),
     }
     return answer(request, document, "collections")
@@ -189,7 +196,7 @@ async def collection(request: Request, collection_id: str) -> Response:
     ):
         return coverage
     layer = layer_or_404(collection_id)
-    return answer(request, await describe(request, layer), "collection")
+    return answer(request, (await describe(request, [layer]))[0], "collection")
 
 
 @endpoint("/collections/{collection_id}/queryables", summary="Properties to filter on")

@@ -1,0 +1,72 @@
+"""Each layer's rows, extent and time span as the caller may see them, cached per data version.
+
+Why exact and per caller: collection metadata, tileset metadata and the map's legend publish a
+layer's extent and size, and row-level security hides records; an estimate from the planner's
+statistics would tell an anonymous caller how many confidential records exist and where.
+Why cached: the exact summary reads every visible row (about 175 ms for a million deposits),
+and those documents are asked for on every page view. The key is the store (its oid), the
+layer's change counter (migration 0002: raised by every write, whatever its path) and the
+audience (``Claims.audience``): callers who see the same rows share an entry, and a write makes
+a new key, so an entry is never stale.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from fastapi import Request
+from psycopg import AsyncConnection
+
+from geo.query import Summary, summarise
+from geo.tiles import fetch_versions
+from layers.catalogue import Layer
+
+ENTRIES = 4096  # a few hundred bytes each; enough for every layer × every organisation seen
+
+Key = tuple[int, str, int, str, str]
+
+
+class Summaries:
+    """A bounded, least-recently-used map from (store, layer, version, audience) to a summary."""
+
+    def __init__(self, entries: int = ENTRIES) -> None:
+        self.entries = entries
+        self.known: OrderedDict[Key, Summary] = OrderedDict()
+
+    def get(self, key: Key) -> Summary | None:
+        found = self.known.get(key)
+        if found is not None:
+            self.known.move_to_end(key)
+        return found
+
+    def put(self, key: Key, summary: Summary) -> None:
+        self.known[key] = summary
+        self.known.move_to_end(key)
+        while len(self.known) > self.entries:
+            self.known.popitem(last=False)
+
+
+async def summaries(
+    request: Request, conn: AsyncConnection, layers: list[Layer]
+) -> dict[str, Summary]:
+    """Inside ``session(request)``: each layer's summary for this caller, by layer id.
+
+    The versions are read before the rows: a write committed in between then lands under the
+    old key (soon unused), never the reverse, which would keep a stale summary under the new one.
+    """
+    state = request.app.state
+    if getattr(state, "summaries", None) is None:
+        state.summaries = Summaries()
+    cache: Summaries = state.summaries
+    database, versions = await fetch_versions(conn)
+    audience = request.state.claims.audience
+    found = {}
+    for layer in layers:
+        counter = layer.source.layer
+        key = (database, layer.id, versions.get(counter, 0), counter, audience)
+        summary = cache.get(key)
+        if summary is None:
+            summary = await summarise(conn, layer.source)
+            cache.put(key, summary)
+        found[layer.id] = summary
+    return found
