@@ -139,7 +139,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title=settings.title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Level 6, not Starlette's 9: a 1,000-feature GeoJSON page (516 KB) gzips in 3.0 ms against
+    # 12.2 ms, 5% larger (35.6 against 33.9 KB). GDAL, QGIS and browsers all ask for gzip.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.state.settings = settings
     app.state.static = STATIC
     errors.install(app)
