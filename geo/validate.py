@@ -75,7 +75,8 @@ def check(frame: gpd.GeoDataFrame, table: Table, whole_file: bool = True) -> Che
     owned = {c.name for c in table.columns if server_owned(c)}
     known = {c.name for c in table.columns}
     frame = frame.rename(columns=_untruncate(frame.columns, known))
-    attributes = [c for c in frame.columns if c != frame.geometry.name]
+    geometry_column = frame.geometry.name
+    attributes = [c for c in frame.columns if c != geometry_column]
     unknown = [c for c in attributes if c not in known and c not in owned]
     if unknown:
         writable = sorted(known - owned - {"geom"})
@@ -90,20 +91,23 @@ def check(frame: gpd.GeoDataFrame, table: Table, whole_file: bool = True) -> Che
         if required(column) and column.name != "geom" and column.name not in frame.columns:
             problems.append(Problem(None, column.name, "required field missing from the file"))
 
-    out = pd.DataFrame(index=frame.index)
+    # Columns gathered first and framed once: inserting them one by one into a frame cost a
+    # Part 4 write (one feature, 20 columns) about a third of its checking time.
+    columns: dict[str, pd.Series] = {}
     for name in attributes:
         if name in owned or name not in known or name == "geom":
             continue
         values, bad = _convert(frame[name], table.columns[name])
         problems.extend(Problem(int(i), name, reason) for i, reason in bad)
-        out[name] = values
+        columns[name] = values
         if required(table.columns[name]):
             problems.extend(
                 Problem(int(i), name, "required value is empty")
-                for i in out.index[out[name].isna()]
+                for i in values.index[values.isna()]
             )
     geometry, bad = _check_geometry(frame.geometry.values, table)
     problems.extend(Problem(int(frame.index[i]), "geometry", reason) for i, reason in bad)
+    out = pd.DataFrame(columns, index=frame.index)
     out["geom"] = geometry
     key = table.info.get("natural_key")
     if whole_file and key in out.columns:
