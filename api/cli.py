@@ -283,9 +283,11 @@ def _report_build(report: network.BuildReport | None) -> None:
     if report is None:
         click.echo("network: up to date (built from the current corridors and sites)")
     else:
+        which = "changed " if report.partial else ""
         click.echo(
             f"network: {report.vertices:,} vertices, {report.edges:,} edges, "
-            f"{report.links:,} links in {report.seconds:.1f} s"
+            f"{report.links:,} links ({report.relinked:,} {which}deposits linked) "
+            f"in {report.seconds:.1f} s"
         )
 
 

@@ -1,7 +1,7 @@
 """One route between two sites (deposits, SEZs, facilities) over the stored network.
 
 Why apart from ``geo.network``: the build routes every deposit at once into the ``links`` table;
-this answers one ad-hoc pair per request with the same path SQL (``network.paths``), on the
+this answers one ad-hoc pair per request with the same path SQL (``network_sql.paths``), on the
 access points the build stored, and says in words why a route cannot exist.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from geo import network
+from geo import network_sql
 
 SITE_LAYERS = ("deposits", "sezs", "facilities")
 REF = re.compile(r"^([a-z_]+):([0-9]{1,18})$")
@@ -43,7 +43,7 @@ PAIR = (
 ROUTE = f"""SELECT ST_AsGeoJSON(ST_RemoveRepeatedPoints(
            ST_MakeLine(ARRAY[a.site, a.geom, r.geom, b.geom, b.site])), 6)::json,
            r.km, r.hours, r.modes
-    FROM network_points a, network_points b, ({network.paths(PAIR_POINTS, PAIR)}) r
+    FROM network_points a, network_points b, ({network_sql.paths(PAIR_POINTS, PAIR)}) r
     WHERE a.pid = %(a)s AND b.pid = %(b)s"""
 
 

@@ -292,3 +292,44 @@ def test_openapi_and_landing_page_list_the_route(live_server):
     assert "/analysis/route" in document["paths"]
     landing = requests.get(f"{live_server.url}/", timeout=30).json()
     assert any(link["href"].endswith("/collections/links/items") for link in landing["links"])
+
+
+LINK_ROWS = """SELECT id, from_id, from_name, to_layer, to_id, to_name, kind, round(km::numeric, 6),
+    round(hours::numeric, 6), reason, ST_AsText(ST_SnapToGrid(geom, 1e-9)) FROM links ORDER BY id"""
+
+
+def test_changed_deposits_alone_are_relinked_as_a_full_build_would(cluster):
+    """Only deposits changed: the graph stands and only the deposits added, moved, renamed or
+    deleted are relinked; the links are then exactly those of a full rebuild."""
+    url = fresh_database(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_samples(conn)
+        ids = [r[0] for r in conn.execute("SELECT id FROM deposits ORDER BY id").fetchall()]
+        moved, renamed, deleted, template = ids[0], ids[1], ids[2], ids[3]
+        conn.execute(
+            "UPDATE deposits SET geom = (SELECT geom FROM deposits WHERE id = %s) WHERE id = %s",
+            [ids[-1], moved],
+        )
+        conn.execute("UPDATE deposits SET name = name || ' (renamed)' WHERE id = %s", [renamed])
+        conn.execute("DELETE FROM deposits WHERE id = %s", [deleted])
+        conn.execute("CREATE TEMP TABLE copy AS SELECT * FROM deposits WHERE id = %s", [template])
+        conn.execute(
+            "UPDATE copy SET id = 9999, name = 'New (test)', geom = ST_Translate(geom, 0.3, 0.2)"
+        )
+        conn.execute("INSERT INTO deposits SELECT * FROM copy")
+        report = network.build(conn)
+        assert report is not None and report.partial
+        assert report.relinked == 4
+        partial = conn.execute(LINK_ROWS).fetchall()
+        full = network.build(conn, force=True)
+        assert full is not None and not full.partial
+        assert full.relinked == len(ids)  # one deleted, one added
+        assert conn.execute(LINK_ROWS).fetchall() == partial
+        by_deposit = {row[1] for row in partial}
+        assert deleted not in by_deposit and 9999 in by_deposit
+        assert {row[2] for row in partial if row[1] == renamed} == {
+            conn.execute("SELECT name FROM deposits WHERE id = %s", [renamed]).fetchone()[0]
+        }
+        conn.execute("UPDATE corridors SET name = name WHERE ref = 'N-25'")
+        after_corridors = network.build(conn)
+        assert after_corridors is not None and not after_corridors.partial
