@@ -17,7 +17,7 @@ from collections import OrderedDict
 from fastapi import Request
 from psycopg import AsyncConnection
 
-from geo.query import Summary, summarise
+from geo.summary import Summary, summarise
 from geo.tiles import fetch_versions
 from layers.catalogue import Layer
 

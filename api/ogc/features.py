@@ -34,7 +34,8 @@ from api.ogc.schemas import GEOMETRY_SCHEMA, JSON_SCHEMA_TYPES, NOT_QUERYABLE
 from api.summaries import summaries
 from api.tilesets import PAKISTAN
 from geo import crs as crs_module
-from geo.query import Summary, fetch_item, fetch_items
+from geo.query import fetch_item, fetch_items
+from geo.summary import Summary
 from layers.catalogue import CATALOGUE, SERVICE_DESCRIPTION, Layer, get
 
 OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
