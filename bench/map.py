@@ -47,17 +47,9 @@ from bench import ogc  # noqa: E402
 from bench import ogc_servers as servers  # noqa: E402
 from geo import db, network  # noqa: E402
 from geo.load import SAMPLES, load_samples  # noqa: E402
+from tests import chromium  # noqa: E402
 
 OUT = BENCH / "out"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 TARGET_MS = 2000
 EXTRA_LAYERS = ("provinces", "corridors")  # sample layers loaded beside the synthetic deposits
@@ -206,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         before = os.getloadavg()
         results = []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = chromium.launch(playwright)
             try:
                 for name, store in stores:
                     slug = name.split()[-1]

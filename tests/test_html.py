@@ -18,17 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from geo.load import load_samples
+from tests import chromium
 from tests.conftest import REPO, LiveServer, fresh_database
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUTPUT = REPO / "test-output" / "html"
 EVIL = "<script>alert(1)</script>"
 EVIL_NOTES = '"><img src=x onerror="alert(2)">'
@@ -71,7 +63,7 @@ class Watched:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        instance = chromium.launch(playwright)
         yield instance
         instance.close()
 
