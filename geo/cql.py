@@ -35,7 +35,8 @@ from typing import Any
 
 import cql2
 
-from geo.cql_sql import TYPES, Compiler, CQLError, Field, Where
+from geo.cql_sql import Compiler
+from geo.cql_terms import TYPES, CQLError, Field, Where
 
 __all__ = ["TYPES", "CQLError", "Field", "Where", "parse", "to_sql"]
 
