@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from api.cli_db import database_group
 from api.cli_rasters import raster_group
 from api.cli_users import user_group
 from geo import access, db, network
@@ -132,104 +132,6 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     access_log=access_log,
                 )
     except (ClusterError, LoadError, psycopg.Error) as error:
-        fail(str(error))
-
-
-@main.group(name="db")
-def database() -> None:
-    """The database: the embedded cluster's life cycle, its URL, a psql shell, migrations."""
-
-
-def _cluster() -> Cluster:
-    if db.configured_url():
-        fail("DATABASE_URL is set: the embedded cluster is not used")
-    return Cluster()
-
-
-@database.command()
-def start() -> None:
-    """Create (on first use) and start the embedded cluster, then migrate it."""
-    cluster = _cluster()
-    try:
-        started = cluster.start()
-        db.migrate(cluster.url())
-    except ClusterError as error:
-        fail(str(error))
-    click.echo(f"{'started' if started else 'already running'}: {cluster.url()}")
-
-
-@database.command()
-def stop() -> None:
-    """Stop the embedded cluster (its data stays in $EMINING_HOME)."""
-    cluster = _cluster()
-    click.echo("stopped" if cluster.stop() else "not running")
-
-
-@database.command()
-def status() -> None:
-    """Say where the store is, whether it answers, and its rows per layer."""
-    if url := db.configured_url():
-        where = "DATABASE_URL"
-    else:
-        cluster = Cluster()
-        where = f"embedded cluster in {cluster.home}"
-        if not cluster.running():
-            click.echo(f"{where}: {'stopped' if cluster.exists() else 'not created yet'}")
-            sys.exit(3)
-        url = cluster.url()
-    try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            counts = db.layer_counts(conn)
-    except psycopg.Error as error:
-        click.echo(f"{where}: not answering ({error})")
-        sys.exit(1)
-    click.echo(f"{where}: running")
-    for layer, count in counts.items():
-        click.echo(f"  {layer:<12} {count:>10,}")
-
-
-@database.command()
-@click.option("--tcp", is_flag=True, help="The loopback TCP URL with password (for GDAL, QGIS).")
-def url(tcp: bool) -> None:
-    """Print the store's connection URL."""
-    if configured := db.configured_url():
-        click.echo(configured)
-        return
-    try:
-        click.echo(_cluster().url(tcp=tcp))
-    except ClusterError as error:
-        fail(str(error))
-
-
-@database.command()
-def psql() -> None:
-    """Open psql on the store (starting the embedded cluster if needed)."""
-    target = db.configured_url()
-    if target is None:
-        cluster = Cluster()
-        cluster.start()
-        target = cluster.url()
-    executable = shutil.which("psql")
-    if executable is None:
-        fail("psql not found: install postgresql-client")
-    os.execv(executable, [executable, target])
-
-
-@database.command()
-def migrate() -> None:
-    """Bring the schema to the newest migration."""
-    with db.store():
-        click.echo("schema is up to date")
-
-
-@database.command()
-def seed() -> None:
-    """Load (or refresh) the sample data."""
-    try:
-        with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            for report in load_samples(conn):
-                click.echo(f"{report.layer}: {report.inserted} new, {report.updated} updated")
-    except LoadError as error:
         fail(str(error))
 
 
@@ -423,6 +325,7 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
     click.echo(f"map: {path} ({size:.1f} MB) in {time.monotonic() - started:.1f} s")
 
 
+main.add_command(database_group)
 main.add_command(user_group)
 main.add_command(raster_group)
 
