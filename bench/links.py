@@ -27,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(BENCH.parent))
 
+from api.cli import ProgressPrinter  # noqa: E402
 from bench import ogc  # noqa: E402
 from geo import network  # noqa: E402
 from geo.load import SAMPLES  # noqa: E402
@@ -59,7 +60,7 @@ def add_targets(url: str) -> None:
 
 def timed_build(conn: psycopg.Connection, force: bool = False) -> tuple[float, object]:
     started = time.perf_counter()
-    report = network.build(conn, force=force)
+    report = network.build(conn, force=force, progress=ProgressPrinter("links", minimum=10_000))
     return time.perf_counter() - started, report
 
 

@@ -209,11 +209,15 @@ TARGETS = (
     SELECT p.pid, CASE p.layer WHEN 'sezs' THEN 'sez' ELSE 'port' END AS kind
     FROM network_points p LEFT JOIN facilities f ON p.layer = 'facilities' AND f.id = p.site_id
     WHERE p.layer = 'sezs' OR f.kind = ANY(%(ports)s)""",
+    "ANALYZE net_targets",  # a few rows: so the batches look them up by the primary key
     "CREATE TEMP TABLE net_best (deposit bigint, target bigint, kind text) ON COMMIT DROP",
 )
+# The points a batch routes between: the targets and the batch's deposits, each found by the
+# primary key (an OR of the two read every point per batch: quadratic over a million deposits).
 BATCH_POINTS = (
-    "'SELECT pid, edge_id, fraction FROM network_points "
-    "WHERE layer <> ''deposits'' OR pid BETWEEN ' || %(lo)s::text || ' AND ' || %(hi)s::text"
+    "'SELECT p.pid, p.edge_id, p.fraction FROM net_targets t JOIN network_points p USING (pid) "
+    "UNION ALL SELECT pid, edge_id, fraction FROM network_points WHERE layer = ''deposits'' "
+    "AND pid BETWEEN ' || %(lo)s::text || ' AND ' || %(hi)s::text"
 )
 # The nearest SEZ and the nearest port of each deposit in a batch, by total km (access legs
 # included): one Dijkstra per target, to all the batch's deposits (the graph is undirected).
