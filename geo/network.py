@@ -155,6 +155,7 @@ def refresh_plan(force: bool = False, progress: Progress | None = None) -> Plan:
             batch = {"lo": start, "hi": min(start + BATCH - 1, hi), "ports": params["ports"]}
             yield Statement("DELETE FROM net_best")
             yield Statement(network_sql.BEST, batch)
+            yield Statement(network_sql.ANALYZE_BEST)
             yield Statement(network_sql.ROUTED, batch)
             if progress:
                 progress("routing deposits", batch["hi"] - lo + 1, total)

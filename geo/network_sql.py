@@ -206,7 +206,7 @@ def paths(points: str, combinations: str) -> str:
 
 TARGETS = (
     """CREATE TEMP TABLE net_targets ON COMMIT DROP AS
-    SELECT p.pid, CASE p.layer WHEN 'sezs' THEN 'sez' ELSE 'port' END AS kind
+    SELECT p.pid, CASE p.layer WHEN 'sezs' THEN 'sez' ELSE 'port' END AS kind, p.access_km
     FROM network_points p LEFT JOIN facilities f ON p.layer = 'facilities' AND f.id = p.site_id
     WHERE p.layer = 'sezs' OR f.kind = ANY(%(ports)s)""",
     "ANALYZE net_targets",  # a few rows: so the batches look them up by the primary key
@@ -220,7 +220,10 @@ BATCH_POINTS = (
     "AND pid BETWEEN ' || %(lo)s::text || ' AND ' || %(hi)s::text"
 )
 # The nearest SEZ and the nearest port of each deposit in a batch, by total km (access legs
-# included): one Dijkstra per target, to all the batch's deposits (the graph is undirected).
+# included; the deposit's own is the same for all its candidates, so it does not take part):
+# one Dijkstra per target, to all the batch's deposits (the graph is undirected). No join to
+# network_points: the planner cannot know how few rows pgRouting returns, and hashed all of
+# them (a million) per batch.
 BEST = f"""INSERT INTO net_best
     SELECT DISTINCT ON (c.end_pid, t.kind) -c.end_pid, -c.start_pid, t.kind
     FROM pgr_withPointsCost({EDGES_SQL!r}, {BATCH_POINTS},
@@ -228,8 +231,9 @@ BEST = f"""INSERT INTO net_best
         (SELECT array_agg(-pid) FROM network_points
          WHERE layer = 'deposits' AND pid BETWEEN %(lo)s AND %(hi)s), directed => false) c
     JOIN net_targets t ON t.pid = -c.start_pid
-    JOIN network_points d ON d.pid = -c.end_pid JOIN network_points s ON s.pid = -c.start_pid
-    ORDER BY c.end_pid, t.kind, d.access_km + c.agg_cost + s.access_km, t.pid"""
+    ORDER BY c.end_pid, t.kind, c.agg_cost + t.access_km, t.pid"""
+# After each batch's BEST: the planner then looks its rows' points up by primary key.
+ANALYZE_BEST = "ANALYZE net_best"
 ROUTED = f"""INSERT INTO links (id, from_layer, from_id, from_name, to_layer, to_id, to_name,
                                 kind, km, hours, geom)
     SELECT d.site_id * 10 + CASE b.kind WHEN 'sez' THEN 2 ELSE 3 END, 'deposits', d.site_id,
