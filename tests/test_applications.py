@@ -13,10 +13,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import jsonschema
 import psycopg
 import pytest
 
-from geo import access
+from geo import access, licensing
 from geo.load import load_samples
 from tests.conftest import LiveServer, fresh_database
 
@@ -493,3 +494,31 @@ def test_a_browser_session_cookie_neither_applies_nor_decides(store):
         assert response.status_code == 401, response.text
     assert records_in(store, cell(33)) == 0
     assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
+
+
+def documented(store, path: str, status: str) -> dict:
+    with client(store) as c:
+        operation = c.get("/api").json()["paths"][path]["post"]
+    assert operation["security"] == [{"apiKey": []}, {"bearer": []}]
+    return operation["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_the_api_document_describes_what_the_application_paths_answer(store):
+    """/api lists the three paths; real answers (free, applied, decided, refused) match the
+    schemas it gives, and the decision body it documents is the one the server reads."""
+    free = check(store, "alpha", cell(40))
+    jsonschema.validate(free.json(), documented(store, "/applications/check", "200"))
+    applied = apply(store, "alpha", cell(41))
+    assert applied.status_code == 201, applied.text
+    jsonschema.validate(applied.json(), documented(store, "/applications", "201"))
+    decided = decide(store, "judge", applied.json()["id"], status="granted", licence_no="T-41")
+    assert decided.status_code == 200, decided.text
+    jsonschema.validate(decided.json(), documented(store, "/licences/{fid}/status", "200"))
+    refusal = documented(store, "/applications", "409")
+    assert refusal == {"$ref": "#/components/schemas/exception"}
+    conflict = apply(store, "beta", cell(41))
+    assert conflict.status_code == 409 and conflict.json()["code"] == "Conflict"
+    with client(store) as c:
+        body = c.get("/api").json()["paths"]["/licences/{fid}/status"]["post"]["requestBody"]
+    fields = body["content"]["application/json"]["schema"]["properties"]
+    assert tuple(fields) == licensing.DECISION_FIELDS

@@ -7,6 +7,7 @@ Why apart from ``openapi.py``: the tiles and rasters modules describe their own 
 from __future__ import annotations
 
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+AUTH = [{"apiKey": []}, {"bearer": []}]  # writes: an API key or a bearer token
 
 
 def query(name: str, schema: dict, description: str, **extra: object) -> dict:
@@ -60,3 +61,14 @@ def operation(
     if description:
         get["description"] = description
     return {"get": get}
+
+
+def write_responses(*codes: str) -> dict:
+    """Responses of a write: what each code means; 4xx bodies are OGC exception JSON."""
+    words = {"201": "Created (Location and ETag headers)", "204": "Done (the new ETag)",
+             "400": "Invalid feature: every problem named", "401": "No or wrong credentials",
+             "403": "The caller may not write this", "404": "Not found", "405": "Read-only",
+             "409": "Conflicts with a stored feature", "412": "Stale If-Match",
+             "413": "Body too large", "415": "Not GeoJSON", "428": "If-Match missing"}  # fmt: skip
+    return {c: {"description": words[c], **({"content": ERROR} if c[0] == "4" else {})}
+            for c in codes}  # fmt: skip

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
-from api import raster_openapi, tilesets
-from api.ogc.oas import operation, query, ref, responses
+from api import applications_openapi, raster_openapi, tilesets
+from api.ogc.oas import AUTH, operation, query, ref, responses, write_responses
 from api.ogc.params import FILTER_LANGS, LIMIT_DEFAULT, LIMIT_MAX, STANDARD
 from api.ogc.schemas import NOT_QUERYABLE, QUERY_PARAMETER_TYPES
 from geo import crs as crs_module
@@ -132,17 +132,6 @@ def get(summary: str, parameters: list, media_type: str = "application/json") ->
     return operation(summary, parameters, media_type, html=True)
 
 
-def write_responses(*codes: str) -> dict:
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
-    words = {"201": "Created (Location and ETag headers)", "204": "Done (the new ETag)",
-             "400": "Invalid feature: every problem named", "401": "No or wrong credentials",
-             "403": "The caller may not write this", "404": "Not found", "405": "Read-only",
-             "409": "Conflicts with a stored feature", "412": "Stale If-Match",
-             "413": "Body too large", "415": "Not GeoJSON", "428": "If-Match missing"}  # fmt: skip
-    return {c: {"description": words[c], **({"content": error} if c[0] == "4" else {})}
-            for c in codes}  # fmt: skip
-
-
 FEATURE_BODY = {
     "required": True,
     "content": {
@@ -150,7 +139,6 @@ FEATURE_BODY = {
         for media in ("application/geo+json", "application/json")
     },
 }
-AUTH = [{"apiKey": []}, {"bearer": []}]
 
 
 def write_operations(layer_id: str) -> tuple[dict, dict]:
@@ -254,6 +242,7 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
     paths.update(tile_paths)
     raster_paths, raster_parameters = raster_openapi.openapi_paths(rasters)
     paths.update(raster_paths)
+    paths.update(applications_openapi.openapi_paths())
     return {
         "openapi": "3.0.3",
         "info": {
