@@ -3,7 +3,11 @@
 - ``POST /applications/check`` (a GeoJSON Feature): 200 "this area is free", or 409 with the
   conflicts;
 - ``POST /applications`` (the same): 201 with the number and priority stamp, or 409;
-- ``POST /licences/{id}/status`` (``{"status": …}``): 200 with the record after the decision.
+- ``POST /applications/{id}/withdraw`` (``{"reason": …}``): the applicant's own pending
+  application becomes ``relinquished``; 200 with the record;
+- ``POST /licences/{id}/status`` (``{"status": …, "reason": …}``): 200 with the record after the
+  decision;
+- ``GET /licences/{id}/decisions``: every decided step with its reason, to whoever sees the licence.
 
 Why beside, not inside, OGC Part 4: an application is a concession row, and Part 4 could write
 one, but an applicant needs an answer Part 4 has no words for (which licences are in the way,
@@ -19,7 +23,11 @@ a refused one leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
+from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from api.auth import identify, session
@@ -87,21 +95,59 @@ async def apply(request: Request) -> Response:
     return send(request, record, JSON, headers=headers, status=201)
 
 
-@router.post("/licences/{fid}/status", summary="An authority's decision on a licence")
-async def decide(request: Request, fid: str) -> Response:
+async def take_step(
+    request: Request,
+    fid: str,
+    may: Callable[[Claims], bool],
+    refusal: str,
+    read: Callable[[object], Any],
+    act: Callable[[AsyncConnection, int, Any], Awaitable[dict]],
+) -> Response:
+    """One step of a licence's life: who may, the body read, the step in one transaction acting
+    as the caller; the record after it with its links, or the refusal."""
     try:
         claims = await caller(request)
-        if not licensing.may_decide(claims):
-            raise EditError(403, "only an approver or admin of an authority decides")
+        if not may(claims):
+            raise EditError(403, refusal)
         number = feature_id(CONCESSIONS, fid)
-        decision = licensing.decision_of(await body_of(request))
+        given = read(await body_of(request))
         async with session(request) as conn:
-            record = await licensing.decide(conn, number, decision)
+            record = await act(conn, number, given)
     except EditError as error:
         return refused(error)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
     record["links"] = [
         link(location, "item", GEOJSON, "The record"),
         link(f"{location}/history", "version-history", JSON, "Every step, with who and when"),
-    ]
+        link(url(request, f"/licences/{number}/decisions"), "describedby", JSON,
+             "Every decided step, with its reason"),
+    ]  # fmt: skip
     return send(request, record, JSON, headers=NO_STORE)
+
+
+@router.post("/licences/{fid}/status", summary="An authority's decision on a licence")
+async def decide(request: Request, fid: str) -> Response:
+    only = "only an approver or admin of an authority decides"
+    return await take_step(request, fid, licensing.may_decide, only, licensing.decision_of,
+                           licensing.decide)  # fmt: skip
+
+
+@router.post("/applications/{fid}/withdraw", summary="Withdraw one's own pending application")
+async def withdraw(request: Request, fid: str) -> Response:
+    """The database checks the rest: the application is the caller's organisation's, pending."""
+    only = "an editor, approver or admin of the applicant withdraws"
+    return await take_step(request, fid, lambda claims: claims.can_write, only,
+                           licensing.withdrawal_of, licensing.withdraw)  # fmt: skip
+
+
+@router.get("/licences/{fid}/decisions", summary="Every decided step of a licence, with why")
+async def decisions(request: Request, fid: str) -> Response:
+    try:
+        number = feature_id(CONCESSIONS, fid)
+        async with session(request) as conn:
+            steps = await licensing.decisions(conn, number)
+    except EditError as error:
+        return refused(error)
+    location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
+    document = {"decisions": steps, "links": [link(location, "item", GEOJSON, "The record")]}
+    return send(request, document, JSON, headers=NO_STORE)

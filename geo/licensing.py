@@ -39,7 +39,8 @@ PENDING_NUMBER = "APP-pending"
 """Stands in for the number while the feature is checked; the database numbers applications."""
 APPLICANT_KINDS = ("enterprise", "public")
 DECIDERS = ("approver", "admin")
-DECISION_FIELDS = ("status", "licence_no", "granted_on", "expires_on")
+DECISION_FIELDS = ("status", "licence_no", "granted_on", "expires_on", "reason")
+REASON_MAX = 4_000  # characters: a paragraph or two, not a file
 
 _CONFLICTS = (
     "SELECT ST_Area(b.g::geography) / 1e6, c.visible, c.kind, c.licence_no, c.status, "
@@ -48,6 +49,19 @@ _CONFLICTS = (
 )
 _APPLIED = (
     "SELECT id, licence_no, status, applied_at, applied_on, area_km2 FROM concessions WHERE id = %s"
+)
+_DECIDED = (
+    "INSERT INTO licence_decisions (concession_id, from_status, to_status, reason) "
+    "VALUES (%s, %s, %s, %s) RETURNING reason, decided_at"
+)
+_WITHDRAWN = (
+    "SELECT c.id, c.licence_no, c.status, c.applied_at, d.reason, d.decided_at "
+    "FROM concessions c JOIN LATERAL (SELECT reason, decided_at FROM licence_decisions "
+    "WHERE concession_id = c.id ORDER BY id DESC LIMIT 1) d ON true WHERE c.id = %s"
+)
+_DECISIONS = (
+    "SELECT from_status, to_status, reason, decided_at, by_org, by_role "
+    "FROM licence_decisions WHERE concession_id = %s ORDER BY id"
 )
 _CURRENT = "SELECT status, licence_no, emining_licence_next(status) FROM concessions WHERE id = %s"
 _DECIDE = (
@@ -109,6 +123,9 @@ class Block:
 @dataclass(frozen=True)
 class Decision:
     status: str
+    reason: str
+    """Why, in the decider's words: kept with the decision and shown to whoever sees the
+    licence (migration 0011), so a refused applicant reads why."""
     licence_no: str | None = None
     granted_on: dt.date | None = None
     expires_on: dt.date | None = None
@@ -209,10 +226,32 @@ def decision_of(body: object) -> Decision:
             dates[name] = None if value is None else dt.date.fromisoformat(value)
         except (TypeError, ValueError):
             problems.append(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
+    reason = body.get("reason")
+    problems += reason_problems(reason)
     if problems:
         raise EditError(400, "; ".join(problems))
     number = number.strip() if number else None
-    return Decision(status, number, **dates)
+    return Decision(status, reason.strip(), number, **dates)
+
+
+def reason_problems(reason: object) -> list[str]:
+    if not isinstance(reason, str) or not reason.strip():
+        return ["reason: required: say why, in words (it is kept with the decision)"]
+    if len(reason) > REASON_MAX:
+        return [f"reason: at most {REASON_MAX:,} characters"]
+    return []
+
+
+def withdrawal_of(body: object) -> str:
+    """The applicant's reason for withdrawing (``{"reason": …}``); EditError(400) otherwise."""
+    if not isinstance(body, dict):
+        raise EditError(400, "the body must be a JSON object with the reason")
+    problems = [f"{name}: unknown field; a withdrawal has only a reason"
+                for name in body if name != "reason"]  # fmt: skip
+    problems += reason_problems(body.get("reason"))
+    if problems:
+        raise EditError(400, "; ".join(problems))
+    return body["reason"].strip()
 
 
 async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) -> dict:
@@ -234,7 +273,32 @@ async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) ->
               "granted_on": decision.granted_on, "expires_on": decision.expires_on}  # fmt: skip
     with edit.database_errors():
         cursor = await conn.execute(_DECIDE, values)
+        record = _row(cursor.description, await cursor.fetchone())
+        cursor = await conn.execute(_DECIDED, [fid, status, decision.status, decision.reason])
+    return {**record, **_row(cursor.description, await cursor.fetchone())}
+
+
+async def withdraw(conn: psycopg.AsyncConnection, fid: int, reason: str) -> dict:
+    """The application after its own organisation withdrew it: 404 if the caller cannot see
+    it, 403 unless theirs to write, 409 unless pending (``emining_withdraw_application``)."""
+    try:
+        with edit.database_errors():
+            await conn.execute("SELECT emining_withdraw_application(%s, %s)", [fid, reason])
+    except psycopg.errors.NoDataFound:
+        raise EditError(404, f"no licence or application {fid}") from None
+    except psycopg.errors.ObjectNotInPrerequisiteState as error:
+        raise LicensingError(409, error.diag.message_primary, {"allowed": []}) from None
+    cursor = await conn.execute(_WITHDRAWN, [fid])
     return _row(cursor.description, await cursor.fetchone())
+
+
+async def decisions(conn: psycopg.AsyncConnection, fid: int) -> list[dict]:
+    """Every decided step of a licence, oldest first; 404 if the caller cannot see it."""
+    cursor = await conn.execute("SELECT licence_no FROM concessions WHERE id = %s", [fid])
+    if await cursor.fetchone() is None:
+        raise EditError(404, f"no licence or application {fid}")
+    cursor = await conn.execute(_DECISIONS, [fid])
+    return [_row(cursor.description, row) for row in await cursor.fetchall()]
 
 
 def _row(description, row) -> dict:

@@ -104,7 +104,14 @@ def check(store, who: str, geometry: dict) -> httpx.Response:
 
 
 def decide(store, who: str | None, fid: int, **decision) -> httpx.Response:
-    return post(store, who, f"/licences/{fid}/status", decision)
+    """A decision, with a reason unless the test gives its own (``reason=None``: none)."""
+    decision.setdefault("reason", f"test: {decision.get('status')}")
+    body = {k: v for k, v in decision.items() if v is not None}
+    return post(store, who, f"/licences/{fid}/status", body)
+
+
+def withdraw(store, who: str | None, fid: int, body: object) -> httpx.Response:
+    return post(store, who, f"/applications/{fid}/withdraw", body)
 
 
 def duddar(store) -> tuple[float, float, float, float]:
@@ -522,3 +529,59 @@ def test_the_api_document_describes_what_the_application_paths_answer(store):
         body = c.get("/api").json()["paths"]["/licences/{fid}/status"]["post"]["requestBody"]
     fields = body["content"]["application/json"]["schema"]["properties"]
     assert tuple(fields) == licensing.DECISION_FIELDS
+
+
+def decisions(store, who: str | None, fid: int) -> httpx.Response:
+    with client(store, who) as c:
+        return c.get(f"/licences/{fid}/decisions")
+
+
+def test_a_decision_needs_a_reason_kept_and_shown_to_whoever_sees_the_licence(store):
+    fid = apply(store, "alpha", cell(50)).json()["id"]
+    for reason, words in ((None, "reason: required"), ("   ", "reason: required"),
+                          ("x" * (licensing.REASON_MAX + 1), "at most")):  # fmt: skip
+        response = decide(store, "judge", fid, status="refused", reason=reason)
+        assert response.status_code == 400 and words in response.json()["description"]
+    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
+    why = "the block overlaps a national park (test)"
+    refused = decide(store, "judge", fid, status="refused", reason=f"  {why} ")
+    assert refused.status_code == 200, refused.text
+    assert refused.json()["reason"] == why and refused.json()["status"] == "refused"
+    steps = decisions(store, "alpha", fid)  # the applicant reads why
+    assert steps.status_code == 200, steps.text
+    assert [(s["from_status"], s["to_status"], s["reason"]) for s in steps.json()["decisions"]] == [
+        ("application", "refused", why)
+    ]
+    for outsider in ("beta", None):  # a confidential application: as if it did not exist
+        assert decisions(store, outsider, fid).status_code == 404
+    assert decisions(store, "reader", fid).json()["decisions"][0]["reason"] == why
+    with psycopg.connect(store["url"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SET ROLE emining_api")
+        conn.execute("DELETE FROM licence_decisions")
+
+
+def test_an_applicant_withdraws_its_own_pending_application_and_nobody_else_can(store):
+    fid = apply(store, "alpha", cell(51)).json()["id"]
+    assert withdraw(store, "beta", fid, {"reason": "not ours"}).status_code == 404  # hidden
+    assert withdraw(store, "alphaview", fid, {"reason": "a viewer"}).status_code == 403
+    assert withdraw(store, "judge", fid, {"reason": "an authority"}).status_code == 403
+    assert withdraw(store, None, fid, {"reason": "anonymous"}).status_code == 401
+    bad = withdraw(store, "alpha", fid, {"why": "wrong field"})
+    assert bad.status_code == 400 and "why: unknown field" in bad.json()["description"]
+    assert "reason: required" in bad.json()["description"]
+    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
+    done = withdraw(store, "alpha", fid, {"reason": "the survey found nothing (test)"})
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "relinquished"
+    history = sql(store, "SELECT by_org, by_role FROM history WHERE layer = 'concessions' "
+                  "AND fid = %s AND op = 'update'", [fid])  # fmt: skip
+    alpha_org = sql(store, "SELECT id FROM organisations WHERE name = 'Alpha Mining (test)'")[0][0]
+    assert history[-1][0] == alpha_org  # attributed to the applicant, not the store's owner
+    again = withdraw(store, "alpha", fid, {"reason": "twice"})
+    assert again.status_code == 409 and "only a pending application" in again.json()["description"]
+    assert apply(store, "beta", cell(51)).status_code == 201  # the area is free again
+    granted = apply(store, "alpha", cell(52)).json()["id"]
+    assert decide(store, "judge", granted, status="granted").status_code == 200
+    late = withdraw(store, "alpha", granted, {"reason": "too late"})
+    assert late.status_code == 409 and "is granted" in late.json()["description"]
+    assert withdraw(store, "alpha", 10**9, {"reason": "unknown"}).status_code == 404
