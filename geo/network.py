@@ -144,9 +144,10 @@ def refresh_plan(force: bool = False, progress: Progress | None = None) -> Plan:
         for statement in (*network_sql.GRAPH, network_sql.TARGET_POINTS, network_sql.ALL_DEPOSITS):
             yield Statement(statement, params)
     yield Statement(network_sql.DEPOSIT_POINTS, params)
-    # Statistics of the points just written: without them the planner read every deposit's
-    # point per batch through the (layer, site_id) index (quadratic over a million deposits).
-    yield Statement("ANALYZE network_points")
+    if not partial:
+        # Statistics of the points just written: without them the planner read every deposit's
+        # point per batch through the (layer, site_id) index (quadratic over a million deposits).
+        yield Statement("ANALYZE network_points")
     yield Statement(network_sql.ACCESS_LINKS)
     for statement in network_sql.TARGETS:
         yield Statement(statement, params)
