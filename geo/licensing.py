@@ -60,8 +60,9 @@ _WITHDRAWN = (
     "WHERE concession_id = c.id ORDER BY id DESC LIMIT 1) d ON true WHERE c.id = %s"
 )
 _DECISIONS = (
-    "SELECT from_status, to_status, reason, decided_at, by_org, by_role "
-    "FROM licence_decisions WHERE concession_id = %s ORDER BY id"
+    "SELECT d.from_status, d.to_status, d.reason, d.decided_at, o.name AS by_organisation, "
+    "d.by_role FROM licence_decisions d LEFT JOIN organisations o ON o.id = d.by_org "
+    "WHERE d.concession_id = %s ORDER BY d.id"
 )
 _CURRENT = "SELECT status, licence_no, emining_licence_next(status) FROM concessions WHERE id = %s"
 _DECIDE = (

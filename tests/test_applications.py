@@ -554,7 +554,9 @@ def test_a_decision_needs_a_reason_kept_and_shown_to_whoever_sees_the_licence(st
     ]
     for outsider in ("beta", None):  # a confidential application: as if it did not exist
         assert decisions(store, outsider, fid).status_code == 404
-    assert decisions(store, "reader", fid).json()["decisions"][0]["reason"] == why
+    step = decisions(store, "reader", fid).json()["decisions"][0]
+    assert step["reason"] == why and step["by_role"] == "approver"
+    assert step["by_organisation"] == "Mines Authority (test)"
     with psycopg.connect(store["url"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SET ROLE emining_api")
         conn.execute("DELETE FROM licence_decisions")
