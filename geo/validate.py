@@ -189,7 +189,11 @@ def _lists(series: pd.Series, vocab: tuple[str, ...] | None) -> tuple[pd.Series,
         hashable = series
     else:
         hashable = series.map(lambda v: tuple(v) if isinstance(v, list | tuple | np.ndarray) else v)
-    codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
+    except TypeError:  # a JSON object in or as a list (an API body's [{}]): compared as text,
+        hashable = series.map(_as_text)  # which is what _text_list makes of it anyway
+        codes, uniques = pd.factorize(hashable, use_na_sentinel=True)
     lookup = np.empty(len(uniques) + 1, dtype=object)  # code -1 (missing) takes the last: None
     reasons: dict[int, tuple[str, ...]] = {}
     for code, value in enumerate(uniques):
@@ -201,6 +205,13 @@ def _lists(series: pd.Series, vocab: tuple[str, ...] | None) -> tuple[pd.Series,
            for row in np.flatnonzero(np.isin(codes, list(reasons)))
            for reason in reasons[codes[row]]]  # fmt: skip
     return pd.Series(lookup[codes], index=series.index, dtype=object), bad
+
+
+def _as_text(value: object) -> object:
+    """A list value made hashable without changing what ``_text_list`` reads from it."""
+    if isinstance(value, list | tuple | np.ndarray):
+        return tuple(str(v) for v in value)
+    return str(value) if isinstance(value, dict | set) else value
 
 
 def _checked_list(

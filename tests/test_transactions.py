@@ -108,6 +108,8 @@ BAD = [
     ({"type": "FeatureCollection", "features": [deposit("H1"), deposit("H2", as_of="soon")]},
      "feature 1: as_of"),
     ([1, 2, 3], "GeoJSON Feature or FeatureCollection"),
+    (deposit("I", commodities=[{}]), "commodities: '{}' is not one of"),  # was a 500 (unhashable)
+    (deposit("J", commodities={"gold": 1}), "is not one of"),
 ]  # fmt: skip
 
 
