@@ -19,9 +19,11 @@ applicant learns that the area is taken, never by whom or under which number.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import psycopg
+from sqlalchemy import ARRAY, BigInteger
 
 from geo import edit
 from geo.access import Claims
@@ -41,6 +43,7 @@ APPLICANT_KINDS = ("enterprise", "public")
 DECIDERS = ("approver", "admin")
 DECISION_FIELDS = ("status", "licence_no", "granted_on", "expires_on", "reason")
 REASON_MAX = 4_000  # characters: a paragraph or two, not a file
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _CONFLICTS = (
     "SELECT ST_Area(b.g::geography) / 1e6, c.visible, c.kind, c.licence_no, c.status, "
@@ -145,14 +148,18 @@ def may_decide(claims: Claims) -> bool:
 def block_of(body: object, crs: CRS) -> Block:
     """The application in ``body`` (one GeoJSON Feature), checked; EditError(400) names every
     problem: fields that are the platform's, and whatever the loader's checks find."""
-    features = edit.features_of(body)
-    if len(features) != 1:
-        raise EditError(400, "an application is one GeoJSON Feature, not a collection of them")
-    feature = features[0]
-    given = feature.get("properties") if isinstance(feature, dict) else None
-    given = given if isinstance(given, dict) else {}
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise EditError(400, 'an application is one GeoJSON Feature ("type": "Feature")')
+    feature = body
+    given = feature.get("properties")
+    if given is not None and not isinstance(given, dict):
+        raise EditError(400, "body: properties: must be an object")
+    given = given or {}
     problems = [f"body: {name}: set by the platform, not by the applicant"
                 for name in given if name in PLATFORM_FIELDS]  # fmt: skip
+    for name in given:
+        if name in APPLICANT_FIELDS and (wrong := json_type_problem(name, given[name])):
+            problems.append(f"body: {name}: {wrong}")
     properties = {k: v for k, v in given.items() if k not in PLATFORM_FIELDS}
     properties.setdefault("visibility", "confidential")
     properties |= {"licence_no": PENDING_NUMBER, "status": "application", "source": SOURCE}
@@ -166,6 +173,26 @@ def block_of(body: object, crs: CRS) -> Block:
     if problems:
         raise EditError(400, "; ".join(problems))
     return Block(complete, frame["geom"].iloc[0], crs)
+
+
+def json_type_problem(name: str, value: object) -> str | None:
+    """What is wrong with the JSON type of an applicant's field, or None.
+
+    Why here and not only in the loader's checks: those read files, where every value is text
+    and ``"copper;gold"`` is a list, so they coerce; an API client's ``{"holder": 5}`` or
+    ``{"commodities": "copper"}`` is a mistake to name, not to store as ``"5"``. ``/api`` says
+    the same types (``api.applications_openapi``)."""
+    column = TABLE.columns[name]
+    if value is None:
+        return None if column.nullable else "must not be null"
+    if isinstance(column.type, ARRAY):
+        item = int if isinstance(column.type.item_type, BigInteger) else str
+        if not isinstance(value, list) or not all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        ):
+            return f"must be an array of {'integers' if item is int else 'text'}"
+        return None
+    return None if isinstance(value, str) else "must be text"
 
 
 async def conflicts(conn: psycopg.AsyncConnection, block: Block) -> tuple[float, list[Conflict]]:
@@ -223,7 +250,9 @@ def decision_of(body: object) -> Decision:
     dates = {}
     for name in ("granted_on", "expires_on"):
         value = body.get(name)
-        try:
+        try:  # fromisoformat alone takes 20260101 and 2026-W01-1 too: /api says YYYY-MM-DD
+            if value is not None and not DATE.fullmatch(value):
+                raise ValueError(value)
             dates[name] = None if value is None else dt.date.fromisoformat(value)
         except (TypeError, ValueError):
             problems.append(f"{name}: {value!r} is not a date (YYYY-MM-DD)")

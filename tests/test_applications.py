@@ -1,5 +1,6 @@
 """Licence applications over HTTP against the real app and PostGIS: free or taken, stamps,
-decisions, who may decide, hidden conflicts, history and races.
+decisions, who may decide, hidden conflicts, history and races (reasons, withdrawals and
+/api: tests/test_licence_steps.py).
 
 Every answer is checked against the store (rows written or not, overlaps computed by PostGIS in
 another way), not only by its status.
@@ -13,105 +14,32 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import jsonschema
 import psycopg
 import pytest
 
-from geo import access, licensing
-from geo.load import load_samples
-from tests.conftest import LiveServer, fresh_database
-
-GEOJSON = {"Content-Type": "application/geo+json"}
-PASSWORD = "correct horse battery"
-PEOPLE = (
-    ("Mines Authority (test)", "authority", (("judge", "approver"), ("clerk", "editor"),
-                                             ("reader", "viewer"))),
-    ("Alpha Mining (test)", "enterprise", (("alpha", "editor"), ("alphaview", "viewer"),
-                                           ("alphaboss", "approver"))),
-    ("Beta Minerals (test)", "enterprise", (("beta", "editor"),)),
-    ("Gamma Resources (test)", "enterprise", (("gamma", "editor"),)),
-)  # fmt: skip
+from geo import access
+from tests.applicants import (
+    GEOJSON,
+    PASSWORD,
+    application,
+    apply,
+    box,
+    cell,
+    check,
+    client,
+    count,
+    decide,
+    enrolled_store,
+    post,
+    records_in,
+    sql,
+)
 
 
 @pytest.fixture(scope="module")
 def store(cluster):
-    url = fresh_database(cluster)
-    with psycopg.connect(url, autocommit=True) as conn:
-        load_samples(conn)
-        keys, users = {}, {}
-        for org, kind, people in PEOPLE:
-            org_id = access.ensure_organisation(conn, org, kind)
-            for person, role in people:
-                users[person] = access.add_user(conn, f"{person}@example.org", org_id, role,
-                                                password=PASSWORD)  # fmt: skip
-                keys[person] = access.add_key(conn, f"{person}@example.org")
-    with LiveServer(url, pool_max=12) as server:
-        yield {"url": url, "server": server, "keys": keys, "users": users}
-
-
-def client(store, who: str | None = None) -> httpx.Client:
-    headers = {"X-API-Key": store["keys"][who]} if who else {}
-    return httpx.Client(base_url=store["server"].url, headers=headers, timeout=60)
-
-
-def sql(store, statement: str, params: list | None = None) -> list[tuple]:
-    with psycopg.connect(store["url"]) as conn:
-        return conn.execute(statement, params).fetchall()
-
-
-def count(store) -> int:
-    return sql(store, "SELECT count(*) FROM concessions")[0][0]
-
-
-def records_in(store, geometry: dict) -> int:
-    """Concessions of any status whose block meets ``geometry``."""
-    return sql(
-        store,
-        "SELECT count(*) FROM concessions WHERE ST_Intersects(geom, ST_GeomFromGeoJSON(%s))",
-        [json.dumps(geometry)],
-    )[0][0]
-
-
-def box(x0: float, y0: float, x1: float, y1: float) -> dict:
-    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-
-def cell(n: int) -> dict:
-    """The n-th 0.05° square of an empty part of Balochistan (no sample concession near)."""
-    x, y = 64.0 + 0.1 * (n % 10), 27.0 + 0.1 * (n // 10)
-    return box(x, y, x + 0.05, y + 0.05)
-
-
-def application(geometry: dict, **properties) -> dict:
-    return {
-        "type": "Feature",
-        "geometry": geometry,
-        "properties": {"licence_type": "exploration", "commodities": ["copper"], **properties},
-    }
-
-
-def post(store, who: str | None, path: str, body: object) -> httpx.Response:
-    with client(store, who) as c:
-        return c.post(path, json=body, headers=GEOJSON)
-
-
-def apply(store, who: str, geometry: dict, **properties) -> httpx.Response:
-    return post(store, who, "/applications", application(geometry, **properties))
-
-
-def check(store, who: str, geometry: dict) -> httpx.Response:
-    return post(store, who, "/applications/check", application(geometry))
-
-
-def decide(store, who: str | None, fid: int, **decision) -> httpx.Response:
-    """A decision, with a reason unless the test gives its own (``reason=None``: none)."""
-    decision.setdefault("reason", f"test: {decision.get('status')}")
-    body = {k: v for k, v in decision.items() if v is not None}
-    return post(store, who, f"/licences/{fid}/status", body)
-
-
-def withdraw(store, who: str | None, fid: int, body: object) -> httpx.Response:
-    return post(store, who, f"/applications/{fid}/withdraw", body)
+    with enrolled_store(cluster) as store:
+        yield store
 
 
 def duddar(store) -> tuple[float, float, float, float]:
@@ -245,6 +173,12 @@ BAD = [
                  status="granted"), "status: set by the platform"),
     ({"type": "FeatureCollection", "features": [application(cell(9)), application(cell(8))]},
      "one GeoJSON Feature"),
+    ({"type": "FeatureCollection", "features": [application(cell(9))]}, "one GeoJSON Feature"),
+    ({**application(cell(9)), "properties": ["exploration"]}, "properties: must be an object"),
+    (application(cell(9), holder=5), "holder: must be text"),
+    (application(cell(9), commodities="copper"), "commodities: must be an array of text"),
+    (application(cell(9), shared_with=[{}]), "shared_with: must be an array of integers"),  # a 500
+    (application(cell(9), visibility=None), "visibility: must not be null"),
 ]  # fmt: skip
 
 
@@ -501,89 +435,3 @@ def test_a_browser_session_cookie_neither_applies_nor_decides(store):
         assert response.status_code == 401, response.text
     assert records_in(store, cell(33)) == 0
     assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
-
-
-def documented(store, path: str, status: str) -> dict:
-    with client(store) as c:
-        operation = c.get("/api").json()["paths"][path]["post"]
-    assert operation["security"] == [{"apiKey": []}, {"bearer": []}]
-    return operation["responses"][status]["content"]["application/json"]["schema"]
-
-
-def test_the_api_document_describes_what_the_application_paths_answer(store):
-    """/api lists the three paths; real answers (free, applied, decided, refused) match the
-    schemas it gives, and the decision body it documents is the one the server reads."""
-    free = check(store, "alpha", cell(40))
-    jsonschema.validate(free.json(), documented(store, "/applications/check", "200"))
-    applied = apply(store, "alpha", cell(41))
-    assert applied.status_code == 201, applied.text
-    jsonschema.validate(applied.json(), documented(store, "/applications", "201"))
-    decided = decide(store, "judge", applied.json()["id"], status="granted", licence_no="T-41")
-    assert decided.status_code == 200, decided.text
-    jsonschema.validate(decided.json(), documented(store, "/licences/{fid}/status", "200"))
-    refusal = documented(store, "/applications", "409")
-    assert refusal == {"$ref": "#/components/schemas/exception"}
-    conflict = apply(store, "beta", cell(41))
-    assert conflict.status_code == 409 and conflict.json()["code"] == "Conflict"
-    with client(store) as c:
-        body = c.get("/api").json()["paths"]["/licences/{fid}/status"]["post"]["requestBody"]
-    fields = body["content"]["application/json"]["schema"]["properties"]
-    assert tuple(fields) == licensing.DECISION_FIELDS
-
-
-def decisions(store, who: str | None, fid: int) -> httpx.Response:
-    with client(store, who) as c:
-        return c.get(f"/licences/{fid}/decisions")
-
-
-def test_a_decision_needs_a_reason_kept_and_shown_to_whoever_sees_the_licence(store):
-    fid = apply(store, "alpha", cell(50)).json()["id"]
-    for reason, words in ((None, "reason: required"), ("   ", "reason: required"),
-                          ("x" * (licensing.REASON_MAX + 1), "at most")):  # fmt: skip
-        response = decide(store, "judge", fid, status="refused", reason=reason)
-        assert response.status_code == 400 and words in response.json()["description"]
-    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
-    why = "the block overlaps a national park (test)"
-    refused = decide(store, "judge", fid, status="refused", reason=f"  {why} ")
-    assert refused.status_code == 200, refused.text
-    assert refused.json()["reason"] == why and refused.json()["status"] == "refused"
-    steps = decisions(store, "alpha", fid)  # the applicant reads why
-    assert steps.status_code == 200, steps.text
-    assert [(s["from_status"], s["to_status"], s["reason"]) for s in steps.json()["decisions"]] == [
-        ("application", "refused", why)
-    ]
-    for outsider in ("beta", None):  # a confidential application: as if it did not exist
-        assert decisions(store, outsider, fid).status_code == 404
-    step = decisions(store, "reader", fid).json()["decisions"][0]
-    assert step["reason"] == why and step["by_role"] == "approver"
-    assert step["by_organisation"] == "Mines Authority (test)"
-    with psycopg.connect(store["url"]) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute("SET ROLE emining_api")
-        conn.execute("DELETE FROM licence_decisions")
-
-
-def test_an_applicant_withdraws_its_own_pending_application_and_nobody_else_can(store):
-    fid = apply(store, "alpha", cell(51)).json()["id"]
-    assert withdraw(store, "beta", fid, {"reason": "not ours"}).status_code == 404  # hidden
-    assert withdraw(store, "alphaview", fid, {"reason": "a viewer"}).status_code == 403
-    assert withdraw(store, "judge", fid, {"reason": "an authority"}).status_code == 403
-    assert withdraw(store, None, fid, {"reason": "anonymous"}).status_code == 401
-    bad = withdraw(store, "alpha", fid, {"why": "wrong field"})
-    assert bad.status_code == 400 and "why: unknown field" in bad.json()["description"]
-    assert "reason: required" in bad.json()["description"]
-    assert sql(store, "SELECT status FROM concessions WHERE id = %s", [fid]) == [("application",)]
-    done = withdraw(store, "alpha", fid, {"reason": "the survey found nothing (test)"})
-    assert done.status_code == 200, done.text
-    assert done.json()["status"] == "relinquished"
-    history = sql(store, "SELECT by_org, by_role FROM history WHERE layer = 'concessions' "
-                  "AND fid = %s AND op = 'update'", [fid])  # fmt: skip
-    alpha_org = sql(store, "SELECT id FROM organisations WHERE name = 'Alpha Mining (test)'")[0][0]
-    assert history[-1][0] == alpha_org  # attributed to the applicant, not the store's owner
-    again = withdraw(store, "alpha", fid, {"reason": "twice"})
-    assert again.status_code == 409 and "only a pending application" in again.json()["description"]
-    assert apply(store, "beta", cell(51)).status_code == 201  # the area is free again
-    granted = apply(store, "alpha", cell(52)).json()["id"]
-    assert decide(store, "judge", granted, status="granted").status_code == 200
-    late = withdraw(store, "alpha", granted, {"reason": "too late"})
-    assert late.status_code == 409 and "is granted" in late.json()["description"]
-    assert withdraw(store, "alpha", 10**9, {"reason": "unknown"}).status_code == 404

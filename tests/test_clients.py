@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +24,7 @@ from geo import crs as crs_module
 from geo.load import load_samples
 from layers.catalogue import CATALOGUE, get
 from tests.conftest import LiveServer, add_sample_rasters, fresh_database
+from tests.fuzzing import CONFORMANCE, failures, schemathesis
 
 # GDAL's command-line tools come from Debian's gdal-bin, which `make test` installs; a missing
 # ogrinfo is a broken setup, so the tests fail (below) rather than skip.
@@ -49,7 +49,6 @@ OGR_FIELD = {
     "date-time": "DateTime",
     "array": "StringList",
 }
-SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
@@ -328,49 +327,6 @@ def test_owslib_queryables_and_single_item(owslib, samples_url):
 # --- schemathesis --------------------------------------------------------------------------------
 
 
-def schemathesis(url: str, workdir: Path, checks: str, phases: str) -> subprocess.CompletedProcess:
-    """A bounded, repeatable schemathesis run: 30 cases per operation, fixed seed, no database."""
-    return subprocess.run(
-        [
-            str(SCHEMATHESIS),
-            "run",
-            f"{url}/api",
-            "--checks",
-            checks,
-            "--phases",
-            phases,
-            "--max-examples",
-            "30",
-            "--seed",
-            "1",
-            # One worker: with 4, schemathesis 4 (Python 3.11) now and then fails inside itself
-            # ("AST constructor recursion depth mismatch"), a thread-safety bug of the tool.
-            "--workers",
-            "1",
-            "--generation-database",
-            "none",
-            "--request-timeout",
-            "30",
-            "--no-color",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=workdir,
-    )
-
-
-def failures(done: subprocess.CompletedProcess) -> str:
-    """Each distinct failure once (check, reason, one request reproducing it), then the summary."""
-    wanted = re.compile(
-        r"^(_{3,} .* _{3,}|- ST\d+ .*|\s+(Invalid component: .*|"
-        r"\w+ returned \d{3} .*|curl .*))$"
-    )
-    lines = [line.strip() for line in done.stdout.splitlines() if wanted.match(line)]
-    summary = done.stdout[done.stdout.rfind("SUMMARY") :]
-    return "\n".join(lines[:150]) + "\n" + summary + done.stderr[-2000:]
-
-
 @pytest.fixture(scope="module")
 def full_server(cluster, tmp_path_factory) -> Iterator[LiveServer]:
     """The samples and the sample rasters, as `emining serve` has them, so that every path of
@@ -399,15 +355,7 @@ def test_schemathesis_finds_no_server_error(full_server, tmp_path):
 
 
 def test_schemathesis_responses_and_rejections_follow_the_openapi_document(full_server, tmp_path):
-    # Left out: positive_data_acceptance. The filter, datetime, sortby and bbox grammars (CQL2,
-    # RFC 3339 intervals, known property names, lower corner below upper) are not expressible in
-    # JSON Schema, so schema-valid requests may be rightly refused with 400.
-    checks = (
-        "not_a_server_error,status_code_conformance,content_type_conformance,"
-        "response_headers_conformance,response_schema_conformance,"
-        "negative_data_rejection,unsupported_method"
-    )
-    done = schemathesis(full_server.url, tmp_path, checks, "examples,coverage,fuzzing")
+    done = schemathesis(full_server.url, tmp_path, CONFORMANCE, "examples,coverage,fuzzing")
     assert done.returncode == 0, failures(done)
 
 
