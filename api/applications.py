@@ -4,7 +4,7 @@
   conflicts;
 - ``POST /applications`` (the same): 201 with the number and priority stamp, or 409;
 - ``POST /applications/{id}/withdraw`` (``{"reason": …}``): the applicant's own pending
-  application becomes ``relinquished``; 200 with the record;
+  application becomes ``withdrawn`` (migration 0012); 200 with the record;
 - ``POST /licences/{id}/status`` (``{"status": …, "reason": …}``): 200 with the record after the
   decision;
 - ``GET /licences/{id}/decisions``: every decided step with its reason, to whoever sees the licence.

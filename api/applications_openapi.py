@@ -172,7 +172,7 @@ def openapi_paths() -> dict:
     decide = write_responses("400", "401", "403", "404", "413", "415")
     decide["409"] = {**check["400"], "description": "Not a step this licence may take now"}
     withdraw = write_responses("400", "401", "403", "404", "413", "415")
-    withdraw["409"] = {**check["400"], "description": "Not pending: decided already"}
+    withdraw["409"] = {**check["400"], "description": "Not pending: decided or withdrawn already"}
     tag = {"tags": ["Licence applications"], "security": AUTH}
     return {
         "/applications/check": {"post": {
@@ -188,7 +188,7 @@ def openapi_paths() -> dict:
         }},
         "/applications/{fid}/withdraw": {"post": {
             "summary": "Withdraw one's own pending application (an editor, approver or admin "
-            "of the applicant), saying why: it becomes relinquished",
+            "of the applicant), saying why: it becomes withdrawn",
             "parameters": [FID], "requestBody": WITHDRAWAL, **tag,
             "responses": {**answer("200", "The application, withdrawn", RECORD), **withdraw},
         }},

@@ -21,17 +21,27 @@ _FEATURE = """CASE WHEN {row} IS NULL THEN NULL ELSE jsonb_build_object(
     'geometry', ST_AsGeoJSON(({row}->>'geom')::geometry)::jsonb,
     'properties', {row} - 'id' - 'geom' - %s::text[]) END"""
 
+# A licence's decided step (migration 0011) was written in the transaction that changed its
+# status, so it shares that transaction's now() with the history row (migration 0012): the
+# version then says why. Licence decisions are read under their own policy (whoever sees the
+# licence now), so a version may show no reason to a caller who saw the licence only then.
+_DECISION = """LEFT JOIN LATERAL (SELECT d.reason FROM licence_decisions d
+    WHERE h.layer = 'concessions' AND h.op = 'update' AND d.concession_id = h.fid
+    AND d.at = h.at ORDER BY d.id DESC LIMIT 1) why ON true"""
+
 
 async def versions(conn: psycopg.AsyncConnection, source: Source, fid: int) -> list[dict] | None:
     """Every version of one feature the caller may see, oldest first; None if it never existed
-    for them. Each has who and when, and the feature before and after the change."""
+    for them. Each has who and when, and the feature before and after the change; a licence's
+    decided steps and withdrawals also say why (``reason``)."""
     hidden = list(NEVER_PUBLISHED)
     cursor = await conn.execute(
         sql.SQL(
             "SELECT h.version, h.op, h.at, h.by_user, o.name, h.by_role, "
             + _FEATURE.format(row="h.before")
-            + " FROM history h LEFT JOIN organisations o ON o.id = h.by_org "
-            "WHERE h.layer = %s AND h.fid = %s ORDER BY h.version"
+            + ", why.reason FROM history h LEFT JOIN organisations o ON o.id = h.by_org "
+            + _DECISION
+            + " WHERE h.layer = %s AND h.fid = %s ORDER BY h.version"
         ),
         [hidden, source.table, fid],
     )
@@ -60,8 +70,9 @@ async def versions(conn: psycopg.AsyncConnection, source: Source, fid: int) -> l
             "databaseRole": role,
             "before": before,
             "after": after if op != "delete" else None,
+            **({"reason": reason} if reason is not None else {}),
         }
-        for (version, op, at, user, organisation, role, before), after in zip(
+        for (version, op, at, user, organisation, role, before, reason), after in zip(
             rows, afters, strict=True
         )
     ]

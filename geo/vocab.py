@@ -87,6 +87,7 @@ LICENCE_STATUS: tuple[str, ...] = (
     "expired",
     "relinquished",
     "refused",
+    "withdrawn",
 )
 
 FACILITY_KIND: tuple[str, ...] = (

@@ -128,7 +128,7 @@ COMMODITY_COLOURS = palette(
 )
 LICENCE_STATUS_COLOURS = palette(
     vocab.LICENCE_STATUS,
-    ("#fdae61", "#1a9641", "#66bd63", "#d7191c", "#878787", "#bababa", "#7b3294"),
+    ("#fdae61", "#1a9641", "#66bd63", "#d7191c", "#878787", "#bababa", "#7b3294", "#fee0b6"),
 )
 CORRIDOR_MODE_COLOURS = palette(vocab.CORRIDOR_MODE, ("#c51b7d", "#2c7bb6"))
 FACILITY_KIND_COLOURS = palette(

@@ -83,6 +83,7 @@ TERMS: dict[str, Text] = {
     "expired": Text("Expired", "已过期", "میعاد ختم"),
     "relinquished": Text("Relinquished", "已放弃", "دستبردار"),
     "refused": Text("Refused", "已拒绝", "مسترد"),
+    "withdrawn": Text("Withdrawn", "已撤回", "واپس لی گئی"),
     # facilities
     "port": Text("Port", "港口", "بندرگاہ"),
     "dry_port": Text("Dry port", "陆港", "خشک بندرگاہ"),

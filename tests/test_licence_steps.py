@@ -1,5 +1,5 @@
 """A licence's steps over HTTP against the real app and PostGIS: an authority's decisions with
-their reasons, an applicant withdrawing, and ``/api`` describing
+their reasons, an applicant withdrawing, the history that keeps both, and ``/api`` describing
 the application paths (held to it by schemathesis with an applicant's and an authority's keys).
 
 Every answer is checked against the store or against the document ``/api`` serves.
@@ -7,11 +7,18 @@ Every answer is checked against the store or against the document ``/api`` serve
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import jsonschema
 import psycopg
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine
 
-from geo import licensing, vocab
+import geo
+from geo import access, licensing, vocab
 from tests.applicants import (
     apply,
     cell,
@@ -23,6 +30,7 @@ from tests.applicants import (
     sql,
     withdraw,
 )
+from tests.conftest import fresh_database
 from tests.fuzzing import CONFORMANCE, failures, schemathesis
 
 pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
@@ -154,14 +162,14 @@ def test_an_applicant_withdraws_its_own_pending_application_and_nobody_else_can(
     assert status_of(store, fid) == "application"
     done = withdraw(store, "alpha", fid, {"reason": "the survey found nothing (test)"})
     assert done.status_code == 200, done.text
-    assert done.json()["status"] == "relinquished" == status_of(store, fid)
+    assert done.json()["status"] == "withdrawn" == status_of(store, fid)
     assert done.json()["reason"] == "the survey found nothing (test)"
     history = sql(store, "SELECT by_org, by_role FROM history WHERE layer = 'concessions' "
                   "AND fid = %s AND op = 'update'", [fid])  # fmt: skip
     alpha_org = sql(store, "SELECT id FROM organisations WHERE name = 'Alpha Mining (test)'")[0][0]
     assert history[-1][0] == alpha_org  # attributed to the applicant, not the store's owner
     again = withdraw(store, "alpha", fid, {"reason": "twice"})
-    assert again.status_code == 409 and "is relinquished" in again.json()["description"]
+    assert again.status_code == 409 and "is withdrawn" in again.json()["description"]
     assert apply(store, "beta", cell(51)).status_code == 201  # the area is free again
     granted = apply(store, "alpha", cell(52)).json()["id"]
     assert decide(store, "judge", granted, status="granted").status_code == 200
@@ -170,6 +178,96 @@ def test_an_applicant_withdraws_its_own_pending_application_and_nobody_else_can(
     assert status_of(store, granted) == "granted"
     unknown = withdraw(store, "alpha", 10**9, {"reason": "unknown"})
     assert unknown.status_code == 404 and unknown.json()["code"]
+
+
+def test_withdrawn_is_not_relinquished_and_an_authority_may_record_it(store):
+    """A pending application is granted, refused or withdrawn; relinquishing is for licences."""
+    fid = apply(store, "alpha", cell(54)).json()["id"]
+    wrong = decide(store, "judge", fid, status="relinquished")
+    assert wrong.status_code == 409, wrong.text
+    assert wrong.json()["allowed"] == ["granted", "refused", "withdrawn"]
+    recorded = decide(store, "judge", fid, status="withdrawn", reason="letter of 1 May (test)")
+    assert recorded.status_code == 200 and status_of(store, fid) == "withdrawn"
+    final = decide(store, "judge", fid, status="granted")
+    assert final.status_code == 409 and final.json()["allowed"] == []
+
+
+def test_the_history_says_why_each_step_was_taken(store):
+    fid = apply(store, "alpha", cell(55)).json()["id"]
+    assert decide(store, "judge", fid, status="granted", reason="complete file (test)",
+                  expires_on="2040-01-01").status_code == 200  # fmt: skip
+    with psycopg.connect(store["url"]) as conn:  # an owner's edit: no decision, no reason
+        conn.execute("UPDATE concessions SET notes = 'survey map attached' WHERE id = %s", [fid])
+    assert decide(store, "judge", fid, status="suspended",
+                  reason="no annual report (test)").status_code == 200  # fmt: skip
+    with client(store, "alpha") as c:
+        versions = c.get(f"/collections/concessions/items/{fid}/history").json()["versions"]
+    assert [(v["after"]["properties"]["status"], v.get("reason")) for v in versions] == [
+        ("application", None),
+        ("granted", "complete file (test)"),
+        ("granted", None),
+        ("suspended", "no annual report (test)"),
+    ]
+    other = apply(store, "alpha", cell(56)).json()["id"]
+    merged = withdraw(store, "alpha", other, {"reason": "merged into another (test)"})
+    assert merged.status_code == 200, merged.text
+    with client(store, "alpha") as c:
+        last = c.get(f"/collections/concessions/items/{other}/history").json()["versions"][-1]
+    assert last["after"]["properties"]["status"] == "withdrawn"
+    assert last["reason"] == "merged into another (test)"
+    with client(store, "beta") as c:  # a confidential application's history stays hidden
+        assert c.get(f"/collections/concessions/items/{other}/history").status_code == 404
+
+
+def alembic(url: str, verb: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(geo.__file__).parent / "migrations"))
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(url))
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, verb)(config, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def test_migration_0012_restates_earlier_withdrawals_and_back(cluster):
+    """A withdrawal written under 0011 (as relinquished) is withdrawn after 0012, with its
+    decision paired to its history row; downgrading restores relinquished."""
+    url = fresh_database(cluster)
+    alembic(url, "downgrade", "0011")
+    with psycopg.connect(url, autocommit=True) as conn:
+        org = access.ensure_organisation(conn, "Delta (test)", "enterprise")
+        user = access.add_user(conn, "delta@example.org", org, "editor")
+        fid = conn.execute(
+            "INSERT INTO concessions (licence_no, licence_type, commodities, status, source, "
+            "geom, owner_org, visibility) VALUES ('D-1', 'exploration', '{gold}', "
+            "'application', 'test', ST_Multi(ST_GeomFromGeoJSON(%s)), %s, 'confidential') "
+            "RETURNING id",
+            [json.dumps(cell(60)), org],
+        ).fetchone()[0]
+    with psycopg.connect(url) as conn:
+        access.act_as_sync(conn, access.Claims(user, org, "enterprise", "editor"))
+        conn.execute("SELECT emining_withdraw_application(%s, 'changed plans')", [fid])
+    alembic(url, "upgrade", "head")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT status FROM concessions WHERE id = %s", [fid]).fetchone() == (
+            "withdrawn",
+        )
+        paired = conn.execute(
+            "SELECT d.to_status, h.before->>'status' FROM licence_decisions d JOIN history h "
+            "ON h.layer = 'concessions' AND h.fid = d.concession_id AND h.at = d.at "
+            "WHERE d.concession_id = %s",
+            [fid],
+        ).fetchall()
+    assert paired == [("withdrawn", "application")]
+    alembic(url, "downgrade", "0011")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT status FROM concessions WHERE id = %s", [fid]).fetchone() == (
+            "relinquished",
+        )
+    alembic(url, "upgrade", "head")
 
 
 @pytest.fixture(scope="module")
