@@ -1,20 +1,15 @@
 """A regular (non-editable) ``pip install .`` carries the samples and the migrations.
 
-The project is installed into a fresh venv from a copy of the checkout, and run from a folder
-outside it: ``emining db seed`` must migrate an empty database with the installed migrations and
-load the installed samples. The venv borrows the test venv's third-party packages through a
-``.pth`` line (no download: ``--no-deps --no-build-isolation``); the project itself, and only it,
-comes from the wheel.
+The project is installed into a fresh venv (tests/install.py), and run from a folder outside the
+checkout: ``emining db seed`` must migrate an empty database with the installed migrations and
+load the installed samples.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,39 +18,9 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO, with_database
+from tests.install import installed_venv, outside
 
 pytestmark = pytest.mark.slow
-PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-SKIP = shutil.ignore_patterns(
-    ".git", ".venv", ".data", "build", "*.egg-info", "__pycache__", "out", ".pytest_cache"
-)
-
-
-def outside() -> dict[str, str]:
-    """The environment without PYTHONPATH: the worktree must not be importable."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-
-
-def installed_venv(folder: Path) -> Path:
-    """A venv with the project installed from a copy of the checkout; returns its bin folder."""
-    source = folder / "source"
-    shutil.copytree(REPO, source, ignore=SKIP)
-    venv = folder / "venv"
-    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", venv], check=True)
-    purelib = Path(
-        subprocess.run(
-            [venv / "bin" / "python", "-c", PURELIB],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
-    (purelib / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "-q",
-         "--no-deps", "--no-build-isolation", "--no-index", source],
-        check=True, cwd=folder,
-    )  # fmt: skip
-    shutil.rmtree(source)  # nothing may be read from the copy any more
-    return venv / "bin"
 
 
 @pytest.fixture(scope="module")
