@@ -7,7 +7,6 @@ so a one-off command (load, export) leaves the machine as it found it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,21 +16,15 @@ from sqlalchemy import create_engine
 
 from geo.embedded import Cluster
 from geo.models import LAYERS
+from geo.settings import current as current_settings
+from geo.settings import normalize_url as normalize_url  # kept where callers found it
 
 MIGRATION_LOCK = 724_311  # pg_advisory_lock key: one migrator at a time
 
 
-def normalize_url(url: str) -> str:
-    """Accept SQLAlchemy-style URLs (``postgresql+psycopg://``) as well as libpq ones."""
-    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 def configured_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    return normalize_url(url) if url else None
+    """``DATABASE_URL`` (see geo/settings.py), or None for the embedded cluster."""
+    return current_settings().database_url or None
 
 
 @contextmanager

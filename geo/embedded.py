@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from geo.settings import current as current_settings
+
 SUPERUSER = "emining"
 DATABASE = "emining"
 SERVICE_USER = "postgres"
@@ -45,8 +47,8 @@ def find_bindir(
     PostGIS installed (the one ``scripts/install-system-deps.sh`` installs: whatever the
     distribution offers, 15 on Debian 12, 16 on Ubuntu 24.04); else the newest; else ``initdb`` on
     the PATH."""
-    if env := os.environ.get("EMINING_PG_BINDIR"):
-        return Path(env)
+    if chosen := current_settings().pg_bindir:
+        return chosen
     majors = sorted(
         (int(p.parent.name) for p in lib.glob("*/bin") if p.parent.name.isdigit()),
         reverse=True,
@@ -75,7 +77,8 @@ def find_bindir(
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("EMINING_HOME", ".data")).resolve()
+    """``$EMINING_HOME`` (see geo/settings.py), ``.data`` in the working directory by default."""
+    return current_settings().home
 
 
 def _free_port() -> int:

@@ -26,7 +26,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
 from shapely.geometry import box
 
-from geo.embedded import default_home
+from geo.settings import current as current_settings
 from geo.validate import ALLOWED
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -88,9 +88,7 @@ class RasterInfo:
 
 def raster_home() -> Path:
     """Where COGs are kept: ``$EMINING_RASTERS``, else ``rasters/`` beside the embedded cluster."""
-    if env := os.environ.get("EMINING_RASTERS"):
-        return Path(env).resolve()
-    return default_home() / "rasters"
+    return current_settings().raster_folder
 
 
 def inspect(path: Path) -> dict:
