@@ -39,7 +39,8 @@ RECONNECT_EVERY = 1.0  # seconds between attempts to reach a database that is do
 class Pool(AsyncConnectionPool):
     """psycopg's pool, made to ride out a restart of PostgreSQL without one of its own.
 
-    Two things psycopg_pool does by default (3.3) fail issue 5's "answers again within 5 s":
+    Two things psycopg_pool does by default (3.3) would break the promise that the API answers
+    again within 5 s of a database restart (tests/test_faults.py):
 
     * It hands out idle connections whose server has gone: a restart ends every backend, and
       each connection left in the pool cost the next request a 503 (measured: six in a row

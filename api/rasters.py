@@ -30,11 +30,6 @@ from geo.zonal import ZONES, zonal_rows, zones_statement
 router = APIRouter(tags=["Rasters"])
 endpoint = router.api_route
 PNG, TIFF = "image/png", "image/tiff; application=geotiff"
-SITES = {  # point layers whose sites can be sampled: layer -> (label column, point expression)
-    "deposits": ("name", "geom"),
-    "facilities": ("name", "geom"),
-    "sezs": ("name", "ST_PointOnSurface(geom)"),
-}
 MAX_SITES = 10_000
 # ASCII digits only (str.isdigit also takes "²", which int() refuses), and few enough of them.
 WHOLE = re.compile(r"[0-9]{1,9}")
@@ -236,14 +231,12 @@ async def sample(request: Request, name: str) -> Response:
             labels: list = [None] * len(points)
         else:
             layer = params["collection"]
-            if layer not in SITES:
-                raise BadRequest(f"collection must be one of {', '.join(SITES)}, not {layer!r}")
-            column, point = SITES[layer]
-            async with session(request) as conn:
-                cursor = await conn.execute(
-                    f"SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} "
-                    f"ORDER BY id LIMIT {MAX_SITES + 1}"
+            if layer not in raster_read.SITES:
+                raise BadRequest(
+                    f"collection must be one of {', '.join(raster_read.SITES)}, not {layer!r}"
                 )
+            async with session(request) as conn:
+                cursor = await conn.execute(raster_read.sites_statement(layer, MAX_SITES + 1))
                 rows = await cursor.fetchall()
             if len(rows) > MAX_SITES:
                 raise BadRequest(f"{layer} has more than {MAX_SITES} sites: sample points")

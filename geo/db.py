@@ -76,6 +76,20 @@ def layer_counts(conn: psycopg.Connection) -> dict[str, int]:
     return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS}
 
 
+_VISIBLE_COUNTS = " UNION ALL ".join(
+    f"SELECT '{name}', count(*) FROM \"{name}\"" for name in LAYERS
+)
+
+
+async def status(conn: psycopg.AsyncConnection) -> dict:
+    """The server's and PostGIS's versions and the rows of each layer the connection's role may
+    see (row-level security applies: /healthz counts what its caller may read)."""
+    cursor = await conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
+    postgresql, postgis = await cursor.fetchone()
+    counts = await (await conn.execute(_VISIBLE_COUNTS)).fetchall()
+    return {"postgresql": postgresql, "postgis": postgis, "layers": dict(counts)}
+
+
 def layer_versions(conn: psycopg.Connection) -> dict[str, int]:
     """Each layer's change counter, raised by the database on every write (see migration 0002).
 

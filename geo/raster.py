@@ -258,5 +258,10 @@ async def get_raster_async(conn: psycopg.AsyncConnection, name: str) -> RasterIn
     return _info(row) if row else None
 
 
+def has_rasters(conn: psycopg.Connection) -> bool:
+    """Whether any raster is registered (``emining serve`` derives the samples when none is)."""
+    return conn.execute("SELECT EXISTS (SELECT FROM rasters)").fetchone()[0]
+
+
 def crs_of(info: RasterInfo) -> CRS:
     return CRS.from_user_input(info.crs)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import morecantile
 import numpy as np
 import rasterio
+from psycopg import sql
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -41,6 +42,11 @@ RAMPS: dict[str, list[tuple[int, int, int]]] = {
     "magma": [(0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
               (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191)],
 }  # fmt: skip
+SITES = {  # point layers whose sites can be sampled: layer -> (label column, point expression)
+    "deposits": ("name", "geom"),
+    "facilities": ("name", "geom"),
+    "sezs": ("name", "ST_PointOnSurface(geom)"),
+}
 
 
 def ramp(name: str) -> np.ndarray:
@@ -257,3 +263,17 @@ def colour_png(values: np.ndarray, info: RasterInfo) -> bytes:
                 out.write(index, 1)
                 out.write_colormap(1, palette(info))
             return memory.read()
+
+
+def sites_statement(layer: str, limit: int) -> sql.Composed:
+    """SQL for (id, label, lon, lat) of the first ``limit`` sites of ``layer`` (a key of
+    ``SITES``) in id order: the points ``/collections/{raster}/sample?collection=`` reads."""
+    column, point = SITES[layer]
+    return sql.SQL(
+        "SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} ORDER BY id LIMIT {limit}"
+    ).format(
+        column=sql.Identifier(column),
+        point=sql.SQL(point),
+        layer=sql.Identifier(layer),
+        limit=sql.Literal(limit),
+    )
