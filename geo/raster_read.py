@@ -95,7 +95,7 @@ def sample(info: RasterInfo, points: Sequence[tuple[float, float]], band: int = 
     lons, lats = zip(*points, strict=True)
     xs, ys = transform("OGC:CRS84", crs_of(info), list(lons), list(lats))
     values: list = []
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         inverse = ~src.transform
         for x, y in zip(xs, ys, strict=True):
             col, row = inverse * (x, y)
@@ -131,7 +131,7 @@ def subset(info: RasterInfo, bbox: Sequence[float]) -> bytes:
             f"bbox is outside raster {info.name!r} (lon {rw:.3f}..{re_:.3f}, "
             f"lat {rs:.3f}..{rn:.3f})"
         )
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         bounds = transform_bounds("OGC:CRS84", src.crs, west, south, east, north, densify_pts=21)
         window = covering(window_from_bounds(*bounds, transform=src.transform)).intersection(
             Window(0, 0, src.width, src.height)
@@ -216,10 +216,10 @@ def render(
     values = np.full((height, width), np.nan, dtype="float32")
     # Ground metres per pixel near Pakistan's latitude, to pick the matching overview.
     metres = (right - left) / width * math.cos(math.radians(30))
-    with rasterio.open(info.path) as full:
+    with rasterio.open(info.file) as full:
         factors = full.overviews(band)
         level = max((i for i, f in enumerate(factors) if info.resolution * f <= metres), default=-1)
-    with rasterio.open(info.path, overview_level=level if level >= 0 else None) as src:
+    with rasterio.open(info.file, overview_level=level if level >= 0 else None) as src:
         reproject(
             source=rasterio.band(src, band),
             destination=values,
