@@ -65,8 +65,10 @@ def only(request: Request, *allowed: str) -> None:
 async def guarded(work: Callable[[], Awaitable[Response]]) -> Response:
     try:
         return await work()
-    except (BadRequest, RasterError) as error:
+    except BadRequest as error:
         return errors.exception(error.status, str(error))
+    except RasterError as error:
+        return errors.refusal(error)
     except RasterioError:
         # GDAL's message names the file on the server: the log has it, the answer does not.
         log.exception("reading a raster failed")

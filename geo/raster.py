@@ -40,11 +40,15 @@ COLUMNS = (
 
 
 class RasterError(ValueError):
-    """A raster cannot be added or read; ``status`` is the HTTP-style status of the problem."""
+    """A raster cannot be added or read because of what was asked (a bad file, band, bbox)."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+
+class RasterNotFound(RasterError):
+    """What was asked for does not exist (a file to add, a tile beyond the matrix)."""
+
+
+class RasterConflict(RasterError):
+    """The name is taken (by another raster, or by a vector collection)."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def raster_home() -> Path:
 def inspect(path: Path) -> dict:
     """Open ``path`` and check it can serve as a layer; the error names the file and the reason."""
     if not path.exists():
-        raise RasterError(f"{path}: no such file", 404)
+        raise RasterNotFound(f"{path}: no such file")
     try:
         src = rasterio.open(path)
     except RasterioIOError as error:
@@ -198,12 +202,12 @@ def add_raster(
     if not NAME.match(name):
         raise RasterError(f"name {name!r}: use lower-case letters, digits and _ (start a-z)")
     if name in reserved:
-        raise RasterError(f"name {name!r} is a vector collection; choose another", 409)
+        raise RasterConflict(f"name {name!r} is a vector collection; choose another")
     if colormap not in COLORMAPS:
         raise RasterError(f"colormap must be one of {', '.join(COLORMAPS)}, not {colormap!r}")
     exists = conn.execute("SELECT 1 FROM rasters WHERE name = %s", (name,)).fetchone()
     if exists and not replace:
-        raise RasterError(f"a raster named {name!r} exists already (replace it explicitly)", 409)
+        raise RasterConflict(f"a raster named {name!r} exists already (replace it explicitly)")
     facts = inspect(path)
     home = raster_home()
     target = (folder or home).resolve() / f"{name}.tif"

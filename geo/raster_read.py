@@ -26,7 +26,7 @@ from rasterio.warp import reproject, transform, transform_bounds
 from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
-from geo.raster import RasterError, RasterInfo, crs_of
+from geo.raster import RasterError, RasterInfo, RasterNotFound, crs_of
 
 TILE = 256
 MAX_POINTS = 1_000
@@ -171,7 +171,7 @@ def covering(window: Window) -> Window:
 def tile(info: RasterInfo, z: int, x: int, y: int, band: int = 1) -> bytes:
     """A 256×256 PNG of WebMercatorQuad tile z/x/y; transparent where there is no data."""
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise RasterError(f"no tile {z}/{x}/{y} in WebMercatorQuad", 404)
+        raise RasterNotFound(f"no tile {z}/{x}/{y} in WebMercatorQuad")
     bounds = WEB_MERCATOR.xy_bounds(morecantile.Tile(x, y, z))
     return colour_png(render(info, tuple(bounds), TILE, TILE, band), info)
 
