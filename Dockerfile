@@ -18,16 +18,20 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# The whole checkout (less .dockerignore) goes to /app and is installed *editable*: geo/load.py
-# finds the sample data at Path(geo/__file__).parents[1] / "data" / "samples", which a regular
-# install would turn into site-packages/data/samples (not shipped in the wheel). Installed
-# editable, `geo` is imported from /app/geo, so SAMPLES is /app/data/samples, and the Alembic
-# migrations are read from /app/geo/migrations.
+# The whole checkout (less .dockerignore) goes to /app and is installed as a regular package:
+# the samples (data/samples, as geo.samples) and the migrations are package data of the wheel.
 COPY . .
-RUN pip install --no-deps -e . \
-    && useradd --system --create-home --home-dir /home/emining --uid 10001 emining
+RUN pip install --no-deps . \
+    && useradd --system --create-home --home-dir /home/emining --uid 10001 emining \
+    && mkdir -p /var/lib/emining \
+    && chown emining: /var/lib/emining
 
-# The app only reads /app (as root-owned files); it writes nothing there.
+# The app only reads /app (root-owned files) and writes only under $EMINING_HOME: the sample
+# rasters that `emining serve` derives on first start (rasters/). A volume, so they outlive the
+# container. tests/test_image.py runs this CMD, with this ENV, as an unprivileged user from a
+# read-only copy of the checkout.
+ENV EMINING_HOME=/var/lib/emining
+VOLUME /var/lib/emining
 USER emining
 EXPOSE 8000
 CMD ["emining", "serve", "--host", "0.0.0.0", "--port", "8000"]

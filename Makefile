@@ -1,13 +1,14 @@
 # The two commands of the README, and the steps they are made of.
 #   make run    install what is missing, then serve the platform with the sample data
-#   make test   install what is missing, then run the whole test suite
+#   make test   install what is missing, then run the whole test suite (what CI runs)
+#   make check  lint, then the tests not marked slow (local work: minutes, not the whole suite)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test deps system-deps lint bench-load clean
+.PHONY: run test check deps system-deps lint bench-load clean
 
 run: deps
 	$(BIN)/emining serve --host $(HOST) --port $(PORT)
@@ -16,6 +17,12 @@ test: deps
 	sh scripts/install-system-deps.sh test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+check: deps
+	sh scripts/install-system-deps.sh test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not slow"
 
 deps: system-deps $(VENV)/.installed
 

@@ -32,5 +32,5 @@ async def route_between(request: Request) -> Response:
                 conn, request.query_params.get("from"), request.query_params.get("to")
             )
     except RouteError as error:
-        return errors.exception(error.status, str(error))
+        return errors.refusal(error)
     return send(request, feature, GEOJSON)

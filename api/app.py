@@ -6,11 +6,9 @@ URL, the pool size) instead of import-time globals, so one process can serve sev
 
 from __future__ import annotations
 
-import os
 import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 
@@ -32,6 +30,7 @@ from api import (
     tiles,
 )
 from api.ogc import features, transactions
+from geo.settings import Settings  # also imported from here by the CLI and the tests
 
 STATIC = Path(__file__).resolve().parent / "static"
 RECONNECT_EVERY = 1.0  # seconds between attempts to reach a database that is down
@@ -40,7 +39,8 @@ RECONNECT_EVERY = 1.0  # seconds between attempts to reach a database that is do
 class Pool(AsyncConnectionPool):
     """psycopg's pool, made to ride out a restart of PostgreSQL without one of its own.
 
-    Two things psycopg_pool does by default (3.3) fail issue 5's "answers again within 5 s":
+    Two things psycopg_pool does by default (3.3) would break the promise that the API answers
+    again within 5 s of a database restart (tests/test_faults.py):
 
     * It hands out idle connections whose server has gone: a restart ends every backend, and
       each connection left in the pool cost the next request a 503 (measured: six in a row
@@ -96,24 +96,6 @@ def _spoken_to(conn: psycopg.AsyncConnection) -> bool:
     return bool(poller.poll(0))
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    pool_min: int = 1
-    pool_max: int = 10
-    pool_timeout: float = 30.0
-    """Seconds a request waits for a connection before it is a 503 (database down or busy)."""
-    title: str = "E-Mining Platform"
-    basemap: str | None = field(default_factory=lambda: os.environ.get("EMINING_BASEMAP"))
-    """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
-    map_embed_max: int = 5_000
-    """Rows above which /map draws a layer from vector tiles instead of fetching its features."""
-    # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
-    tile_cache_bytes: int = field(
-        default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)
-    )
-
-
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,7 +108,10 @@ def create_app(settings: Settings) -> FastAPI:
             # A runaway request (a huge filter over a big table) must not hold a connection.
             # No JIT: the planner's cost of a tile over a million points makes PostgreSQL spend
             # seconds compiling (2.5 s of 3.1 s for a z5 tile); the API's statements are short.
-            kwargs={"autocommit": True, "options": "-c statement_timeout=30000 -c jit=off"},
+            kwargs={
+                "autocommit": True,
+                "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off",
+            },
         )
         await pool.open(wait=False)
         app.state.pool = pool
@@ -162,4 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """For ``uvicorn --factory api.app:app_from_env`` (several worker processes)."""
-    return create_app(Settings(os.environ["DATABASE_URL"]))
+    settings = Settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set: the workers serve the store it names")
+    return create_app(settings)

@@ -30,13 +30,14 @@ from fastapi import APIRouter, Request
 from psycopg import AsyncConnection
 from starlette.responses import Response
 
+from api import errors
 from api.auth import identify, session
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from api.ogc.transactions import body_of, content_crs, failed, feature_id
-from api.responses import JSONResponse
 from geo import licensing
 from geo.access import Claims
 from geo.edit import EditError
+from geo.licensing import LicensingError
 from layers.catalogue import BY_ID
 
 router = APIRouter(tags=["Licence applications"])
@@ -53,11 +54,10 @@ async def caller(request: Request) -> Claims:
     return claims
 
 
-def refused(error: EditError) -> Response:
+def refused(error: EditError | LicensingError) -> Response:
     """OGC exception JSON; conflicts and allowed steps ride along beside the description."""
-    if isinstance(error, licensing.LicensingError):
-        body = {"code": "Conflict", "description": str(error), **error.extra}
-        return JSONResponse(body, status_code=error.status, headers=NO_STORE)
+    if isinstance(error, LicensingError):
+        return errors.refusal(error, NO_STORE)
     return failed(error)
 
 
@@ -68,7 +68,7 @@ async def check(request: Request) -> Response:
         block = licensing.block_of(await body_of(request), content_crs(request))
         async with session(request) as conn:
             area = await licensing.check(conn, block)
-    except EditError as error:
+    except (EditError, LicensingError) as error:
         return refused(error)
     document = {"free": True, "description": "this area is free", "area_km2": area}
     return send(request, document, JSON, headers=NO_STORE)
@@ -84,7 +84,7 @@ async def apply(request: Request) -> Response:
         block = licensing.block_of(await body_of(request), content_crs(request))
         async with session(request) as conn:
             record, etag = await licensing.apply(conn, block, claims)
-    except EditError as error:
+    except (EditError, LicensingError) as error:
         return refused(error)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{record['id']}")
     record["description"] = (
@@ -113,7 +113,7 @@ async def take_step(
         given = read(await body_of(request))
         async with session(request) as conn:
             record = await act(conn, number, given)
-    except EditError as error:
+    except (EditError, LicensingError) as error:
         return refused(error)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
     record["links"] = [
@@ -146,7 +146,7 @@ async def decisions(request: Request, fid: str) -> Response:
         number = feature_id(CONCESSIONS, fid)
         async with session(request) as conn:
             steps = await licensing.decisions(conn, number)
-    except EditError as error:
+    except (EditError, LicensingError) as error:
         return refused(error)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
     document = {"decisions": steps, "links": [link(location, "item", GEOJSON, "The record")]}

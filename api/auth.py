@@ -165,12 +165,7 @@ def oauth_error(error: str, description: str, status: int = 400) -> Response:
 async def me(request: Request) -> Response:
     async with session(request) as conn:
         claims = await identify(request, conn)
-        organisation = None
-        if claims.org_id is not None:
-            cursor = await conn.execute(
-                "SELECT name FROM organisations WHERE id = %s", [claims.org_id]
-            )
-            organisation = (await cursor.fetchone())[0]
+        organisation = await access.organisation_name(conn, claims.org_id)
     document = {
         "anonymous": claims.anonymous,
         "user": claims.user_id,

@@ -34,12 +34,7 @@ def local(path: str | None) -> str:
 async def login_page(request: Request) -> Response:
     async with session(request) as conn:
         claims = await identify(request, conn)
-        who = None
-        if not claims.anonymous:
-            cursor = await conn.execute(
-                "SELECT o.name FROM organisations o WHERE o.id = %s", [claims.org_id]
-            )
-            who = (await cursor.fetchone())[0]
+        who = None if claims.anonymous else await access.organisation_name(conn, claims.org_id)
     document = {
         "title": "Sign in",
         "action": url(request, "/auth/session"),

@@ -94,6 +94,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
     import uvicorn
 
     from api.app import Settings, create_app
+    from geo.raster import has_rasters
 
     try:
         with db.store() as url:
@@ -103,7 +104,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     click.echo(f"loading the sample data from {SAMPLES}", err=True)
                     load_samples(conn)
                     counts = db.layer_counts(conn)
-                if samples and not conn.execute("SELECT 1 FROM rasters LIMIT 1").fetchone():
+                if samples and not has_rasters(conn):
                     from geo.raster_derive import derive_samples
 
                     click.echo("deriving the sample rasters (emining raster derive)", err=True)

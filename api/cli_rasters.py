@@ -29,15 +29,17 @@ def raster_add(path: Path, name: str | None, **options: object) -> None:
     """Check PATH (readable, georeferenced, known CRS, overlaps Pakistan), store it as a COG
     with overviews and register it as a collection."""
     from geo.raster import RasterError, add_raster
+    from layers.catalogue import CATALOGUE
 
+    vectors = [layer.id for layer in CATALOGUE]
     try:
         with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            info = add_raster(conn, path, name, **options)  # type: ignore[arg-type]
+            info = add_raster(conn, path, name, reserved=vectors, **options)  # type: ignore[arg-type]
     except RasterError as error:
         raise click.ClickException(str(error)) from None
     click.echo(
         f"{info.name}: {info.width}x{info.height} cells of {info.resolution:g} ({info.crs}), "
-        f"{info.bands} band(s), stored as {info.path}"
+        f"{info.bands} band(s), stored as {info.file}"
     )
 
 
@@ -68,6 +70,6 @@ def raster_derive(resolution: float) -> None:
     try:
         with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
             for info in derive_samples(conn, access_res=resolution):
-                click.echo(f"{info.name}: {info.width}x{info.height}, {info.path}")
+                click.echo(f"{info.name}: {info.width}x{info.height}, {info.file}")
     except (RasterError, ValueError, network.NetworkError) as error:
         raise click.ClickException(str(error)) from None

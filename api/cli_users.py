@@ -76,12 +76,7 @@ def list_users() -> None:
     """Every user with their organisation, its kind and their role."""
     try:
         with db.store() as url, psycopg.connect(url) as conn:
-            rows = conn.execute(
-                "SELECT u.email, o.name, o.kind, u.role, u.active, "
-                "(SELECT count(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) "
-                "FROM users u JOIN organisations o ON o.id = u.organisation_id "
-                "ORDER BY o.name, u.email"
-            ).fetchall()
+            rows = access.list_users(conn)
     except (ClusterError, psycopg.Error) as error:
         raise click.ClickException(str(error)) from None
     for email, org, kind, role, active, keys in rows:

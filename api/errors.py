@@ -16,6 +16,9 @@ from starlette.exceptions import HTTPException
 
 from api.ogc.params import ParameterError
 from api.responses import JSONResponse
+from geo.licensing import LicensingError
+from geo.raster import RasterConflict, RasterError, RasterNotFound
+from geo.route import RouteError, RoutingUnavailable
 
 CODES = {
     400: "InvalidParameterValue",
@@ -26,6 +29,32 @@ CODES = {
     500: "ServerError",
     503: "ServiceUnavailable",
 }
+
+
+# geo/ raises what went wrong in its own terms; this is where each becomes an HTTP status (the
+# first class an error is an instance of wins, so subclasses come before their base).
+STATUSES: tuple[tuple[type[Exception], int], ...] = (
+    (RasterNotFound, 404),
+    (RasterConflict, 409),
+    (RasterError, 400),
+    (RoutingUnavailable, 503),
+    (RouteError, 400),
+    (LicensingError, 409),
+)
+
+
+def status_of(error: Exception) -> int:
+    """The HTTP status of a domain error of geo/ (500 for anything else: a bug)."""
+    return next((status for kind, status in STATUSES if isinstance(error, kind)), 500)
+
+
+def refusal(error: Exception, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """A domain error as OGC exception JSON; a licensing refusal carries its details beside."""
+    status = status_of(error)
+    if isinstance(error, LicensingError):
+        body = {"code": CODES[status], "description": str(error), **error.extra}
+        return JSONResponse(body, status_code=status, headers=headers)
+    return exception(status, str(error), headers=headers)
 
 
 def exception(
@@ -54,6 +83,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ParameterError)
     async def bad_parameter(request: Request, error: ParameterError) -> JSONResponse:
         return exception(400, str(error))
+
+    for kind, _ in STATUSES:  # a domain error no endpoint caught is answered the same way
+
+        @app.exception_handler(kind)
+        async def domain_error(request: Request, error: Exception) -> JSONResponse:
+            return refusal(error)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:

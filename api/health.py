@@ -7,23 +7,16 @@ from fastapi import APIRouter, Request
 
 from api.auth import session
 from api.responses import JSONResponse
-from geo.models import LAYERS
+from geo import db
 
 router = APIRouter()
-
-COUNTS = " UNION ALL ".join(f"SELECT '{name}', count(*) FROM \"{name}\"" for name in LAYERS)
 
 
 @router.get("/healthz", tags=["platform"], summary="Database status and rows per layer")
 async def healthz(request: Request) -> JSONResponse:
     try:
         async with session(request, timeout=5) as conn:  # counts the caller may see
-            version = await (
-                await conn.execute(
-                    "SELECT current_setting('server_version'), postgis_lib_version()"
-                )
-            ).fetchone()
-            counts = await (await conn.execute(COUNTS)).fetchall()
+            found = await db.status(conn)
     except (psycopg.Error, TimeoutError) as error:
         return JSONResponse(
             {"status": "unavailable", "database": {"connected": False, "error": str(error)}},
@@ -32,7 +25,11 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "status": "ok",
-            "database": {"connected": True, "postgresql": version[0], "postgis": version[1]},
-            "layers": dict(counts),
+            "database": {
+                "connected": True,
+                "postgresql": found["postgresql"],
+                "postgis": found["postgis"],
+            },
+            "layers": found["layers"],
         }
     )

@@ -15,7 +15,7 @@ from starlette.routing import NoMatchFound
 from api.auth import session
 from api.ogc.respond import HTML, VARY, base_url, send
 from api.summaries import summaries
-from geo.raster import list_rasters_async
+from geo.raster import read_rasters
 from layers import i18n, map_rasters
 from layers.catalogue import CATALOGUE
 from layers.maps import LINKS, OSM, Assets, MapLayer, build_map, plan
@@ -54,7 +54,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
         known = await summaries(request, conn, list(CATALOGUE))
         for layer in CATALOGUE:
             planned[layer.id] = plan(layer, known[layer.id].count, base, tiles, limit)
-        rasters = map_rasters.served(await list_rasters_async(conn), base)
+        rasters = map_rasters.served(await read_rasters(conn), base)
     links = planned.pop(LINKS, None)
     page = build_map(
         list(planned.values()),

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 from api.ogc.oas import operation, query, ref
 from api.ogc.respond import GEOJSON, JSON
-from api.rasters import PNG, SITES, TIFF
+from api.rasters import PNG, TIFF
 from geo.raster import RasterInfo
-from geo.raster_read import MAX_POINTS
+from geo.raster_read import MAX_POINTS, SITES
 from geo.zonal import ZONES
 
 

@@ -10,6 +10,7 @@ OGC exception (400/404), never a 500.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Awaitable, Callable
@@ -24,17 +25,13 @@ from api.auth import session
 from api.ogc.html import answer
 from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
-from geo.raster import RasterError, RasterInfo, get_raster_async, list_rasters_async
+from geo.raster import RasterError, RasterInfo, read_rasters
 from geo.zonal import ZONES, zonal_rows, zones_statement
 
 router = APIRouter(tags=["Rasters"])
+log = logging.getLogger(__name__)
 endpoint = router.api_route
 PNG, TIFF = "image/png", "image/tiff; application=geotiff"
-SITES = {  # point layers whose sites can be sampled: layer -> (label column, point expression)
-    "deposits": ("name", "geom"),
-    "facilities": ("name", "geom"),
-    "sezs": ("name", "ST_PointOnSurface(geom)"),
-}
 MAX_SITES = 10_000
 # ASCII digits only (str.isdigit also takes "²", which int() refuses), and few enough of them.
 WHOLE = re.compile(r"[0-9]{1,9}")
@@ -51,10 +48,10 @@ class BadRequest(Exception):
 
 async def raster_or_404(request: Request, name: str) -> RasterInfo:
     async with request.app.state.pool.connection() as conn:
-        info = await get_raster_async(conn, name)
-    if info is None:
+        found = await read_rasters(conn, name)
+    if not found:
         raise BadRequest(f"no raster {name!r}; see /rasters", 404)
-    return info
+    return found[0]
 
 
 def only(request: Request, *allowed: str) -> None:
@@ -68,10 +65,14 @@ def only(request: Request, *allowed: str) -> None:
 async def guarded(work: Callable[[], Awaitable[Response]]) -> Response:
     try:
         return await work()
-    except (BadRequest, RasterError) as error:
+    except BadRequest as error:
         return errors.exception(error.status, str(error))
-    except RasterioError as error:
-        return errors.exception(500, f"the raster could not be read ({error})")
+    except RasterError as error:
+        return errors.refusal(error)
+    except RasterioError:
+        # GDAL's message names the file on the server: the log has it, the answer does not.
+        log.exception("reading a raster failed")
+        return errors.exception(500, "the raster's file could not be read")
 
 
 def describe(request: Request, info: RasterInfo) -> dict:
@@ -115,7 +116,7 @@ def describe(request: Request, info: RasterInfo) -> dict:
 async def catalogue(request: Request) -> list[RasterInfo]:
     """Every registered raster's catalogue row."""
     async with request.app.state.pool.connection() as conn:
-        return await list_rasters_async(conn)
+        return await read_rasters(conn)
 
 
 async def collection_documents(request: Request) -> list[dict]:
@@ -129,9 +130,10 @@ async def collection_response(request: Request, name: str) -> Response | None:
     The page also draws the legend (the /legend document), so it is added for HTML only.
     """
     async with request.app.state.pool.connection() as conn:
-        info = await get_raster_async(conn, name)
-    if info is None:
+        found = await read_rasters(conn, name)
+    if not found:
         return None
+    info = found[0]
     document = describe(request, info)
     if wants_html(request):
         document["legend"] = raster_read.legend(info)
@@ -236,14 +238,12 @@ async def sample(request: Request, name: str) -> Response:
             labels: list = [None] * len(points)
         else:
             layer = params["collection"]
-            if layer not in SITES:
-                raise BadRequest(f"collection must be one of {', '.join(SITES)}, not {layer!r}")
-            column, point = SITES[layer]
-            async with session(request) as conn:
-                cursor = await conn.execute(
-                    f"SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} "
-                    f"ORDER BY id LIMIT {MAX_SITES + 1}"
+            if layer not in raster_read.SITES:
+                raise BadRequest(
+                    f"collection must be one of {', '.join(raster_read.SITES)}, not {layer!r}"
                 )
+            async with session(request) as conn:
+                cursor = await conn.execute(raster_read.sites_statement(layer, MAX_SITES + 1))
                 rows = await cursor.fetchall()
             if len(rows) > MAX_SITES:
                 raise BadRequest(f"{layer} has more than {MAX_SITES} sites: sample points")

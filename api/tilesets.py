@@ -18,6 +18,7 @@ from api.ogc.oas import operation as _path
 from api.ogc.respond import JSON, link, url
 from api.ogc.schemas import QUERY_PARAMETER_TYPES
 from geo.crs import CRS84
+from geo.settings import PAKISTAN_EXTENT
 from layers.catalogue import Layer
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -25,7 +26,7 @@ OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
 SUPPORTED = ("WebMercatorQuad", "WorldCRS84Quad")
 MATRIX_SETS: dict[str, TileMatrixSet] = {name: morecantile.tms.get(name) for name in SUPPORTED}
 REFERENCE = MATRIX_SETS["WebMercatorQuad"]
-PAKISTAN = (60.88, 23.73, 77.81, 37.0)  # the fallback extent of an empty layer
+PAKISTAN = PAKISTAN_EXTENT  # the fallback extent of an empty layer
 DIMENSIONS = {"POINT": 0, "MULTIPOINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1,
               "POLYGON": 2, "MULTIPOLYGON": 2}  # fmt: skip
 # MVT values are scalars: a list travels comma-joined, dates as ISO 8601 text.

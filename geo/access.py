@@ -195,6 +195,26 @@ async def claims_for_user(conn: psycopg.AsyncConnection, user_id: int) -> Claims
     return Claims(*row) if row else None
 
 
+async def organisation_name(conn: psycopg.AsyncConnection, org_id: int | None) -> str | None:
+    """The name of an organisation (None for none: an anonymous caller has no organisation)."""
+    if org_id is None:
+        return None
+    row = await (
+        await conn.execute("SELECT name FROM organisations WHERE id = %s", [org_id])
+    ).fetchone()
+    return row[0] if row else None
+
+
+def list_users(conn: psycopg.Connection) -> list[tuple[str, str, str, str, bool, int]]:
+    """Every user: (email, organisation, its kind, role, active, live API keys), by organisation."""
+    return conn.execute(
+        "SELECT u.email, o.name, o.kind, u.role, u.active, "
+        "(SELECT count(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) "
+        "FROM users u JOIN organisations o ON o.id = u.organisation_id "
+        "ORDER BY o.name, u.email"
+    ).fetchall()
+
+
 async def token_secret(conn: psycopg.AsyncConnection) -> bytes:
     """The store's signing secret for bearer tokens, made on first use (shared by all workers)."""
     await conn.execute(

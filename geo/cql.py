@@ -11,7 +11,8 @@ is the one place where a user's filter meets SQL, so it is strict on purpose:
   arithmetic errors (division by zero, float overflow: ``psycopg.errors.DataError``, SQLSTATE
   class 22), which callers should also answer with 400.
 
-Choices where CQL2 leaves room, or where we follow our brief rather than the letter of the spec:
+Choices where CQL2 leaves room, or where the platform's users are served better than by the
+letter of the spec:
 
 * Arrays are compared as sets (/req/array-functions/array-predicates B), so A_EQUALS is
   ``@> AND <@``, not ``=``; only arrays of strings exist here.

@@ -7,7 +7,6 @@ so a one-off command (load, export) leaves the machine as it found it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,21 +16,15 @@ from sqlalchemy import create_engine
 
 from geo.embedded import Cluster
 from geo.models import LAYERS
+from geo.settings import current as current_settings
+from geo.settings import normalize_url as normalize_url  # kept where callers found it
 
 MIGRATION_LOCK = 724_311  # pg_advisory_lock key: one migrator at a time
 
 
-def normalize_url(url: str) -> str:
-    """Accept SQLAlchemy-style URLs (``postgresql+psycopg://``) as well as libpq ones."""
-    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
-
-
 def configured_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    return normalize_url(url) if url else None
+    """``DATABASE_URL`` (see geo/settings.py), or None for the embedded cluster."""
+    return current_settings().database_url or None
 
 
 @contextmanager
@@ -81,6 +74,20 @@ def migrate(url: str) -> None:
 def layer_counts(conn: psycopg.Connection) -> dict[str, int]:
     """Rows per layer: exact counts (the tables are small) for health checks and the CLI."""
     return {name: conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in LAYERS}
+
+
+_VISIBLE_COUNTS = " UNION ALL ".join(
+    f"SELECT '{name}', count(*) FROM \"{name}\"" for name in LAYERS
+)
+
+
+async def status(conn: psycopg.AsyncConnection) -> dict:
+    """The server's and PostGIS's versions and the rows of each layer the connection's role may
+    see (row-level security applies: /healthz counts what its caller may read)."""
+    cursor = await conn.execute("SELECT current_setting('server_version'), postgis_lib_version()")
+    postgresql, postgis = await cursor.fetchone()
+    counts = await (await conn.execute(_VISIBLE_COUNTS)).fetchall()
+    return {"postgresql": postgresql, "postgis": postgis, "layers": dict(counts)}
 
 
 def layer_versions(conn: psycopg.Connection) -> dict[str, int]:

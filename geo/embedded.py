@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from geo.settings import current as current_settings
+
 SUPERUSER = "emining"
 DATABASE = "emining"
 SERVICE_USER = "postgres"
@@ -35,30 +37,48 @@ class ClusterError(RuntimeError):
     """The embedded cluster could not be created, started or stopped; the message says why."""
 
 
-def find_bindir() -> Path:
-    """PostgreSQL's server binaries: ``$EMINING_PG_BINDIR``, else Debian's 15, else the newest."""
-    if env := os.environ.get("EMINING_PG_BINDIR"):
-        return Path(env)
-    debian = Path("/usr/lib/postgresql")
-    preferred = debian / "15" / "bin"
-    if (preferred / "initdb").exists():
-        return preferred
-    versions = sorted(
-        (p for p in debian.glob("*/bin") if (p / "initdb").exists()),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+def find_bindir(
+    datadir: Path | None = None,
+    lib: Path = Path("/usr/lib/postgresql"),
+    share: Path = Path("/usr/share/postgresql"),
+) -> Path:
+    """PostgreSQL's server binaries: ``$EMINING_PG_BINDIR``; else the major that made the existing
+    cluster in ``datadir`` (another major's server refuses its files); else the newest major with
+    PostGIS installed (the one ``scripts/install-system-deps.sh`` installs: whatever the
+    distribution offers, 15 on Debian 12, 16 on Ubuntu 24.04); else the newest; else ``initdb`` on
+    the PATH."""
+    if chosen := current_settings().pg_bindir:
+        return chosen
+    majors = sorted(
+        (int(p.parent.name) for p in lib.glob("*/bin") if p.parent.name.isdigit()),
+        reverse=True,
     )
-    if versions:
-        return versions[-1]
+    majors = [m for m in majors if (lib / str(m) / "bin" / "initdb").exists()]
+    made_by = datadir / "PG_VERSION" if datadir is not None else None
+    if made_by is not None and made_by.exists():
+        major = made_by.read_text().strip()
+        if (lib / major / "bin" / "initdb").exists():
+            return lib / major / "bin"
+        raise ClusterError(
+            f"the cluster in {datadir.parent} was made by PostgreSQL {major}, whose server is not "
+            f"installed here (found: {', '.join(map(str, majors)) or 'none'}); install "
+            f"postgresql-{major} or set EMINING_PG_BINDIR"
+        )
+    with_postgis = [m for m in majors if (share / f"{m}/extension/postgis.control").exists()]
+    if with_postgis or majors:
+        return lib / str((with_postgis or majors)[0]) / "bin"
     if initdb := shutil.which("initdb"):
         return Path(initdb).resolve().parent
     raise ClusterError(
-        "PostgreSQL server binaries not found: install postgresql-15 and postgresql-15-postgis-3 "
-        "(make deps does), set EMINING_PG_BINDIR, or set DATABASE_URL to use another server"
+        "PostgreSQL server binaries not found: install postgresql-N and postgresql-N-postgis-3 "
+        "(scripts/install-system-deps.sh does), set EMINING_PG_BINDIR, or set DATABASE_URL to "
+        "use another server"
     )
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("EMINING_HOME", ".data")).resolve()
+    """``$EMINING_HOME`` (see geo/settings.py), ``.data`` in the working directory by default."""
+    return current_settings().home
 
 
 def _free_port() -> int:
@@ -85,7 +105,7 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).resolve()
-        self.bindir = find_bindir()
+        self.bindir = find_bindir(self.datadir)
         self.service_user = SERVICE_USER if os.geteuid() == 0 else None
 
     # -- paths ---------------------------------------------------------------------------------

@@ -76,11 +76,13 @@ _DECIDE = (
 )
 
 
-class LicensingError(EditError):
-    """An EditError whose answer carries more than a description (conflicts, allowed steps)."""
+class LicensingError(Exception):
+    """A licensing rule refuses the step: the block overlaps others, or the licence's status may
+    not become the one asked for. ``extra`` says more than the message (the conflicts, the
+    allowed steps), for the answer to carry beside it."""
 
-    def __init__(self, status: int, message: str, extra: dict):
-        super().__init__(status, message)
+    def __init__(self, message: str, extra: dict):
+        super().__init__(message)
         self.extra = extra
 
 
@@ -206,14 +208,13 @@ async def conflicts(conn: psycopg.AsyncConnection, block: Block) -> tuple[float,
 def conflicting(found: list[Conflict]) -> LicensingError:
     listed = "; ".join(c.describe() for c in found)
     return LicensingError(
-        409,
         f"the area is not free: {listed}",
         {"conflicts": [c.document() for c in found]},
     )
 
 
 async def check(conn: psycopg.AsyncConnection, block: Block) -> float:
-    """The block's area when it is free; LicensingError(409) listing the conflicts otherwise."""
+    """The block's area when it is free; a LicensingError listing the conflicts otherwise."""
     area, found = await conflicts(conn, block)
     if found:
         raise conflicting(found)
@@ -295,7 +296,6 @@ async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) ->
     if decision.status not in allowed:
         steps = ", ".join(allowed) or "nothing else (final)"
         raise LicensingError(
-            409,
             f"{number} is {status}: it may become {steps}, not {decision.status}",
             {"current": status, "allowed": allowed},
         )
@@ -317,7 +317,7 @@ async def withdraw(conn: psycopg.AsyncConnection, fid: int, reason: str) -> dict
     except psycopg.errors.NoDataFound:
         raise EditError(404, f"no licence or application {fid}") from None
     except psycopg.errors.ObjectNotInPrerequisiteState as error:
-        raise LicensingError(409, error.diag.message_primary, {"allowed": []}) from None
+        raise LicensingError(error.diag.message_primary, {"allowed": []}) from None
     cursor = await conn.execute(_WITHDRAWN, [fid])
     return _row(cursor.description, await cursor.fetchone())
 

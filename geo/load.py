@@ -25,7 +25,17 @@ from geo.files import FileError, read_file, row_label
 from geo.models import LAYERS
 from geo.validate import ALLOWED, Problem, check, duplicate_keys
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+def samples_folder() -> Path:
+    """The sample data: installed as the package data of ``geo.samples`` (a wheel), else
+    ``data/samples`` of the checkout this module runs from (editable installs, PYTHONPATH)."""
+    installed = Path(__file__).resolve().parent / "samples"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+SAMPLES = samples_folder()
 SAMPLE_ORDER = (
     "provinces",
     "districts",

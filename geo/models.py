@@ -81,7 +81,7 @@ class Sourced:
 
 class Ranked:
     """A point layer thinned in vector tiles: ``minzoom`` is each point's tile rank, the lowest
-    zoom at which it shows (geo.tile_rank, migration 0006). The database keeps it; it is
+    zoom at which it shows (geo.tile_rank, migration 0010). The database keeps it; it is
     internal: never published, exported or read from files."""
 
     minzoom: Mapped[int] = mapped_column(

@@ -25,11 +25,11 @@ import psycopg
 from psycopg import sql
 
 from geo import vocab
-from geo.load import LoadError, LoadReport
+from geo.load import SAMPLES, LoadError, LoadReport
 from geo.models import LAYERS
 from geo.validate import Problem
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "projects.json"
+SAMPLE = SAMPLES / "projects.json"
 
 PROJECT = {"name": True, "stage": True, "status": False, "description": False, "source": True,
            "source_url": False}  # fmt: skip

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
 from shapely.geometry import box
 
-from geo.embedded import default_home
+from geo.settings import current as current_settings
 from geo.validate import ALLOWED
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -39,11 +40,15 @@ COLUMNS = (
 
 
 class RasterError(ValueError):
-    """A raster cannot be added or read; ``status`` is the HTTP-style status of the problem."""
+    """A raster cannot be added or read because of what was asked (a bad file, band, bbox)."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+
+class RasterNotFound(RasterError):
+    """What was asked for does not exist (a file to add, a tile beyond the matrix)."""
+
+
+class RasterConflict(RasterError):
+    """The name is taken (by another raster, or by a vector collection)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,13 @@ class RasterInfo:
     derived: bool
     derived_from: list[str] | None
     path: str
+    """The COG, relative to the rasters folder (``EMINING_RASTERS``), so the folder can move (a
+    volume, a restored backup); absolute only for a raster added with a folder of its own."""
     bbox: tuple[float, float, float, float]
+
+    @property
+    def file(self) -> Path:
+        return raster_home() / self.path  # an absolute path stays as it is
 
     def band_index(self, band: str | None) -> int:
         """A band by 1-based number or by name (``None``: the first); 400 if there is none."""
@@ -88,15 +99,13 @@ class RasterInfo:
 
 def raster_home() -> Path:
     """Where COGs are kept: ``$EMINING_RASTERS``, else ``rasters/`` beside the embedded cluster."""
-    if env := os.environ.get("EMINING_RASTERS"):
-        return Path(env).resolve()
-    return default_home() / "rasters"
+    return current_settings().raster_folder
 
 
 def inspect(path: Path) -> dict:
     """Open ``path`` and check it can serve as a layer; the error names the file and the reason."""
     if not path.exists():
-        raise RasterError(f"{path}: no such file", 404)
+        raise RasterNotFound(f"{path}: no such file")
     try:
         src = rasterio.open(path)
     except RasterioIOError as error:
@@ -182,24 +191,28 @@ def add_raster(
     colormap: str = "viridis",
     folder: Path | None = None,
     replace: bool = False,
+    reserved: Collection[str] = (),
 ) -> RasterInfo:
-    """Validate ``path``, store it as ``<folder>/<name>.tif`` (a COG) and register it."""
-    from layers.catalogue import get as vector_layer  # the vector ids a raster must not shadow
+    """Validate ``path``, store it as ``<folder>/<name>.tif`` (a COG) and register it.
 
+    ``reserved``: the ids a raster must not take because another collection has them (the vector
+    layers' ids, which the caller knows: geo/ does not import the layer catalogue)."""
     path = Path(path)
     name = name or re.sub(r"[^a-z0-9_]", "_", path.stem.lower())
     if not NAME.match(name):
         raise RasterError(f"name {name!r}: use lower-case letters, digits and _ (start a-z)")
-    if vector_layer(name) is not None:
-        raise RasterError(f"name {name!r} is a vector collection; choose another", 409)
+    if name in reserved:
+        raise RasterConflict(f"name {name!r} is a vector collection; choose another")
     if colormap not in COLORMAPS:
         raise RasterError(f"colormap must be one of {', '.join(COLORMAPS)}, not {colormap!r}")
     exists = conn.execute("SELECT 1 FROM rasters WHERE name = %s", (name,)).fetchone()
     if exists and not replace:
-        raise RasterError(f"a raster named {name!r} exists already (replace it explicitly)", 409)
+        raise RasterConflict(f"a raster named {name!r} exists already (replace it explicitly)")
     facts = inspect(path)
-    target = (folder or raster_home()).resolve() / f"{name}.tif"
+    home = raster_home()
+    target = (folder or home).resolve() / f"{name}.tif"
     to_cog(path, target)
+    stored = target.relative_to(home) if target.is_relative_to(home) else target
     row = {
         **facts,
         "name": name,
@@ -209,26 +222,26 @@ def add_raster(
         "description": description,
         "units": units,
         "colormap": colormap,
-        "source": source or str(path.resolve()),
+        "source": source or path.name,  # not the server's folders: the catalogue is public
         "derived": derived_from is not None,
         "derived_from": derived_from,
-        "path": str(target),
+        "path": str(stored),
     }
     with conn.transaction():
         conn.execute("DELETE FROM rasters WHERE name = %(name)s", row)
-        conn.execute(
+        cursor = conn.execute(
             """INSERT INTO rasters (name, title, title_zh, title_ur, description, footprint,
             bands, band_names, dtype, units, nodata, resolution, width, height, crs, vmin, vmax,
             colormap, source, derived, derived_from, path)
             VALUES (%(name)s, %(title)s, %(title_zh)s, %(title_ur)s, %(description)s,
             ST_GeomFromText(%(footprint)s, 4326), %(bands)s, %(band_names)s, %(dtype)s,
             %(units)s, %(nodata)s, %(resolution)s, %(width)s, %(height)s, %(crs)s, %(vmin)s,
-            %(vmax)s, %(colormap)s, %(source)s, %(derived)s, %(derived_from)s, %(path)s)""",
+            %(vmax)s, %(colormap)s, %(source)s, %(derived)s, %(derived_from)s, %(path)s)
+            RETURNING """
+            + COLUMNS,
             row,
         )
-    info = get_raster(conn, name)
-    assert info is not None
-    return info
+        return _info(cursor.fetchone())
 
 
 def _info(row: tuple) -> RasterInfo:
@@ -236,28 +249,34 @@ def _info(row: tuple) -> RasterInfo:
     return RasterInfo(*fields, bbox=(west, south, east, north))
 
 
+def _select(name: str | None) -> tuple[str, list]:
+    if name is None:
+        return f"SELECT {COLUMNS} FROM rasters ORDER BY name", []
+    return f"SELECT {COLUMNS} FROM rasters WHERE name = %s", [name]
+
+
 def list_rasters(conn: psycopg.Connection) -> list[RasterInfo]:
-    return [_info(r) for r in conn.execute(f"SELECT {COLUMNS} FROM rasters ORDER BY name")]
+    return [_info(r) for r in conn.execute(*_select(None))]
 
 
 def get_raster(conn: psycopg.Connection, name: str) -> RasterInfo | None:
     if "\x00" in name:  # no stored name has one, and PostgreSQL text refuses it (an error)
         return None
-    row = conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,)).fetchone()
+    row = conn.execute(*_select(name)).fetchone()
     return _info(row) if row else None
 
 
-async def list_rasters_async(conn: psycopg.AsyncConnection) -> list[RasterInfo]:
-    cursor = await conn.execute(f"SELECT {COLUMNS} FROM rasters ORDER BY name")
+async def read_rasters(conn: psycopg.AsyncConnection, name: str | None = None) -> list[RasterInfo]:
+    """The API's one reader: every raster, or the one named (an empty list when there is none)."""
+    if name is not None and "\x00" in name:
+        return []
+    cursor = await conn.execute(*_select(name))
     return [_info(r) for r in await cursor.fetchall()]
 
 
-async def get_raster_async(conn: psycopg.AsyncConnection, name: str) -> RasterInfo | None:
-    if "\x00" in name:
-        return None
-    cursor = await conn.execute(f"SELECT {COLUMNS} FROM rasters WHERE name = %s", (name,))
-    row = await cursor.fetchone()
-    return _info(row) if row else None
+def has_rasters(conn: psycopg.Connection) -> bool:
+    """Whether any raster is registered (``emining serve`` derives the samples when none is)."""
+    return conn.execute("SELECT EXISTS (SELECT FROM rasters)").fetchone()[0]
 
 
 def crs_of(info: RasterInfo) -> CRS:

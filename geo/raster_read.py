@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import morecantile
 import numpy as np
 import rasterio
+from psycopg import sql
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -25,7 +26,7 @@ from rasterio.warp import reproject, transform, transform_bounds
 from rasterio.windows import Window
 from rasterio.windows import from_bounds as window_from_bounds
 
-from geo.raster import RasterError, RasterInfo, crs_of
+from geo.raster import RasterError, RasterInfo, RasterNotFound, crs_of
 
 TILE = 256
 MAX_POINTS = 1_000
@@ -41,6 +42,11 @@ RAMPS: dict[str, list[tuple[int, int, int]]] = {
     "magma": [(0, 0, 4), (28, 16, 68), (79, 18, 123), (129, 37, 129), (181, 54, 122),
               (229, 80, 100), (251, 135, 97), (254, 194, 135), (252, 253, 191)],
 }  # fmt: skip
+SITES = {  # point layers whose sites can be sampled: layer -> (label column, point expression)
+    "deposits": ("name", "geom"),
+    "facilities": ("name", "geom"),
+    "sezs": ("name", "ST_PointOnSurface(geom)"),
+}
 
 
 def ramp(name: str) -> np.ndarray:
@@ -89,7 +95,7 @@ def sample(info: RasterInfo, points: Sequence[tuple[float, float]], band: int = 
     lons, lats = zip(*points, strict=True)
     xs, ys = transform("OGC:CRS84", crs_of(info), list(lons), list(lats))
     values: list = []
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         inverse = ~src.transform
         for x, y in zip(xs, ys, strict=True):
             col, row = inverse * (x, y)
@@ -125,7 +131,7 @@ def subset(info: RasterInfo, bbox: Sequence[float]) -> bytes:
             f"bbox is outside raster {info.name!r} (lon {rw:.3f}..{re_:.3f}, "
             f"lat {rs:.3f}..{rn:.3f})"
         )
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         bounds = transform_bounds("OGC:CRS84", src.crs, west, south, east, north, densify_pts=21)
         window = covering(window_from_bounds(*bounds, transform=src.transform)).intersection(
             Window(0, 0, src.width, src.height)
@@ -165,7 +171,7 @@ def covering(window: Window) -> Window:
 def tile(info: RasterInfo, z: int, x: int, y: int, band: int = 1) -> bytes:
     """A 256×256 PNG of WebMercatorQuad tile z/x/y; transparent where there is no data."""
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
-        raise RasterError(f"no tile {z}/{x}/{y} in WebMercatorQuad", 404)
+        raise RasterNotFound(f"no tile {z}/{x}/{y} in WebMercatorQuad")
     bounds = WEB_MERCATOR.xy_bounds(morecantile.Tile(x, y, z))
     return colour_png(render(info, tuple(bounds), TILE, TILE, band), info)
 
@@ -210,10 +216,10 @@ def render(
     values = np.full((height, width), np.nan, dtype="float32")
     # Ground metres per pixel near Pakistan's latitude, to pick the matching overview.
     metres = (right - left) / width * math.cos(math.radians(30))
-    with rasterio.open(info.path) as full:
+    with rasterio.open(info.file) as full:
         factors = full.overviews(band)
         level = max((i for i, f in enumerate(factors) if info.resolution * f <= metres), default=-1)
-    with rasterio.open(info.path, overview_level=level if level >= 0 else None) as src:
+    with rasterio.open(info.file, overview_level=level if level >= 0 else None) as src:
         reproject(
             source=rasterio.band(src, band),
             destination=values,
@@ -257,3 +263,17 @@ def colour_png(values: np.ndarray, info: RasterInfo) -> bytes:
                 out.write(index, 1)
                 out.write_colormap(1, palette(info))
             return memory.read()
+
+
+def sites_statement(layer: str, limit: int) -> sql.Composed:
+    """SQL for (id, label, lon, lat) of the first ``limit`` sites of ``layer`` (a key of
+    ``SITES``) in id order: the points ``/collections/{raster}/sample?collection=`` reads."""
+    column, point = SITES[layer]
+    return sql.SQL(
+        "SELECT id, {column}, ST_X({point}), ST_Y({point}) FROM {layer} ORDER BY id LIMIT {limit}"
+    ).format(
+        column=sql.Identifier(column),
+        point=sql.SQL(point),
+        layer=sql.Identifier(layer),
+        limit=sql.Literal(limit),
+    )

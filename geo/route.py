@@ -20,11 +20,11 @@ REF = re.compile(r"^([a-z_]+):([0-9]{1,18})$")
 
 
 class RouteError(ValueError):
-    """A route request that cannot be answered; ``status`` is the HTTP status to answer with."""
+    """A route request that cannot be answered as asked (unknown sites, no route between them)."""
 
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+
+class RoutingUnavailable(RouteError):
+    """The store cannot route at all (no pgRouting): not the request's fault."""
 
 
 POINT = """SELECT p.pid, p.access_km, p.access_hours, e.component,
@@ -98,7 +98,7 @@ async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: 
         "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pgrouting')"
     )
     if not (await cursor.fetchone())[0]:
-        raise RouteError("routing needs pgRouting, which the store does not have", 503)
+        raise RoutingUnavailable("routing needs pgRouting, which the store does not have")
     a = await _site(conn, "from", *start)
     b = await _site(conn, "to", *end)
     if a["component"] != b["component"]:

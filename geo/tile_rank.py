@@ -20,7 +20,7 @@ same cells occupied, so it looks the same at 4 pixels a cell; the point chosen i
 may differ. Web Mercator cells make WorldCRS84Quad tiles (ranked by their WebMercatorQuad level)
 hold one point per cell 1/128 of the tile wide and cos(latitude) of that high: about the same.
 
-The database owns the ranks (migration 0006: the same formula in SQL, statement triggers that
+The database owns the ranks (migration 0010: the same formula in SQL, statement triggers that
 keep them valid on every write, classes of rows ranked apart for row-level security). This
 module computes them for a bulk load into an empty table, so the rows arrive ranked and the
 database only checks them (rewriting a million rows afterwards would take seconds). It ranks a
@@ -62,7 +62,7 @@ def _spread(values: np.ndarray) -> np.ndarray:
 
 def ranks(key: np.ndarray) -> np.ndarray:
     """``minzoom`` of each point, the points given in id order (SQL ``tile_rank``), all of one
-    rank class (migration 0006): the rows of a file loaded into an empty table, typically."""
+    rank class (migration 0010): the rows of a file loaded into an empty table, typically."""
     key = np.asarray(key, dtype=np.int64)
     order = np.lexsort((np.arange(len(key)), key))  # ties of equal keys go to the lower id
     ordered = key[order]

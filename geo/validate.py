@@ -20,10 +20,11 @@ from sqlalchemy import ARRAY, Boolean, Date, Float, Table
 from sqlalchemy.sql.schema import Column
 
 from geo.models import SRID, internal
+from geo.settings import PAKISTAN_EXTENT
 
 # Pakistan spans lon 60.88–77.81, lat 23.73–37.00; a one-degree margin catches swapped axes,
 # wrong CRSs and zero coordinates while allowing features that straddle a border.
-EXTENT = (60.88, 23.73, 77.81, 37.00)
+EXTENT = PAKISTAN_EXTENT
 MARGIN = 1.0
 ALLOWED = (EXTENT[0] - MARGIN, EXTENT[1] - MARGIN, EXTENT[2] + MARGIN, EXTENT[3] + MARGIN)
 PROMOTE = {"POLYGON": "MULTIPOLYGON", "LINESTRING": "MULTILINESTRING"}

@@ -185,5 +185,5 @@ def zonal_rows(
         shapely.from_wkb([bytes(r[2]) for r in rows]),
         lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])),
     )
-    stats = zonal_file(info.path, shapes, band, all_touched)
+    stats = zonal_file(info.file, shapes, band, all_touched)
     return [{"id": r[0], "name": r[1], **stats.row(i)} for i, r in enumerate(rows)]

@@ -25,12 +25,13 @@ from jinja2 import Template
 
 from geo.query import ItemsQuery, items_statement
 from geo.raster import list_rasters
+from geo.settings import MAP_EMBED_MAX
 from geo.validate import EXTENT
 from layers import i18n, map_rasters, terms
 from layers.catalogue import CATALOGUE, Layer
 from layers.map_rasters import MapRaster
 
-EMBED_MAX = 5_000
+EMBED_MAX = MAP_EMBED_MAX
 """Rows above which a layer is drawn from vector tiles instead of embedded GeoJSON."""
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'

@@ -62,7 +62,7 @@ def test_every_value_a_layer_is_coloured_by_has_a_colour(layer):
     assert all(v in terms.TERMS for v in style.colours), "a legend entry with no translation"
 
 
-def test_the_map_styles_named_in_the_brief_colour_whole_vocabularies():
+def test_the_map_styles_colour_whole_vocabularies():
     assert BY_ID["deposits"].style.by == "commodities"
     assert set(styles.DEPOSITS.colours) == set(vocab.COMMODITIES)
     assert set(styles.CONCESSIONS.colours) == set(vocab.LICENCE_STATUS)

@@ -51,7 +51,7 @@ OGR_FIELD = {
 }
 
 
-pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_proxy_for_loopback")]
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ import pytest
 from geo.embedded import Cluster, ClusterError
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test (CI) runs it
+
 EMINING = [sys.executable, "-m", "api.cli"]
 
 

@@ -21,6 +21,8 @@ import pytest
 
 from tests.conftest import run_notebook
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test (CI) runs it
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "investor.ipynb"
 
 # The ranking, straight from the links table: one row per deposit of the commodity, nearest port

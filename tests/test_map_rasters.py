@@ -210,7 +210,7 @@ def test_the_inlined_picture_is_drawn_in_web_mercator(store):
     made = raster_read.overlay(info)
     with MemoryFile(made.png) as memory, memory.open() as image:
         index = image.read(1)
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         values, grid, nodata = src.read(1), src.transform, src.nodata
     (south, west), (north, east) = made.bounds
     to_merc = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)

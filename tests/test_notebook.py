@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import run_notebook
 
+pytestmark = pytest.mark.slow  # make check leaves it out; make test (CI) runs it
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "geologist.ipynb"
 
 

@@ -43,7 +43,7 @@ from layers.catalogue import CATALOGUE, get
 
 BIN = Path(sys.executable).parent
 PAGE = 1000  # more than any sample layer holds: one page is the whole answer on both servers
-pytestmark = pytest.mark.usefixtures("no_proxy_for_loopback")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_proxy_for_loopback")]
 
 
 @dataclass(frozen=True)

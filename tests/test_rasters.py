@@ -72,7 +72,7 @@ def registered(samples_url: str, folder: Path, tmp_path_factory) -> dict:
 
 def test_add_stores_a_cog_with_overviews_and_registers_it(registered, samples_url):
     info = registered["synthetic"]
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         assert src.driver == "GTiff" and src.profile["tiled"]
         assert src.overviews(1), "a COG has overviews"
         assert src.crs.to_epsg() == 32642 and src.res == (RES, RES)
@@ -175,8 +175,8 @@ def test_zonal_statistics_match_a_shapely_reference(registered, all_touched):
         shapely.box(x0 + 60_210, y0 - 75_730, x0 + 90_320, y0 - 55_840),
         shapely.Point(x0 + 150_000.3, y0 - 150_000.6).buffer(12_345),
     ]  # fmt: skip
-    stats = zonal_file(info.path, polygons, all_touched=all_touched)
-    for i, want in enumerate(reference_stats(info.path, polygons, all_touched)):
+    stats = zonal_file(info.file, polygons, all_touched=all_touched)
+    for i, want in enumerate(reference_stats(info.file, polygons, all_touched)):
         got = stats.row(i)
         assert got["count"] == want["count"]
         for key in ("min", "max", "mean", "std"):
@@ -200,7 +200,7 @@ def test_zonal_endpoint_per_concession_matches_the_reference(registered, live_se
         ).json()
         zones = {z["id"]: z for z in body["zones"]}
         assert set(zones) == {r[0] for r in rows}
-        for (cid, _), want in zip(rows, reference_stats(info.path, polygons, touched), strict=True):
+        for (cid, _), want in zip(rows, reference_stats(info.file, polygons, touched), strict=True):
             assert zones[cid]["count"] == want["count"]
             if want["count"]:
                 assert zones[cid]["mean"] == pytest.approx(want["mean"], rel=1e-6)
@@ -321,7 +321,7 @@ def test_accessibility_is_no_faster_than_the_network_allows(registered, samples_
     from geo import network
 
     info = registered["accessibility"]
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         values = src.read(1)
         rows, cols = np.nonzero(values != src.nodata)
         pick = np.random.default_rng(1).choice(len(rows), 200, replace=False)
@@ -352,7 +352,7 @@ def test_deposit_density_integrates_to_the_deposit_count(registered, samples_url
         total = conn.execute("SELECT count(*) FROM deposits").fetchone()[0]
         coal = conn.execute("SELECT count(*) FROM deposits WHERE 'coal' = ANY(commodities)")
         coal = coal.fetchone()[0]
-    with rasterio.open(info.path) as src:
+    with rasterio.open(info.file) as src:
         cell_km2 = src.res[0] * src.res[1] / 1e6
         bands = {name: src.read(i + 1, masked=True) for i, name in enumerate(src.descriptions)}
     mass = {name: float(band.sum()) * cell_km2 / 1e4 for name, band in bands.items()}

@@ -1,4 +1,4 @@
-"""Tile ranks (migration 0006, geo.tile_rank): valid after every kind of write, and tiles that
+"""Tile ranks (migration 0010, geo.tile_rank): valid after every kind of write, and tiles that
 show exactly the representatives the rule names.
 
 The expected ranks are computed here from the rule itself, by brute force: per zoom, per
@@ -216,7 +216,7 @@ def test_rank_upkeep_is_not_a_change_of_the_records(conn):
 
 
 def test_rank_classes_rank_each_class_among_itself(conn, tmp_path):
-    """What row-level security needs (migration 0006's RANKED): with a class expression (here
+    """What row-level security needs (migration 0010's RANKED): with a class expression (here
     whether a deposit produces), a cell has a representative of each class present in it,
     and every write keeps that."""
     producing = "status = 'producing'"
@@ -245,7 +245,7 @@ def audience() -> str:
 
 
 def test_the_audience_class_keeps_each_audience_its_own_representatives(conn, tmp_path):
-    """Migration 0006's AUDIENCE, the class row-level security (migration 0005's rule) needs:
+    """Migration 0010's AUDIENCE, the class row-level security (migration 0005's rule) needs:
     public rows are ranked among themselves, and rows seen by the same organisations likewise,
     whatever else lies in their cells. The access columns are added here if missing."""
     AUDIENCE = audience()

@@ -1,0 +1,87 @@
+"""Every setting of the platform, in one object: what can be changed, its default, its variable.
+
+Why one object: the places that need a setting (the app factory, the embedded cluster, the raster
+folder, the map) used to read the environment or hold a number each, so a default could differ
+between two of them and nothing listed them all. ``Settings()`` reads the environment when it is
+made (tests and the CLI also pass fields explicitly); ``docs/settings.md`` is its table, and
+``tests/test_settings.py`` checks the two agree. It lives in ``geo/`` because ``geo/`` may import
+neither ``layers/`` nor ``api/``, while both may import it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAKISTAN_EXTENT = (60.88, 23.73, 77.81, 37.00)
+"""Pakistan's extent in CRS84 (lon 60.88–77.81, lat 23.73–37.00): the loader's check (with a
+margin), the extent of an empty layer, the map's first view, the derived rasters' grid."""
+MAP_EMBED_MAX = 5_000
+"""Rows above which a map draws a layer from vector tiles instead of embedding its features."""
+
+
+def normalize_url(url: str) -> str:
+    """Accept SQLAlchemy-style URLs (``postgresql+psycopg://``) as well as libpq ones."""
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _path(name: str) -> Path | None:
+    value = _env(name)
+    return Path(value).resolve() if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The platform's settings; each field's docstring is its row in docs/settings.md."""
+
+    database_url: str = field(default_factory=lambda: normalize_url(_env("DATABASE_URL", "")))
+    """The store (``DATABASE_URL``); empty: the embedded cluster under ``home``."""
+    pool_min: int = 1
+    """Connections each worker process keeps open."""
+    pool_max: int = 10
+    """Connections each worker process may open at most."""
+    pool_timeout: float = 30.0
+    """Seconds a request waits for a connection before it is a 503 (database down or busy)."""
+    statement_timeout_ms: int = field(
+        default_factory=lambda: int(_env("EMINING_STATEMENT_TIMEOUT_MS", "30000"))
+    )
+    """Milliseconds an API statement may run (``EMINING_STATEMENT_TIMEOUT_MS``): a runaway request
+    (a huge filter over a big table) must not hold a connection."""
+    title: str = "E-Mining Platform"
+    """The API's title (landing page, OpenAPI document)."""
+    basemap: str | None = field(default_factory=lambda: _env("EMINING_BASEMAP"))
+    """An online basemap under /map (``EMINING_BASEMAP``): ``osm`` or a tile URL template; off
+    (offline) by default."""
+    map_embed_max: int = MAP_EMBED_MAX
+    """Rows above which /map draws a layer from vector tiles instead of fetching its features."""
+    tile_cache_bytes: int = field(
+        default_factory=lambda: int(float(_env("EMINING_TILE_CACHE_MB", "64")) * 2**20)
+    )
+    """Hot vector tiles kept per worker process (``EMINING_TILE_CACHE_MB``, in MiB; 0 disables)."""
+    home: Path = field(default_factory=lambda: _path("EMINING_HOME") or Path(".data").resolve())
+    """The writable folder (``EMINING_HOME``): the embedded cluster and the rasters; ``.data`` in
+    the working directory by default, ``/var/lib/emining`` (a volume) in the image."""
+    rasters: Path | None = field(default_factory=lambda: _path("EMINING_RASTERS"))
+    """Where raster COGs are kept (``EMINING_RASTERS``); default ``rasters/`` under ``home``."""
+    pg_bindir: Path | None = field(default_factory=lambda: _path("EMINING_PG_BINDIR"))
+    """PostgreSQL's server binaries for the embedded cluster (``EMINING_PG_BINDIR``); default: the
+    major with PostGIS under /usr/lib/postgresql (see ``geo.embedded.find_bindir``)."""
+
+    @property
+    def raster_folder(self) -> Path:
+        return self.rasters or self.home / "rasters"
+
+
+def current() -> Settings:
+    """The settings as the environment gives them now (read again on each call: cheap, and tests
+    change the environment between calls)."""
+    return Settings()
