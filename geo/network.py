@@ -2,8 +2,8 @@
 
 Why this shape: the SQL (``geo.network_sql``) is the whole algorithm and runs in PostGIS +
 pgRouting; Python only orders the statements. The build is a *plan*, a generator of statements,
-so the CLI (sync, with progress) and the API (async, lazily when the data changed) run the same
-steps.
+so the CLI (sync, with progress) and the API's background job (async, when the data changed) run
+the same steps. No reader ever starts a build: it is told the links are stale (``stale``).
 
 The graph (tables of migration 0003):
 - Corridor lines are cut into one edge per straight segment, and noded where lines of the same
@@ -194,7 +194,10 @@ def _is_current(row: tuple) -> bool:
 def build(
     conn: psycopg.Connection, force: bool = False, progress: Progress | None = None
 ) -> BuildReport | None:
-    """Rebuild the network and the links if the data changed (or ``force``); None if current."""
+    """Rebuild the network and the links if the data changed (or ``force``); None if current.
+
+    Waits for a build under way elsewhere (the CLI and the API's background job take the same
+    advisory lock), then finds the links current or rebuilds them."""
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
     try:
         with conn.transaction():
@@ -211,17 +214,32 @@ def build(
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
 
 
-async def ensure_current(conn: psycopg.AsyncConnection) -> None:
-    """Before reading links or routing: rebuild if the corridors or sites changed since.
+async def stale(conn: psycopg.AsyncConnection) -> bool:
+    """Whether the links were built from older corridors or sites than the store holds now.
 
-    Why lazily on read as well as after every ``emining load``: a write through psql or any other
-    path is seen too, and the check is one query on a tiny table. Stores without pgRouting keep
-    an empty network (the route endpoint says why) rather than failing every read.
+    Readers ask this (one query on a tiny table) and are told, never made to wait: a rebuild
+    takes minutes over a million deposits, so it belongs to writes, the CLI and the API's
+    background job (``rebuild``). Stores without pgRouting are never stale: their network stays
+    empty and the route endpoint says why.
     """
     cursor = await conn.execute(network_sql.VERSIONS, parameters())
-    if _is_current(await cursor.fetchone()):
-        return
-    await conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+    return not _is_current(await cursor.fetchone())
+
+
+async def rebuild(conn: psycopg.AsyncConnection, wait: bool = False) -> BuildReport | None:
+    """Bring the links up to date, on a connection of the caller's own (not a reader's).
+
+    Without ``wait`` it returns None at once when another build holds the lock (the CLI, or
+    another API worker's job): that build brings the links up to date, and a later check sees
+    whether anything changed since. Readers keep the last complete links throughout: the build
+    is one REPEATABLE READ transaction.
+    """
+    if wait:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+    else:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK,))
+        if not (await cursor.fetchone())[0]:
+            return None
     try:
         async with conn.transaction():
             plan = refresh_plan()
@@ -231,7 +249,7 @@ async def ensure_current(conn: psycopg.AsyncConnection) -> None:
                     statement = plan.send(result)
                     cursor = await conn.execute(statement.text, statement.params or None)
                     result = await cursor.fetchall() if cursor.description else None
-            except StopIteration:
-                return
+            except StopIteration as done:
+                return done.value
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))

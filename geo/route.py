@@ -88,8 +88,8 @@ async def _site(conn: psycopg.AsyncConnection, name: str, layer: str, site_id: i
 async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: str | None) -> dict:
     """A GeoJSON Feature: the route from one site to another, its km, hours and legs.
 
-    The caller brings the network up to date first (``network.ensure_current``, as the store's
-    owner) and then runs this as the requesting user: a site they may not see is unknown.
+    It routes on the last complete network (a rebuild is the background job's, never a
+    request's), as the requesting user: a site they may not see is unknown.
     """
     start, end = parse_ref("from", origin), parse_ref("to", destination)
     if start == end:

@@ -8,6 +8,7 @@ response copied into the test.
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterator
 
 import psycopg
@@ -26,10 +27,23 @@ def rows(url: str, query: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
+def links_page(server: LiveServer) -> requests.Response:
+    return requests.get(f"{server.url}/collections/links/items?limit=10000", timeout=60)
+
+
 def links(server: LiveServer) -> list[dict]:
-    body = requests.get(f"{server.url}/collections/links/items?limit=10000", timeout=60).json()
+    body = links_page(server).json()
     assert body["numberMatched"] == body["numberReturned"]
     return body["features"]
+
+
+def current_links(server: LiveServer, seconds: float = 300) -> list[dict]:
+    """The links once the background job has caught up with the last write (bounded wait)."""
+    deadline = time.monotonic() + seconds
+    while (answer := links_page(server)).headers["Links-Stale"] == "true":
+        assert time.monotonic() < deadline, "the background job did not rebuild the links"
+        time.sleep(0.5)
+    return answer.json()["features"]
 
 
 def route(server: LiveServer, origin: str, destination: str) -> requests.Response:
@@ -265,16 +279,42 @@ def test_links_are_rebuilt_when_corridors_change(own_server):
             "UNION ALL SELECT ST_StartPoint(ST_GeometryN(geom, 1)) FROM corridors "
             "WHERE ref = 'M-2'))))"
         )
-    joined = {f["id"]: f["properties"] for f in links(server)}
+    joined = {f["id"]: f["properties"] for f in current_links(server)}
     assert all(joined[i]["reason"] is None and joined[i]["km"] > 0 for i in island)
     # Deleting the corridor every deposit in Chagai joins moves their access elsewhere.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DELETE FROM corridors WHERE ref = 'N-40'")
-    after = {f["id"]: f["properties"] for f in links(server)}
+    after = {f["id"]: f["properties"] for f in current_links(server)}
     moved = [i for i, p in before.items() if p["kind"] == "access" and "N-40" in p["to_name"]]
     assert moved
     assert all("N-40" not in after[i]["to_name"] and after[i]["km"] > before[i]["km"]
                for i in moved)  # fmt: skip
+
+
+def test_no_get_rebuilds_the_links_readers_are_told_they_are_stale(cluster):
+    """A reader gets the last complete links and ``Links-Stale: true``, however long it waits;
+    only a build outside the request (here the CLI's ``network.build``) brings them current."""
+    url = fresh_database(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_samples(conn)
+        built = conn.execute("SELECT built_at FROM network_state").fetchone()
+    with LiveServer(url, network_check_seconds=3600) as server:  # the job checks once, at start
+        time.sleep(1)
+        first = links_page(server)
+        assert first.headers["Links-Stale"] == "false"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE deposits SET geom = ST_Translate(geom, 0.05, 0.05)")
+        for _ in range(3):
+            answer = links_page(server)
+            assert answer.headers["Links-Stale"] == "true"
+            assert answer.json()["features"] == first.json()["features"]
+            assert route(server, "deposits:1", "sezs:1").headers["Links-Stale"] == "true"
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT built_at FROM network_state").fetchone() == built
+            assert network.build(conn) is not None
+        fresh = links_page(server)
+        assert fresh.headers["Links-Stale"] == "false"
+        assert fresh.json()["features"] != first.json()["features"]
 
 
 def test_build_reports_progress_and_skips_when_current(samples_url):
