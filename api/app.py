@@ -29,6 +29,7 @@ from api import (
     rasters,
     tiles,
 )
+from api.network_job import NetworkJob, stale_header
 from api.ogc import features, transactions
 from geo.settings import Settings  # also imported from here by the CLI and the tests
 
@@ -115,9 +116,13 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open(wait=False)
         app.state.pool = pool
+        job = NetworkJob(settings.database_url, settings.network_check_seconds)
+        app.state.network_job = job
+        job.start()
         try:
             yield
         finally:
+            await job.stop()
             await pool.close()
 
     # The OpenAPI 3.0 definition (/api) and its page (/api.html) are the OGC router's own.
@@ -127,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Level 6, not Starlette's 9: a 1,000-feature GeoJSON page (516 KB) gzips in 3.0 ms against
     # 12.2 ms, 5% larger (35.6 against 33.9 KB). GDAL, QGIS and browsers all ask for gzip.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(stale_header)
     app.state.settings = settings
     app.state.static = STATIC
     errors.install(app)

@@ -111,11 +111,14 @@ async def claims_for_token(request: Request, conn: AsyncConnection, token: str) 
     return claims
 
 
-async def refresh(conn: AsyncConnection, layers: Iterable) -> None:
-    """Derived layers (links) are rebuilt first, as the store's owner, from every record."""
+async def note_staleness(request: Request, conn: AsyncConnection, layers: Iterable) -> None:
+    """Whether a derived layer read here lags behind its sources, for the ``Links-Stale`` header.
+
+    Never a rebuild: that can take minutes and belongs to the background job (api/network_job.py)
+    and the CLI; the reader gets the last complete links, and is told."""
     for layer in layers:
-        if getattr(layer, "refresh", None) is not None:
-            await layer.refresh(conn)
+        if getattr(layer, "stale", None) is not None:
+            request.state.derived_stale = await layer.stale(conn)
 
 
 @asynccontextmanager
@@ -124,7 +127,7 @@ async def session(
 ) -> AsyncIterator[AsyncConnection]:
     """A pooled connection inside a transaction that acts as the caller (see geo.access)."""
     async with request.app.state.pool.connection(timeout=timeout) as conn:
-        await refresh(conn, refreshing)
+        await note_staleness(request, conn, refreshing)
         claims = await identify(request, conn)
         async with conn.transaction():
             await access.act_as(conn, claims)

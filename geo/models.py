@@ -235,6 +235,14 @@ class Corridor(Sourced, Shared, Base):
     coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    # Migration 0013: names in three languages, the published length's source, the class.
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    names_source: Mapped[str | None] = mapped_column(Text)
+    road_class: Mapped[str | None] = one_of(vocab.CORRIDOR_CLASS)
+    length_source_url: Mapped[str | None] = mapped_column(Text)
+    length_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
     geom = geometry("MULTILINESTRING")
 
 
@@ -268,6 +276,12 @@ class Link(Base):
     hours: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("LINESTRING", srid=SRID, spatial_index=False), nullable=True)
+    # Migration 0013: how the route is made, and how the deposit reaches the network.
+    road_km: Mapped[float | None] = mapped_column(Float)
+    rail_km: Mapped[float | None] = mapped_column(Float)
+    transfers: Mapped[int | None] = mapped_column(Integer)
+    access_detour: Mapped[float | None] = mapped_column(Float)
+    access_kmh: Mapped[float | None] = mapped_column(Float)
 
 
 class Project(Sourced, Shared, Base):

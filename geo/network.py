@@ -2,21 +2,25 @@
 
 Why this shape: the SQL (``geo.network_sql``) is the whole algorithm and runs in PostGIS +
 pgRouting; Python only orders the statements. The build is a *plan*, a generator of statements,
-so the CLI (sync, with progress) and the API (async, lazily when the data changed) run the same
-steps.
+so the CLI (sync, with progress) and the API's background job (async, when the data changed) run
+the same steps. No reader ever starts a build: it is told the links are stale (``stale``).
 
 The graph (tables of migration 0003):
 - Corridor lines are cut into one edge per straight segment, and noded where lines of the same
   mode touch or cross. A line's end within ``SNAP_M`` of another line of its mode is moved onto
   it (the facts give town centres to 0.01°, so lines that meet at a town can miss by ~1 km: N-40
   starts at Lakpass 1.2 km off N-25). Road and rail never connect where they merely cross.
-- Road and rail are joined only at transfer places: the towns the facts name on both a road and
-  a rail route (``TRANSFERS``) and the ports in ``facilities``. At each, a hub vertex is joined
-  to the nearest vertex of every corridor within ``TRANSFER_RADIUS_M``.
-- Sites (deposits, SEZs, facilities) join the network at the nearest point of the nearest
-  corridor edge (not vertex): a straight access leg, costed at ``ACCESS_KMH``.
-- Costs: km on the spheroid; hours = km / speed of the edge's mode, plus ``HANDLING_HOURS``
-  whenever freight is put on or taken off a train (transfer edges to rail, access to rail).
+- Road and rail meet only at transfer places (``TRANSFERS``: dry ports, a freight yard, a border
+  terminal, sea ports served by both). Each has a road hub and a rail hub, each joined to the
+  nearest vertex of every line of its mode within ``TRANSFER_RADIUS_M``; one edge between the
+  two hubs costs ``HANDLING_HOURS``, so a transfer costs time only where the mode changes.
+- Sites join at the nearest point of the nearest edge of a mode (not vertex): deposits by road;
+  ports and SEZs by every mode that reaches them (``SITE_MODES``), one point per mode. A leg
+  longer than ``REACH_M`` has no known road: its straight line is multiplied by ``DETOUR`` and
+  the link says so.
+- Costs: every corridor's *published* length, apportioned to its segments by drawn length (the
+  schematic line is display only); hours = km / the speed of the corridor's class (``SPEEDS``).
+  Routes and "nearest" are by hours; km, km by mode and transfers are reported beside them.
 - Visibility (migration 0005): the graph and the link targets come from *public* corridors,
   SEZs and ports only, so a route or a distance never reveals a record a caller may not see.
   Every deposit gets its links; the links table's policy shows them to whoever sees the deposit.
@@ -35,17 +39,20 @@ from psycopg.types.json import Jsonb
 
 from geo import network_sql
 
-# Speeds are assumptions (no public source gives average freight speeds per corridor), chosen to
-# be plausible averages including stops rather than speed limits:
-ROAD_KMH = 45.0  # a loaded truck on two-lane national highways with towns, climbs and checkposts
-RAIL_KMH = 30.0  # Pakistan Railways freight average including crossings (ML-1 before upgrade)
-ACCESS_KMH = 20.0  # from a site to the network: tracks and feeder roads, drawn as a straight line
-URBAN_KMH = 25.0  # across a town between a corridor end and a transfer hub
-HANDLING_HOURS = 6.0  # loading or unloading a train (road <-> rail transshipment)
-SPEEDS = {"road": ROAD_KMH, "rail": RAIL_KMH}
+# Speeds per corridor class (data/samples/network/speeds.csv says the basis of each; tests check
+# both agree). No public source gives average freight speeds: they are stated assumptions,
+# averages including stops rather than speed limits.
+SPEEDS = {"motorway": 60.0, "national highway": 45.0, "other road": 30.0, "rail": 30.0}
+ROAD_KMH = SPEEDS["national highway"]
+RAIL_KMH = SPEEDS["rail"]
+ACCESS_KMH = 20.0  # from a site to the network: tracks and feeder roads
+URBAN_KMH = 25.0  # across a town between a line and a transfer place
+HANDLING_HOURS = 6.0  # freight put on or taken off a train, only where the mode changes
+DETOUR = 1.3  # an access leg longer than REACH_M has no known road: its straight line x this
+REACH_M = 10_000.0  # a site this close to a road joins along it (the mine roads are corridors)
 
 SNAP_M = 2_000.0  # same-mode line ends this close to another line are joined to it
-TRANSFER_RADIUS_M = 20_000.0  # a town's extent: the facts put M-9's Karachi 15 km from ML-1's
+TRANSFER_RADIUS_M = 20_000.0  # a town's extent: a transfer place joins lines this close
 # Bounding-box prefilters in degrees before the exact geodesic test: a degree of longitude is
 # at least 88 km over Pakistan (lat < 37.5°), so this many metres per degree never misses.
 METRES_PER_DEGREE = 80_000.0
@@ -59,17 +66,33 @@ SOURCES = ("corridors", "facilities", "deposits", "sezs")  # layers the network 
 @dataclass(frozen=True)
 class Place:
     name: str
-    lon: float
-    lat: float
+    lon: float | None
+    lat: float | None
     why: str
 
 
-# Towns that facts/corridors.csv names on both a road and a rail route, at the rail station's
-# coordinate (tests/test_network.py checks this list against the facts).
+# Where road and rail meet (data/samples/network/transfers.csv, with sources; tests check both
+# agree): dry ports, a rail freight yard, a border terminal, and the sea ports served by both
+# (whose position is the port's own in ``facilities``, by name). A place joins each line within
+# TRANSFER_RADIUS_M; it becomes a transfer only where both a road and a railway come that close.
 TRANSFERS = (
-    Place("Karachi", 67.00, 24.85, "ML-1, N-25 and M-9 all start at Karachi"),
-    Place("Lahore", 74.34, 31.58, "ML-1 passes Lahore, where M-2 ends"),
+    Place("Pipri Marshalling Yard (Karachi)", 67.35, 24.84, "rail freight yard"),
+    Place("Lahore Dry Port", 74.36, 31.58, "dry port"),
+    Place("Multan Dry Port", 71.47, 30.20, "dry port"),
+    Place("Rawalpindi Dry Port", 73.05, 33.60, "dry port"),
+    Place("Peshawar Dry Port", 71.55, 34.00, "dry port"),
+    Place("Quetta Dry Port", 67.01, 30.19, "dry port"),
+    Place("Taftan Border Terminal", 61.59, 28.96, "border terminal (road and rail to Iran)"),
+    Place("Port of Karachi", None, None, "sea port (Kiamari station: ML-1 km 0)"),
+    Place("Port Qasim", None, None, "sea port (Bin Qasim station: ML-1 km 43)"),
 )
+# The modes that reach a port or SEZ, by name (data/samples/network/site_modes.csv); any other
+# joins by road. A site joins each of its modes at that mode's nearest line.
+SITE_MODES = {
+    ("facilities", "Port of Karachi"): ("road", "rail"),
+    ("facilities", "Port Qasim"): ("road", "rail"),
+    ("facilities", "Gwadar Port"): ("road",),
+}
 
 
 class NetworkError(RuntimeError):
@@ -106,15 +129,19 @@ def parameters() -> dict:
         "snap_deg": SNAP_M / METRES_PER_DEGREE,
         "radius_deg": TRANSFER_RADIUS_M / METRES_PER_DEGREE,
         "eps": NODE_EPS,
-        "road": ROAD_KMH,
-        "rail": RAIL_KMH,
+        "speeds": json.dumps(SPEEDS),
         "access": ACCESS_KMH,
         "urban": URBAN_KMH,
         "handling": HANDLING_HOURS,
+        "detour": DETOUR,
+        "reach": REACH_M,
         "radius": TRANSFER_RADIUS_M,
         "ports": list(PORT_KINDS),
         "layers": list(SOURCES),
         "transfers": json.dumps([{"name": p.name, "lon": p.lon, "lat": p.lat} for p in TRANSFERS]),
+        "site_modes": json.dumps(
+            [{"layer": k[0], "name": k[1], "modes": list(v)} for k, v in SITE_MODES.items()]
+        ),
     }
 
 
@@ -148,7 +175,7 @@ def refresh_plan(force: bool = False, progress: Progress | None = None) -> Plan:
         # Statistics of the points just written: without them the planner read every deposit's
         # point per batch through the (layer, site_id) index (quadratic over a million deposits).
         yield Statement("ANALYZE network_points")
-    yield Statement(network_sql.ACCESS_LINKS)
+    yield Statement(network_sql.ACCESS_LINKS, params)
     for statement in network_sql.TARGETS:
         yield Statement(statement, params)
     ((lo, hi),) = yield Statement(network_sql.DEPOSIT_RANGE)
@@ -156,7 +183,8 @@ def refresh_plan(force: bool = False, progress: Progress | None = None) -> Plan:
     if lo is not None and targets:
         total = hi - lo + 1
         for start in range(lo, hi + 1, BATCH):
-            batch = {"lo": start, "hi": min(start + BATCH - 1, hi), "ports": params["ports"]}
+            batch = {"lo": start, "hi": min(start + BATCH - 1, hi), "ports": params["ports"],
+                     "access": params["access"]}  # fmt: skip
             yield Statement("DELETE FROM net_best")
             yield Statement(network_sql.BEST, batch)
             yield Statement(network_sql.ANALYZE_BEST)
@@ -194,7 +222,10 @@ def _is_current(row: tuple) -> bool:
 def build(
     conn: psycopg.Connection, force: bool = False, progress: Progress | None = None
 ) -> BuildReport | None:
-    """Rebuild the network and the links if the data changed (or ``force``); None if current."""
+    """Rebuild the network and the links if the data changed (or ``force``); None if current.
+
+    Waits for a build under way elsewhere (the CLI and the API's background job take the same
+    advisory lock), then finds the links current or rebuilds them."""
     conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
     try:
         with conn.transaction():
@@ -211,17 +242,32 @@ def build(
         conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))
 
 
-async def ensure_current(conn: psycopg.AsyncConnection) -> None:
-    """Before reading links or routing: rebuild if the corridors or sites changed since.
+async def stale(conn: psycopg.AsyncConnection) -> bool:
+    """Whether the links were built from older corridors or sites than the store holds now.
 
-    Why lazily on read as well as after every ``emining load``: a write through psql or any other
-    path is seen too, and the check is one query on a tiny table. Stores without pgRouting keep
-    an empty network (the route endpoint says why) rather than failing every read.
+    Readers ask this (one query on a tiny table) and are told, never made to wait: a rebuild
+    takes minutes over a million deposits, so it belongs to writes, the CLI and the API's
+    background job (``rebuild``). Stores without pgRouting are never stale: their network stays
+    empty and the route endpoint says why.
     """
     cursor = await conn.execute(network_sql.VERSIONS, parameters())
-    if _is_current(await cursor.fetchone()):
-        return
-    await conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+    return not _is_current(await cursor.fetchone())
+
+
+async def rebuild(conn: psycopg.AsyncConnection, wait: bool = False) -> BuildReport | None:
+    """Bring the links up to date, on a connection of the caller's own (not a reader's).
+
+    Without ``wait`` it returns None at once when another build holds the lock (the CLI, or
+    another API worker's job): that build brings the links up to date, and a later check sees
+    whether anything changed since. Readers keep the last complete links throughout: the build
+    is one REPEATABLE READ transaction.
+    """
+    if wait:
+        await conn.execute("SELECT pg_advisory_lock(%s)", (LOCK,))
+    else:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK,))
+        if not (await cursor.fetchone())[0]:
+            return None
     try:
         async with conn.transaction():
             plan = refresh_plan()
@@ -231,7 +277,7 @@ async def ensure_current(conn: psycopg.AsyncConnection) -> None:
                     statement = plan.send(result)
                     cursor = await conn.execute(statement.text, statement.params or None)
                     result = await cursor.fetchall() if cursor.description else None
-            except StopIteration:
-                return
+            except StopIteration as done:
+                return done.value
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK,))

@@ -7,7 +7,8 @@ changed) and binds the named constants (``%(road)s``, ``%(ports)s``…) as param
 
 from __future__ import annotations
 
-EDGES_SQL = "SELECT id, source, target, km AS cost FROM network_edges"
+# Routes are by time: "nearest" means soonest there (km are reported beside hours).
+EDGES_SQL = "SELECT id, source, target, hours AS cost FROM network_edges"
 VERSIONS = """SELECT (SELECT jsonb_object_agg(layer, version) FROM layer_changes
                       WHERE layer = ANY(%(layers)s)),
                      (SELECT built_from FROM network_state WHERE artefact = 'links'),
@@ -31,9 +32,12 @@ GRAPH = (
     "DELETE FROM network_vertices",
     # Corridor parts with their ends snapped onto nearby lines of the same mode.
     f"""CREATE TEMP TABLE net_lines ON COMMIT DROP AS
-    WITH parts AS (SELECT c.id AS corridor_id, c.mode, c.id * 10000 + d.path[1] AS key, d.geom
+    WITH parts AS (SELECT c.id AS corridor_id, c.mode, c.id * 10000 + d.path[1] AS key, d.geom,
+                          coalesce(c.road_class, CASE c.mode WHEN 'rail' THEN 'rail'
+                                                 ELSE 'other road' END) AS road_class,
+                          coalesce(c.published_length_km / nullif(c.length_km, 0), 1) AS scale
                    FROM corridors c, ST_Dump(c.geom) d WHERE c.visibility = 'public')
-    SELECT p.corridor_id, p.mode, p.key, ST_SetPoint(ST_SetPoint(p.geom, 0,
+    SELECT p.corridor_id, p.mode, p.road_class, p.scale, p.key, ST_SetPoint(ST_SetPoint(p.geom, 0,
            coalesce(ST_StartPoint.g, ST_StartPoint(p.geom))), -1,
            coalesce(ST_EndPoint.g, ST_EndPoint(p.geom))) AS geom
     FROM parts p {_snap("ST_StartPoint")} {_snap("ST_EndPoint")}""",
@@ -49,7 +53,7 @@ GRAPH = (
             WHERE ST_DWithin(e, l.geom, %(eps)s)) x
         UNION SELECT key, 0 FROM net_lines UNION SELECT key, 1 FROM net_lines
     ), spans AS (SELECT key, f, lead(f) OVER (PARTITION BY key ORDER BY f) AS f2 FROM cuts)
-    SELECT row_number() OVER () AS n, l.corridor_id, l.mode, s.geom
+    SELECT row_number() OVER () AS n, l.corridor_id, l.mode, l.road_class, l.scale, s.geom
     FROM spans JOIN net_lines l USING (key),
          ST_DumpSegments(ST_LineSubstring(l.geom, spans.f, spans.f2)) s
     WHERE spans.f2 > spans.f + 1e-12""",
@@ -63,24 +67,29 @@ GRAPH = (
     ) c""",
     """INSERT INTO network_vertices (id, kind, geom)
     SELECT vertex, 'junction', (array_agg(geom ORDER BY n, at))[1] FROM net_ends GROUP BY vertex""",
+    # km: the drawn piece scaled by its corridor's published / drawn length (apportioned).
     """INSERT INTO network_edges (id, source, target, mode, corridor_id, km, kmh, hours, geom)
-    SELECT p.n, s.vertex, t.vertex, p.mode, p.corridor_id, k.km, sp.kmh, k.km / sp.kmh, k.geom
+    SELECT p.n, s.vertex, t.vertex, p.mode, p.corridor_id, k.km * p.scale, spk.kmh,
+           k.km * p.scale / spk.kmh, k.geom
     FROM net_pieces p
     JOIN net_ends s ON s.n = p.n AND s.at = 0 JOIN net_ends t ON t.n = p.n AND t.at = 1
-    JOIN (VALUES ('road', %(road)s::float8), ('rail', %(rail)s::float8)) sp(mode, kmh)
-      ON sp.mode = p.mode
+    JOIN jsonb_each_text(%(speeds)s) sp(road_class, kmh_text) ON sp.road_class = p.road_class
+    CROSS JOIN LATERAL (SELECT sp.kmh_text::float8 AS kmh) spk
     CROSS JOIN LATERAL (
         SELECT g AS geom, ST_Length(g::geography) / 1e3 AS km FROM ST_SetPoint(ST_SetPoint(
             p.geom, 0, (SELECT geom FROM network_vertices WHERE id = s.vertex)), -1,
             (SELECT geom FROM network_vertices WHERE id = t.vertex)) g) k
     WHERE s.vertex <> t.vertex""",
-    # Transfer places joining at least two corridors: a hub, and an edge to each corridor.
+    # Transfer places where a road and a railway both come within the radius: a hub per mode,
+    # joined to the nearest vertex of each line of that mode; one edge between the hubs.
     """CREATE TEMP TABLE net_joins ON COMMIT DROP AS
-    WITH places AS (
-        SELECT name, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom
-        FROM jsonb_to_recordset(%(transfers)s) AS t(name text, lon float8, lat float8)
-        UNION ALL SELECT name, geom FROM facilities
-        WHERE kind = ANY(%(ports)s) AND visibility = 'public'
+    WITH listed AS (
+        SELECT * FROM jsonb_to_recordset(%(transfers)s) AS t(name text, lon float8, lat float8)
+    ), places AS (
+        SELECT name, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS geom FROM listed
+        WHERE lon IS NOT NULL
+        UNION ALL SELECT f.name, f.geom FROM facilities f JOIN listed l ON l.name = f.name
+        WHERE l.lon IS NULL AND f.visibility = 'public'
     ), near AS (
         SELECT DISTINCT ON (p.name, e.corridor_id) p.name, p.geom AS hub, v.id AS vertex,
                v.geom, e.mode, ST_Distance(p.geom::geography, v.geom::geography) AS m
@@ -91,18 +100,23 @@ GRAPH = (
         ORDER BY p.name, e.corridor_id, m
     )
     SELECT n.*, (SELECT max(id) FROM network_vertices)
-                + dense_rank() OVER (ORDER BY n.name) AS hub_id
-    FROM near n WHERE (SELECT count(*) FROM near o WHERE o.name = n.name) > 1""",
+                + dense_rank() OVER (ORDER BY n.name, n.mode) AS hub_id
+    FROM near n WHERE (SELECT count(DISTINCT mode) FROM near o WHERE o.name = n.name) = 2""",
     """INSERT INTO network_vertices (id, kind, name, geom)
-    SELECT DISTINCT hub_id, 'hub', name, hub FROM net_joins""",
+    SELECT DISTINCT hub_id, 'hub', name || ' (' || mode || ')', hub FROM net_joins""",
+    # The spokes are part of their mode's network (across a town at urban speed).
     """INSERT INTO network_edges (id, source, target, mode, km, kmh, hours, geom)
     SELECT (SELECT max(id) FROM network_edges) + row_number() OVER (ORDER BY hub_id, vertex),
-           hub_id, vertex, 'transfer', m / 1e3, %(urban)s, m / 1e3 / %(urban)s
-           + CASE WHEN mode = 'rail' THEN %(handling)s ELSE 0 END, ST_MakeLine(hub, geom)
+           hub_id, vertex, mode, m / 1e3, %(urban)s, m / 1e3 / %(urban)s, ST_MakeLine(hub, geom)
     FROM net_joins""",
+    """INSERT INTO network_edges (id, source, target, mode, km, hours, geom)
+    SELECT (SELECT max(id) FROM network_edges) + row_number() OVER (ORDER BY r.hub_id),
+           r.hub_id, t.hub_id, 'transfer', 0, %(handling)s, ST_MakeLine(r.hub, t.hub)
+    FROM (SELECT DISTINCT name, hub_id, hub FROM net_joins WHERE mode = 'road') r
+    JOIN (SELECT DISTINCT name, hub_id, hub FROM net_joins WHERE mode = 'rail') t USING (name)""",
     # Connected components: a route exists only within one (and says so when it does not).
     """WITH c AS (SELECT node, component FROM pgr_connectedComponents(
-        'SELECT id, source, target, km AS cost FROM network_edges'))
+        'SELECT id, source, target, hours AS cost FROM network_edges'))
     UPDATE network_vertices v SET component = c.component FROM c WHERE v.id = c.node""",
     """UPDATE network_edges e SET component = v.component
     FROM network_vertices v WHERE v.id = e.source""",
@@ -110,34 +124,51 @@ GRAPH = (
 
 
 def access_points(sites: str) -> str:
-    """Insert each site's access point: the nearest point of the nearest corridor edge.
+    """Insert each site's access point per mode: the nearest point of that mode's nearest edge.
 
-    ``sites`` is SQL giving (layer, id, name, geom). Candidates come by the index, then the
-    geodesic distance decides. Fractions stay off 0 and 1: pgRouting drops points that sit
-    exactly on a vertex. New points number on from the highest, so a partial update (one
-    changed deposit) leaves every other point's id alone.
+    ``sites`` is SQL giving (layer, id, name, geom, mode). Candidates come by the index, then the
+    geodesic distance decides. A leg within REACH_M joins along a road; a site with no line of
+    any of its modes within reach joins the nearest road by a straight line multiplied by
+    DETOUR (``detour`` says so); a mode beyond reach is not joined where another is within it.
+    Fractions stay off 0 and 1: pgRouting drops points that sit exactly on a vertex. New points
+    number on from the highest, so a partial update (one changed deposit) leaves every other
+    point's id alone.
     """
-    return f"""INSERT INTO network_points
-        (pid, layer, site_id, name, edge_id, fraction, access_km, access_hours, site, geom)
+    return f"""INSERT INTO network_points (pid, layer, site_id, name, mode, edge_id, fraction,
+                                           access_km, access_hours, detour, site, geom)
     SELECT (SELECT coalesce(max(pid), 0) FROM network_points)
-           + row_number() OVER (ORDER BY s.layer, s.id), s.layer, s.id, s.name, e.id, a.f,
-           a.km, a.km / %(access)s, s.geom, a.geom
-    FROM ({sites}) s
-    CROSS JOIN LATERAL (
-        SELECT * FROM (SELECT id, mode, geom FROM network_edges WHERE mode <> 'transfer'
-                       ORDER BY geom <-> s.geom LIMIT 8) c
-        ORDER BY ST_Distance(c.geom::geography, s.geom::geography), c.id LIMIT 1) e
-    CROSS JOIN LATERAL (SELECT f, g AS geom, ST_Distance(g::geography, s.geom::geography) / 1e3
-                        AS km FROM (SELECT least(greatest(ST_LineLocatePoint(e.geom, s.geom),
-                                    1e-9), 1 - 1e-9) AS f) x, ST_LineInterpolatePoint(e.geom, f) g
-    ) a"""
+           + row_number() OVER (ORDER BY c.layer, c.id, c.mode), c.layer, c.id, c.name, c.mode,
+           c.edge_id, c.f, c.km * d.factor, c.km * d.factor / %(access)s, d.detour, c.site,
+           c.geom
+    FROM (
+        SELECT s.layer, s.id, s.name, s.mode, e.id AS edge_id, a.f, a.km, s.geom AS site,
+               a.geom, bool_or(a.km * 1e3 <= %(reach)s) OVER (PARTITION BY s.layer, s.id)
+               AS near
+        FROM ({sites}) s
+        CROSS JOIN LATERAL (
+            SELECT * FROM (SELECT id, geom FROM network_edges WHERE mode = s.mode
+                           ORDER BY geom <-> s.geom LIMIT 8) c
+            ORDER BY ST_Distance(c.geom::geography, s.geom::geography), c.id LIMIT 1) e
+        CROSS JOIN LATERAL (
+            SELECT f, g AS geom, ST_Distance(g::geography, s.geom::geography) / 1e3 AS km
+            FROM (SELECT least(greatest(ST_LineLocatePoint(e.geom, s.geom), 1e-9), 1 - 1e-9)
+                  AS f) x, ST_LineInterpolatePoint(e.geom, f) g) a
+    ) c
+    CROSS JOIN LATERAL (SELECT CASE WHEN c.km * 1e3 > %(reach)s THEN %(detour)s END AS detour,
+                               CASE WHEN c.km * 1e3 > %(reach)s THEN %(detour)s ELSE 1 END
+                               AS factor) d
+    WHERE c.km * 1e3 <= %(reach)s OR (NOT c.near AND c.mode = 'road')"""
 
 
 # The link targets' points (public SEZs and facilities): only a full build makes them.
 TARGET_POINTS = access_points(
-    "SELECT 'facilities' AS layer, id, name, geom FROM facilities WHERE visibility = 'public' "
-    "UNION ALL SELECT 'sezs', id, name, ST_PointOnSurface(geom) FROM sezs "
-    "WHERE visibility = 'public'"
+    """SELECT t.*, coalesce(m.mode, 'road') AS mode FROM (
+        SELECT 'facilities' AS layer, id, name, geom FROM facilities WHERE visibility = 'public'
+        UNION ALL SELECT 'sezs', id, name, ST_PointOnSurface(geom) FROM sezs
+        WHERE visibility = 'public') t
+    LEFT JOIN (SELECT layer, name, jsonb_array_elements_text(modes) AS mode
+               FROM jsonb_to_recordset(%(site_modes)s) AS x(layer text, name text, modes jsonb))
+        m ON m.layer = t.layer AND m.name = t.name"""
 )
 # The deposits to (re)link, in ``net_changed``: all of them in a full build; in a partial one,
 # those added, moved, renamed or deleted since the last build (their old rows go first).
@@ -154,14 +185,15 @@ CHANGED_DEPOSITS = (
     "AND site_id IN (SELECT id FROM net_changed)",
 )
 DEPOSIT_POINTS = access_points(
-    "SELECT 'deposits' AS layer, id, name, geom FROM deposits "
+    "SELECT 'deposits' AS layer, id, name, geom, 'road' AS mode FROM deposits "
     "WHERE id IN (SELECT id FROM net_changed)"
 )
 ACCESS_LINKS = """INSERT INTO links (id, from_layer, from_id, from_name, to_layer, to_id, to_name,
-                          kind, km, hours, geom)
+                          kind, km, hours, road_km, rail_km, transfers, access_detour,
+                          access_kmh, geom)
     SELECT p.site_id * 10 + 1, 'deposits', p.site_id, p.name, 'corridors', c.id,
-           concat_ws(' ', c.ref, c.name), 'access', p.access_km, p.access_hours,
-           ST_MakeLine(p.site, p.geom)
+           concat_ws(' ', c.ref, c.name), 'access', p.access_km, p.access_hours, p.access_km, 0,
+           0, p.detour, %(access)s, ST_MakeLine(p.site, p.geom)
     FROM network_points p JOIN network_edges e ON e.id = p.edge_id
     JOIN corridors c ON c.id = e.corridor_id
     WHERE p.layer = 'deposits' AND p.site_id IN (SELECT id FROM net_changed)"""
@@ -170,11 +202,13 @@ DEPOSIT_RANGE = """SELECT min(pid), max(pid) FROM network_points
 
 
 def paths(points: str, combinations: str) -> str:
-    """Per (start_pid, end_pid): the network part of the route, its km, hours and km per mode.
+    """Per (start_pid, end_pid): the network part of the route, its km, hours, km per mode and
+    transfers.
 
     Each step of pgRouting's path covers its edge from this node to the next; a node's position
     on the edge is 0 at the source, 1 at the target, and its fraction for a site's point, so
-    partial edges at either end come out of the same ST_LineSubstring.
+    partial edges at either end come out of the same ST_LineSubstring. km and hours are that
+    share of the edge's (published) km and hours, never the drawn line's length.
     """
     return f"""WITH steps AS (
         SELECT start_pid, end_pid, path_seq, node, edge,
@@ -182,8 +216,7 @@ def paths(points: str, combinations: str) -> str:
         FROM pgr_withPoints({EDGES_SQL!r}, {points}, {combinations}, directed => false)
     ), segments AS (
         SELECT s.start_pid, s.end_pid, s.path_seq, e.mode, g.geom,
-               CASE WHEN e.mode = 'transfer' THEN e.hours
-                    ELSE ST_Length(g.geom::geography) / 1e3 / e.kmh END AS hours
+               abs(f.f2 - f.f1) * e.km AS km, abs(f.f2 - f.f1) * e.hours AS hours
         FROM steps s JOIN network_edges e ON e.id = s.edge
         CROSS JOIN LATERAL (SELECT
             CASE s.node WHEN e.source THEN 0 WHEN e.target THEN 1
@@ -196,20 +229,19 @@ def paths(points: str, combinations: str) -> str:
     )
     SELECT -start_pid AS start_pid, -end_pid AS end_pid,
            ST_MakeLine(geom ORDER BY path_seq) AS geom, sum(km) AS km, sum(hours) AS hours,
-           jsonb_build_object('road', coalesce(sum(km) FILTER (WHERE mode = 'road'), 0),
-                              'rail', coalesce(sum(km) FILTER (WHERE mode = 'rail'), 0),
-                              'transfer', coalesce(sum(km) FILTER (WHERE mode = 'transfer'), 0))
-               AS modes
-    FROM (SELECT *, ST_Length(geom::geography) / 1e3 AS km FROM segments) s
+           coalesce(sum(km) FILTER (WHERE mode = 'road'), 0) AS road_km,
+           coalesce(sum(km) FILTER (WHERE mode = 'rail'), 0) AS rail_km,
+           count(*) FILTER (WHERE mode = 'transfer') AS transfers
+    FROM segments s
     GROUP BY start_pid, end_pid"""
 
 
 TARGETS = (
     # By the (layer, site_id) index: a million deposits' points are never read for a few targets.
     """CREATE TEMP TABLE net_targets ON COMMIT DROP AS
-    SELECT pid, 'sez' AS kind, access_km FROM network_points WHERE layer = 'sezs'
+    SELECT pid, 'sez' AS kind, access_hours FROM network_points WHERE layer = 'sezs'
     UNION ALL
-    SELECT p.pid, 'port', p.access_km FROM network_points p JOIN facilities f ON f.id = p.site_id
+    SELECT p.pid, 'port', p.access_hours FROM network_points p JOIN facilities f ON f.id = p.site_id
     WHERE p.layer = 'facilities' AND f.kind = ANY(%(ports)s)""",
     "ANALYZE net_targets",  # a few rows: so the batches look them up by the primary key
     "CREATE TEMP TABLE net_best (deposit bigint, target bigint, kind text) ON COMMIT DROP",
@@ -221,11 +253,11 @@ BATCH_POINTS = (
     "UNION ALL SELECT pid, edge_id, fraction FROM network_points WHERE layer = ''deposits'' "
     "AND pid BETWEEN ' || %(lo)s::text || ' AND ' || %(hi)s::text"
 )
-# The nearest SEZ and the nearest port of each deposit in a batch, by total km (access legs
-# included; the deposit's own is the same for all its candidates, so it does not take part):
-# one Dijkstra per target, to all the batch's deposits (the graph is undirected). No join to
-# network_points: the planner cannot know how few rows pgRouting returns, and hashed all of
-# them (a million) per batch.
+# The nearest SEZ and the nearest port of each deposit in a batch, by total hours (access legs
+# included; a port's point per mode is a candidate of its own; the deposit's own leg is the same
+# for all its candidates, so it does not take part): one Dijkstra per target, to all the
+# batch's deposits (the graph is undirected). No join to network_points: the planner cannot
+# know how few rows pgRouting returns, and hashed all of them (a million) per batch.
 BEST = f"""INSERT INTO net_best
     SELECT DISTINCT ON (c.end_pid, t.kind) -c.end_pid, -c.start_pid, t.kind
     FROM pgr_withPointsCost({EDGES_SQL!r}, {BATCH_POINTS},
@@ -233,14 +265,16 @@ BEST = f"""INSERT INTO net_best
         (SELECT array_agg(-pid) FROM network_points
          WHERE layer = 'deposits' AND pid BETWEEN %(lo)s AND %(hi)s), directed => false) c
     JOIN net_targets t ON t.pid = -c.start_pid
-    ORDER BY c.end_pid, t.kind, c.agg_cost + t.access_km, t.pid"""
+    ORDER BY c.end_pid, t.kind, c.agg_cost + t.access_hours, t.pid"""
 # After each batch's BEST: the planner then looks its rows' points up by primary key.
 ANALYZE_BEST = "ANALYZE net_best"
 ROUTED = f"""INSERT INTO links (id, from_layer, from_id, from_name, to_layer, to_id, to_name,
-                                kind, km, hours, geom)
+                                kind, km, hours, road_km, rail_km, transfers, access_detour,
+                                access_kmh, geom)
     SELECT d.site_id * 10 + CASE b.kind WHEN 'sez' THEN 2 ELSE 3 END, 'deposits', d.site_id,
            d.name, t.layer, t.site_id, t.name, b.kind, d.access_km + r.km + t.access_km,
-           d.access_hours + r.hours + t.access_hours,
+           d.access_hours + r.hours + t.access_hours, d.access_km + r.road_km + t.access_km,
+           r.rail_km, r.transfers, d.detour, %(access)s,
            ST_RemoveRepeatedPoints(ST_MakeLine(ARRAY[d.site, d.geom, ST_Reverse(r.geom),
                                                      t.geom, t.site]))
     FROM net_best b JOIN network_points d ON d.pid = b.deposit

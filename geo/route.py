@@ -27,11 +27,12 @@ class RoutingUnavailable(RouteError):
     """The store cannot route at all (no pgRouting): not the request's fault."""
 
 
+# A site's points: one per mode that reaches it (a port served by road and rail has two).
 POINT = """SELECT p.pid, p.access_km, p.access_hours, e.component,
-                  coalesce(c.ref, 'a transfer link') AS corridor
+                  coalesce(c.ref, 'a transfer link') AS corridor, p.mode, p.detour
     FROM network_points p JOIN network_edges e ON e.id = p.edge_id
     LEFT JOIN corridors c ON c.id = e.corridor_id
-    WHERE p.layer = %s AND p.site_id = %s"""
+    WHERE p.layer = %s AND p.site_id = %s ORDER BY p.mode DESC"""
 PAIR_POINTS = (
     "'SELECT pid, edge_id, fraction FROM network_points WHERE pid IN ('"
     " || %(a)s::text || ', ' || %(b)s::text || ')'"
@@ -42,7 +43,7 @@ PAIR = (
 )
 ROUTE = f"""SELECT ST_AsGeoJSON(ST_RemoveRepeatedPoints(
            ST_MakeLine(ARRAY[a.site, a.geom, r.geom, b.geom, b.site])), 6)::json,
-           r.km, r.hours, r.modes
+           r.km, r.hours, r.road_km, r.rail_km, r.transfers
     FROM network_points a, network_points b, ({network_sql.paths(PAIR_POINTS, PAIR)}) r
     WHERE a.pid = %(a)s AND b.pid = %(b)s"""
 
@@ -68,28 +69,23 @@ async def _site(conn: psycopg.AsyncConnection, name: str, layer: str, site_id: i
     if row is None:
         raise RouteError(f"{name}: there is no {layer} feature with id {site_id}")
     cursor = await conn.execute(POINT, (layer, site_id))
-    point = await cursor.fetchone()
-    if point is None:
+    points = await cursor.fetchall()
+    if not points:
         raise RouteError(
             f"no route: {row[0]} is not on the network (there are no corridors, or the site "
             "is not public: the network joins public SEZs and ports only)"
         )
-    pid, access_km, access_hours, component, corridor = point
-    return {
-        "ref": {"layer": layer, "id": site_id, "name": row[0]},
-        "pid": pid,
-        "access_km": access_km,
-        "access_hours": access_hours,
-        "component": component,
-        "corridor": corridor,
-    }
+    keys = ("pid", "access_km", "access_hours", "component", "corridor", "mode", "detour")
+    return {"ref": {"layer": layer, "id": site_id, "name": row[0]},
+            "points": [dict(zip(keys, point, strict=True)) for point in points]}  # fmt: skip
 
 
 async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: str | None) -> dict:
-    """A GeoJSON Feature: the route from one site to another, its km, hours and legs.
+    """A GeoJSON Feature: the soonest route from one site to another, its km, hours and legs.
 
-    The caller brings the network up to date first (``network.ensure_current``, as the store's
-    owner) and then runs this as the requesting user: a site they may not see is unknown.
+    It routes on the last complete network (a rebuild is the background job's, never a
+    request's), as the requesting user: a site they may not see is unknown. A site reached by
+    road and rail (a port) is tried on each, and the sooner route is the answer.
     """
     start, end = parse_ref("from", origin), parse_ref("to", destination)
     if start == end:
@@ -101,23 +97,32 @@ async def route(conn: psycopg.AsyncConnection, origin: str | None, destination: 
         raise RoutingUnavailable("routing needs pgRouting, which the store does not have")
     a = await _site(conn, "from", *start)
     b = await _site(conn, "to", *end)
-    if a["component"] != b["component"]:
+    pairs = [(p, q) for p in a["points"] for q in b["points"] if p["component"] == q["component"]]
+    if not pairs:
         raise RouteError(
-            f"no route: {a['ref']['name']} joins the network on {a['corridor']} and "
-            f"{b['ref']['name']} on {b['corridor']}, parts of the network that do not connect"
+            f"no route: {a['ref']['name']} joins the network on {a['points'][0]['corridor']} "
+            f"and {b['ref']['name']} on {b['points'][0]['corridor']}, parts of the network "
+            "that do not connect"
         )
-    cursor = await conn.execute(ROUTE, {"a": a["pid"], "b": b["pid"]})
-    row = await cursor.fetchone()
-    if row is None:
+    best = None
+    for p, q in pairs:
+        cursor = await conn.execute(ROUTE, {"a": p["pid"], "b": q["pid"]})
+        row = await cursor.fetchone()
+        if row is not None:
+            hours = p["access_hours"] + row[2] + q["access_hours"]
+            if best is None or hours < best[0]:
+                best = (hours, p, q, row)
+    if best is None:
         raise RouteError(f"no route found between {a['ref']['name']} and {b['ref']['name']}")
-    geometry, km, hours, modes = row
+    _, p, q, (geometry, km, hours, road_km, rail_km, transfers) = best
+    modes = {"road": road_km, "rail": rail_km, "transfers": transfers}
     legs: list[dict[str, Any]] = [
-        {"kind": "access", "from": a["ref"]["name"], "to": a["corridor"],
-         "km": a["access_km"], "hours": a["access_hours"]},
-        {"kind": "network", "from": a["corridor"], "to": b["corridor"], "km": km, "hours": hours,
+        {"kind": "access", "from": a["ref"]["name"], "to": p["corridor"], "mode": p["mode"],
+         "km": p["access_km"], "hours": p["access_hours"], "detour": p["detour"]},
+        {"kind": "network", "from": p["corridor"], "to": q["corridor"], "km": km, "hours": hours,
          "km_by_mode": modes},
-        {"kind": "access", "from": b["corridor"], "to": b["ref"]["name"],
-         "km": b["access_km"], "hours": b["access_hours"]},
+        {"kind": "access", "from": q["corridor"], "to": b["ref"]["name"], "mode": q["mode"],
+         "km": q["access_km"], "hours": q["access_hours"], "detour": q["detour"]},
     ]  # fmt: skip
     return {
         "type": "Feature",

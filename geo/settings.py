@@ -67,6 +67,8 @@ class Settings:
         default_factory=lambda: int(float(_env("EMINING_TILE_CACHE_MB", "64")) * 2**20)
     )
     """Hot vector tiles kept per worker process (``EMINING_TILE_CACHE_MB``, in MiB; 0 disables)."""
+    network_check_seconds: float = 2.0
+    """How often the background job compares the links with their sources (api/network_job.py)."""
     home: Path = field(default_factory=lambda: _path("EMINING_HOME") or Path(".data").resolve())
     """The writable folder (``EMINING_HOME``): the embedded cluster and the rasters; ``.data`` in
     the working directory by default, ``/var/lib/emining`` (a volume) in the image."""

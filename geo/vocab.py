@@ -107,6 +107,9 @@ SEZ_STATUS: tuple[str, ...] = ("proposed", "approved", "under_development", "ope
 
 CORRIDOR_MODE: tuple[str, ...] = ("road", "rail")
 
+# Sets a corridor's speed in the network (migration 0013; data/samples/network/speeds.csv).
+CORRIDOR_CLASS: tuple[str, ...] = ("motorway", "national highway", "other road", "rail")
+
 CORRIDOR_STATUS: tuple[str, ...] = ("planned", "under_construction", "operational", "upgrading")
 
 VISIBILITY: tuple[str, ...] = ("public", "shared", "confidential")

@@ -45,8 +45,10 @@ class Layer:
     """Highest zoom with its own tiles: clients overzoom beyond it, so these tiles are complete
     (point layers are thinned below it, see geo.tiles)."""
     extra: dict = field(default_factory=dict)
-    refresh: Callable[[AsyncConnection], Awaitable[None]] | None = None
-    """For derived layers: brings the table up to date before it is read (cheap when it is)."""
+    stale: Callable[[AsyncConnection], Awaitable[bool]] | None = None
+    """For derived layers: whether the table lags behind its sources (one cheap query). Readers
+    are told (the ``Links-Stale`` header) and read the last complete table; rebuilding is the
+    CLI's and the API's background job's (``api/network_job.py``), never a reader's."""
 
     @property
     def editable(self) -> bool:
@@ -163,7 +165,7 @@ CATALOGUE: tuple[Layer, ...] = (
         i18n.LINKS,
         keywords=("logistics", "routes", "network", "ports", "SEZ", "pgRouting"),
         attribution="derived from the corridors, deposits, SEZs and ports layers",
-        refresh=network.ensure_current,
+        stale=network.stale,
         minzoom=5,  # three lines per deposit: a tangle below a province's scale
         style=styles.LINKS,
         popup=Popup(

@@ -23,6 +23,7 @@ from branca.element import Element, MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
+from geo import network
 from geo.query import ItemsQuery, items_statement
 from geo.raster import list_rasters
 from geo.settings import MAP_EMBED_MAX
@@ -248,11 +249,11 @@ def read_layer(conn: psycopg.Connection, layer: Layer, limit: int = EMBED_MAX) -
 
 
 async def refresh_derived(url: str) -> None:
-    """Bring derived layers (links) up to date, as the API does before reading them."""
+    """Bring derived layers (links) up to date before a standalone map is written (the CLI's
+    ``emining map``, not a request: the API's readers never rebuild)."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        for layer in CATALOGUE:
-            if layer.refresh is not None:
-                await layer.refresh(conn)
+        if await network.stale(conn):
+            await network.rebuild(conn, wait=True)
 
 
 def standalone(

@@ -169,6 +169,7 @@ VOCAB_COLUMNS = {
     ("sezs", "status"): vocab.SEZ_STATUS,
     ("corridors", "mode"): vocab.CORRIDOR_MODE,
     ("corridors", "status"): vocab.CORRIDOR_STATUS,
+    ("corridors", "road_class"): vocab.CORRIDOR_CLASS,
 }
 
 

@@ -17,7 +17,7 @@ import psycopg
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.auth import identify, refresh
+from api.auth import identify, note_staleness
 from api.ogc.params import ParameterError
 from api.ogc.respond import GEOJSON, HTML, JSON, VARY, cache_control, link, url, with_params
 from geo.history import as_of_source, set_as_of
@@ -57,7 +57,7 @@ async def streamed_items(
     pool = request.app.state.pool
     conn = await pool.getconn()
     try:
-        await refresh(conn, [layer])
+        await note_staleness(request, conn, [layer])
         claims = await identify(request, conn)
         with query_errors():
             if query.as_of is not None and not layer.editable:

@@ -19,7 +19,7 @@ from api.ogc.features import layer_or_404
 from api.ogc.params import ParameterError
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import GEOJSON, JSON, link, send, url
-from geo import edit, history
+from geo import edit, history, network
 from geo.crs import DEFAULT
 from geo.edit import EditError
 from geo.query import fetch_item
@@ -76,6 +76,13 @@ def content_crs(request: Request):
     return parse_crs("Content-Crs", value.strip("<> ") if value else None)
 
 
+def rebuild_links(request: Request, layer: Layer) -> None:
+    """A committed write to a layer the links are built from wakes the background job now."""
+    job = getattr(request.app.state, "network_job", None)
+    if job is not None and layer.id in network.SOURCES:
+        job.poke()
+
+
 def feature_id(layer: Layer, text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:  # '²' passes isdigit()
         raise EditError(404, f"no feature {text!r} in {layer.id}")
@@ -93,6 +100,7 @@ async def create(request: Request, collection_id: str) -> Response:
             written = await edit.insert(conn, layer.id, features, crs, request.state.claims)
     except EditError as error:
         return failed(error)
+    rebuild_links(request, layer)
     base = f"/collections/{layer.id}/items"
     if len(written) == 1:
         location = url(request, f"{base}/{written[0].id}")
@@ -130,6 +138,7 @@ async def change(request: Request, collection_id: str, fid: str, merge: bool) ->
             written = await edit.replace(conn, layer.id, number, body, crs)
     except EditError as error:
         return failed(error)
+    rebuild_links(request, layer)
     return Response(status_code=204, headers={"ETag": written.etag})
 
 
@@ -161,6 +170,7 @@ async def remove(request: Request, collection_id: str, fid: str) -> Response:
             await edit.delete(conn, layer.id, number)
     except EditError as error:
         return failed(error)
+    rebuild_links(request, layer)
     return Response(status_code=204)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import Transformer
 from shapely.geometry import MultiLineString, MultiPolygon, Point, box, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
@@ -46,8 +46,9 @@ FIELDS = {
     "facilities": "name kind status capacity operator province coord_quality notes source"
     " source_url",
     "sezs": "name status area_acres province sectors coord_quality notes source source_url",
-    "corridors": "ref name mode status cpec published_length_km coord_quality notes source"
-    " source_url",
+    "corridors": "ref name name_zh name_ur names_source mode road_class status cpec"
+    " published_length_km length_source_url length_as_of coord_quality notes source source_url"
+    " as_of",
     "concessions": "licence_no licence_type holder holder_country commodities status applied_on"
     " granted_on expires_on province authority illustrative notes source",
     "provinces": "name iso_code shape_id source",
@@ -66,10 +67,7 @@ MISSING_SOURCE = {
     "Gwadar Free Zone": "no public source recorded in the facts; location approximate, "
     "next to Gwadar Port",
 }
-CPEC_ROUTES = {"N-35", "M-8", "N-85", "ML-1"}
-CORRIDOR_CAVEAT = (
-    "line through town-centre waypoints; shorter than the real road/rail (about 8% on N-25)"
-)
+CPEC_ROUTES = {"N-35", "M-8", "N-85", "ML-1", "M-5", "M-4", "N-50"}
 CPEC_NOTE = "cpec flag is the authors' reading of the CPEC project list"
 AUTHORITY = {
     "Balochistan": "Mines and Minerals Department, Government of Balochistan",
@@ -235,46 +233,21 @@ def sezs(rows: list[CSV]) -> list[dict[str, Any]]:
     return out
 
 
-def route_remarks(source: str) -> list[str]:
-    """Remarks hidden in the csv source text: 'waypoints ...' parts and '(length; ...)' extras."""
-    remarks = []
-    for part in re.split(r";\s*(?![^()]*\))", source):  # split on ';' outside parentheses
-        if part.startswith("waypoints"):
-            remarks.append(part)
-        if extra := re.search(r"\(length[;,]?\s*([^)]+)\)", part):
-            remarks.append(f"length remark in source: {extra.group(1)}")
-    return remarks
-
-
-def corridors(rows: list[CSV]) -> list[dict[str, Any]]:
-    """One feature per route; the csv gives source and length on the first row of each route."""
-    routes: dict[str, list[CSV]] = {}
-    for r in rows:
-        routes.setdefault(r["route"], []).append(r)
+def corridors() -> list[dict[str, Any]]:
+    """From the network's own facts (data/samples/network/: waypoints, published lengths and
+    their sources, names in three languages), built by data/samples/network/build.py."""
+    spec = importlib.util.spec_from_file_location("network_build", HERE / "network" / "build.py")
+    assert spec and spec.loader
+    network = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(network)
     out = []
-    for route, points in routes.items():
-        points.sort(key=lambda p: int(p["seq"]))
-        ref, name = route.split(" ", 1)
-        source = points[0]["source"]
-        line = MultiLineString([[(q.x, q.y) for q in map(point, points)]])
-        published = number(points[0]["length_km"])
-        notes = [CORRIDOR_CAVEAT, *route_remarks(source)]
-        if published:  # say how far off this route's line is, as 8% only holds for N-25
-            drawn = Geod(ellps="WGS84").geometry_length(line) / 1000
-            gap = 100 * (1 - drawn / published)
-            notes.append(f"drawn line {drawn:.0f} km, {gap:.0f}% shorter than published")
-        p = props(
-            "corridors",
-            ref=ref,
-            name=name,
-            mode=check(points[0]["mode"], vocab.CORRIDOR_MODE, "mode"),
-            cpec=ref in CPEC_ROUTES,
-            published_length_km=published,
-            coord_quality="approximate",
-            notes="; ".join([*notes, CPEC_NOTE]),
-            source=source,
-        )
-        out.append(feature(line, p))
+    for line, values in network.corridors(OUT / "network"):
+        check(values["mode"], vocab.CORRIDOR_MODE, "mode")
+        check(values["road_class"], vocab.CORRIDOR_CLASS, "road_class")
+        notes = "; ".join([values.pop("notes"), CPEC_NOTE])
+        p = props("corridors", cpec=values["ref"] in CPEC_ROUTES, coord_quality="approximate",
+                  notes=notes, source=values["source_url"], **values)  # fmt: skip
+        out.append(feature(MultiLineString([line]), p))
     return out
 
 
@@ -391,7 +364,7 @@ def main() -> None:
     write("deposits.geojson", deposits(deposit_rows))
     write("facilities.geojson", facilities(read_csv(facts / "ports.csv")))
     write("sezs.geojson", sezs(read_csv(facts / "sezs.csv")))
-    write("corridors.geojson", corridors(read_csv(facts / "corridors.csv")))
+    write("corridors.geojson", corridors())
     write("concessions.geojson", concessions(deposit_rows))
     provinces, districts = boundaries(folder / "boundaries")
     write("provinces.geojson", provinces)
