@@ -42,6 +42,9 @@ class Source:
     layer: str = ""
     """The name of its change counter in ``layer_changes`` (the layer's id): the table's name
     unless a view publishes the layer under another (``project_features`` is ``projects``)."""
+    nested: tuple[tuple[str, str], ...] = ()
+    """Records served inside each feature, as (property, SQL function of the row's id): a
+    deposit's resources. Published, never filtered on or written (``info["published_only"]``)."""
 
     def __post_init__(self) -> None:
         if not self.layer:
@@ -54,6 +57,7 @@ def source_for(
     temporal: tuple[str, str | None] | None = None,
     layer: str = "",
 ) -> Source:
+    """The ``published_only`` entries of the table's info are nested records (see Source)."""
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
@@ -64,7 +68,8 @@ def source_for(
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
-    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer)
+    nested = tuple(table.info.get("published_only", {}).items())
+    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer, nested)
 
 
 @dataclass
@@ -111,7 +116,18 @@ def feature_json(
 ) -> sql.Composable:
     """A GeoJSON Feature as a json expression over one row of ``source``."""
     pairs = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name)) for name in properties
+        [
+            *(
+                sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name))
+                for name in properties
+            ),
+            *(
+                sql.SQL("{}, {}({})").format(
+                    sql.Literal(name), _identifier(function), _identifier(source.id_column)
+                )
+                for name, function in source.nested
+            ),
+        ]
     )
     geometry = (
         sql.SQL("NULL::json")
