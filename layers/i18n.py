@@ -153,14 +153,17 @@ DEPOSITS = LayerText(
         "operator, and each deposit's resource figures by commodity and category (the "
         "resources list). Each feature names its public source and the date of its facts "
         "(as_of); coord_quality says whether its location is sourced or an approximate "
-        "estimate, and coord_radius_km how far the real site may lie from the point.",
+        "estimate, and coord_radius_km how far the real site may lie from the point. as_of is "
+        "empty where the source states no date (data/samples/SOURCES.md lists them).",
         "巴基斯坦的矿床、矿山和矿点：矿种、矿床类型、状态、运营方，以及每个矿床按矿种和类别的"
         "资源量（resources 列表）。每个要素注明其公开来源和事实日期（as_of）；coord_quality "
-        "说明位置是有来源的还是近似估计，coord_radius_km 说明实际位置可能偏离该点的距离。",
+        "说明位置是有来源的还是近似估计，coord_radius_km 说明实际位置可能偏离该点的距离。"
+        "来源未注明日期时 as_of 为空（见 data/samples/SOURCES.md）。",
         "پاکستان کے معدنی ذخائر، کانیں اور معدنی مقامات: معدنیات، ذخیرے کی قسم، حیثیت، آپریٹر، "
         "اور ہر ذخیرے کے وسائل معدن اور زمرے کے لحاظ سے (resources فہرست)۔ ہر مقام اپنا عوامی "
         "ماخذ اور حقائق کی تاریخ (as_of) بتاتا ہے؛ coord_quality بتاتا ہے کہ مقام مستند ہے یا "
-        "تخمینی، اور coord_radius_km کہ اصل مقام نقطے سے کتنا دور ہو سکتا ہے۔",
+        "تخمینی، اور coord_radius_km کہ اصل مقام نقطے سے کتنا دور ہو سکتا ہے۔ جہاں ماخذ کوئی "
+        "تاریخ نہیں دیتا وہاں as_of خالی ہے۔",
     ),
 )
 CONCESSIONS = LayerText(
@@ -169,8 +172,8 @@ CONCESSIONS = LayerText(
         "Mineral titles (reconnaissance and exploration licences, mining leases) with holder, "
         "status and dates; area_km2 is computed on the ellipsoid. The sample blocks are "
         "ILLUSTRATIVE: no real licence polygons are public, so they are drawn around real "
-        "deposits and marked illustrative = true; they have no source_url or as_of, since "
-        "they state no fact.",
+        "deposits and marked illustrative = true; source_url is empty and as_of is empty, "
+        "since they state no fact.",
         "矿业权（踏勘和勘探许可证、采矿租约），含持有人、状态和日期；area_km2 按椭球面计算。"
         "样例区块仅为示意：真实许可证多边形未公开，"
         "因此围绕真实矿床绘制并标记 illustrative = true。",
@@ -184,24 +187,25 @@ FACILITIES = LayerText(
     Text(
         "Ports and the plants that take minerals: smelters, refineries, coal power plants, "
         "cement plants, steel mills and beneficiation plants, with status, capacity, operator, "
-        "the date of the facts (as_of) and their public source.",
+        "the date of the facts (as_of) and their public source. as_of is empty where the source "
+        "states no date (the ports' pages, one plant's release).",
         "港口以及使用矿产的工厂：冶炼厂、精炼厂、燃煤电厂、水泥厂、钢厂和选矿厂，"
-        "含状态、产能、运营方、事实日期（as_of）及公开来源。",
+        "含状态、产能、运营方、事实日期（as_of）及公开来源。来源未注明日期时 as_of 为空。",
         "بندرگاہیں اور معدنیات استعمال کرنے والے کارخانے: سمیلٹر، ریفائنریاں، کوئلے کے بجلی گھر، "
         "سیمنٹ پلانٹ، اسٹیل ملیں اور بینیفیسی ایشن پلانٹ، حیثیت، گنجائش، آپریٹر، حقائق کی تاریخ "
-        "(as_of) اور عوامی ماخذ کے ساتھ۔",
+        "(as_of) اور عوامی ماخذ کے ساتھ۔ جہاں ماخذ تاریخ نہیں دیتا وہاں as_of خالی ہے۔",
     ),
 )
 SEZS = LayerText(
     Text("Special economic zones", "经济特区", "خصوصی اقتصادی زونز"),
     Text(
-        "CPEC special economic zones with approximate locations and areas (acres). Where the "
-        "project's facts cite a news item only by its number, source_url is empty and as_of is "
-        "the year of that item as far as known (see data/samples/SOURCES.md).",
-        "中巴经济走廊经济特区，含近似位置和面积（英亩）。若项目事实仅以编号引用新闻，"
-        "source_url 为空，as_of 为已知的新闻年份（见 data/samples/SOURCES.md）。",
+        "CPEC special economic zones with approximate locations and areas (acres). The "
+        "project's facts cite each news item by its site and number only, so source_url is "
+        "empty and as_of is empty: the page and its date were not found (data/samples/SOURCES.md).",
+        "中巴经济走廊经济特区，含近似位置和面积（英亩）。项目事实仅以网站和编号引用新闻，"
+        "未找到页面及日期，因此 source_url 为空，as_of 为空（见 data/samples/SOURCES.md）。",
         "سی پیک کے خصوصی اقتصادی زونز، تخمینی مقامات اور رقبے (ایکڑ) کے ساتھ۔ جہاں پراجیکٹ کے "
-        "حقائق کسی خبر کا صرف نمبر دیتے ہیں وہاں source_url خالی ہے (دیکھیے "
+        "حقائق کسی خبر کا صرف نمبر دیتے ہیں وہاں source_url اور as_of خالی ہیں (دیکھیے "
         "data/samples/SOURCES.md)۔",
     ),
 )
@@ -281,15 +285,18 @@ PROJECTS = LayerText(
         "currency, date), agreements from MoUs to definitive agreements, and the deposits, "
         "concessions, facilities and SEZs they involve. A project's geometry is the collection "
         "of its sites' geometries. Every partner, investment and agreement names its public "
-        "source.",
+        "source. A project has no as_of of its own (as_of is empty): each investment and "
+        "agreement carries its own date.",
         "矿产价值链各环节（勘探、采矿、加工、物流、融资）的项目：合作方及其国家（ISO 代码）和角色、"
         "投资（金额、币种、日期）、从谅解备忘录到最终协议的各类协议，以及所涉及的矿床、矿权区块、"
-        "设施和经济特区。项目的几何为其各地点几何的集合。每个合作方、投资和协议均注明公开来源。",
+        "设施和经济特区。项目的几何为其各地点几何的集合。每个合作方、投资和协议均注明公开来源。"
+        "项目本身没有 as_of：每项投资和协议各有日期。",
         "معدنی ویلیو چین (تلاش، کان کنی، پروسیسنگ، لاجسٹکس، مالی معاونت) کے منصوبے: شراکت دار "
         "اپنے ممالک (آئی ایس او کوڈ) اور کردار کے ساتھ، سرمایہ کاری (رقم، کرنسی، تاریخ)، مفاہمتی "
         "یادداشتوں سے حتمی معاہدوں تک کے معاہدے، اور متعلقہ معدنی ذخائر، رعایتی بلاکس، تنصیبات "
         "اور خصوصی اقتصادی زونز۔ منصوبے کی جیومیٹری اس کے مقامات کی جیومیٹریوں کا مجموعہ ہے۔ "
-        "ہر شراکت دار، سرمایہ کاری اور معاہدہ اپنا عوامی ماخذ بتاتا ہے۔",
+        "ہر شراکت دار، سرمایہ کاری اور معاہدہ اپنا عوامی ماخذ بتاتا ہے۔ منصوبے کی اپنی as_of "
+        "نہیں؛ ہر سرمایہ کاری اور معاہدے کی اپنی تاریخ ہے۔",
     ),
 )
 RESOURCES = LayerText(
