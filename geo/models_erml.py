@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Identity, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, Float, Identity, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo import vocab
@@ -23,16 +23,16 @@ class DepositResource(Base):
     of one commodity (a Cu-Au tonnage is two rows), dated and sourced (migration 0014).
 
     Not a layer of its own: it has no geometry, is seen by whoever sees its deposit, and is
-    deleted with it. ``geo.resources`` loads it from CSV by deposit name.
+    deleted with it (by trigger: see migration 0014). ``geo.resources`` loads it from CSV by
+    deposit name.
     """
 
     __tablename__ = "deposit_resources"
     __table_args__ = {"info": {"natural_key": ("deposit_id", "commodity", "category", "as_of")}}
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
-    deposit_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("deposits.id", ondelete="CASCADE"), nullable=False
-    )
+    deposit_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    """A deposit's id, kept by triggers as a foreign key would be (migration 0014)."""
     commodity: Mapped[str] = one_of(vocab.COMMODITIES, nullable=False)
     category: Mapped[str] = one_of(vocab.RESOURCE_CATEGORY, nullable=False)
     tonnage_mt: Mapped[float | None] = mapped_column(Float)

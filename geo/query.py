@@ -50,6 +50,11 @@ class Source:
         if not self.layer:
             object.__setattr__(self, "layer", self.table)
 
+    @property
+    def published(self) -> tuple[str, ...]:
+        """What a feature carries when no ``properties`` are asked for: columns, then nested."""
+        return self.properties + tuple(name for name, _ in self.nested)
+
 
 def source_for(
     table: Table,
@@ -146,6 +151,16 @@ def _check_names(source: Source, names: tuple[str, ...], what: str) -> None:
         raise QueryError(
             f"unknown {what} {', '.join(map(repr, unknown))}; "
             f"{source.table} has {', '.join(source.properties)}"
+        )
+
+
+def _check_published(source: Source, names: tuple[str, ...]) -> None:
+    """``properties=`` may also name nested records (a deposit's resources)."""
+    unknown = [n for n in names if n not in source.published]
+    if unknown:
+        raise QueryError(
+            f"unknown property {', '.join(map(repr, unknown))}; "
+            f"{source.table} has {', '.join(source.published)}"
         )
 
 
@@ -258,8 +273,8 @@ def stream_statements(
     and the features follow from a cursor one row each. ``geo.stream`` runs both in one
     REPEATABLE READ snapshot, so they agree with each other.
     """
-    properties = query.properties if query.properties is not None else source.properties
-    _check_names(source, properties, "property")
+    properties = query.properties if query.properties is not None else source.published
+    _check_published(source, properties)
     conditions, params = _conditions(source, query)
     where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
     table = _identifier(source.table)
@@ -298,8 +313,8 @@ def items_statement(source: Source, query: ItemsQuery) -> tuple[sql.Composable, 
     it to text took a fifth of the API's Python time per request under load (bench/OGC.md);
     requests of one shape differ only in their parameters.
     """
-    properties = query.properties if query.properties is not None else source.properties
-    _check_names(source, properties, "property")
+    properties = query.properties if query.properties is not None else source.published
+    _check_published(source, properties)
     conditions, params = _conditions(source, query)
     key = _shape(source, query, properties)
     statement = _rendered.get(key)
@@ -355,7 +370,7 @@ async def fetch_items(conn: psycopg.AsyncConnection, source: Source, query: Item
 def item_statement(
     source: Source, crs: CRS, properties: tuple[str, ...] | None = None
 ) -> sql.Composable:
-    properties = properties or source.properties
+    properties = properties or source.published
     key = ("item", source.table, crs.uri, properties)
     statement = _rendered.get(key)
     if statement is None:

@@ -39,7 +39,7 @@ def deposits(**columns: list) -> gpd.GeoDataFrame:
 @pytest.fixture(autouse=True)
 def empty_tables(conn: psycopg.Connection):
     yield
-    conn.execute("TRUNCATE deposits CASCADE")
+    conn.execute("TRUNCATE deposits")  # its resources go with it (migration 0014)
 
 
 def write(frame: gpd.GeoDataFrame, path: Path) -> Path:
@@ -146,5 +146,19 @@ def test_a_resource_goes_with_its_deposit(conn, tmp_path):
             tmp_path / "r.csv", [f"Beta,coal,historical,2040,,,,,none,2018-06-10,{SOURCE},,"]
         ),
     )
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), conn.transaction():
+        conn.execute(
+            "INSERT INTO deposit_resources (deposit_id, commodity, category, tonnage_mt, "
+            "reporting_code, as_of, source) VALUES (-1, 'coal', 'inferred', 1, 'none', "
+            "'2020-01-01', 'test')"
+        )
     conn.execute("DELETE FROM deposits WHERE name = 'Beta'")
+    assert conn.execute("SELECT count(*) FROM deposit_resources").fetchone()[0] == 0
+    load_resources(
+        conn,
+        resources_csv(
+            tmp_path / "r2.csv", [f"Alpha,coal,historical,1,,,,,none,2018-06-10,{SOURCE},,"]
+        ),
+    )
+    conn.execute("TRUNCATE deposits")
     assert conn.execute("SELECT count(*) FROM deposit_resources").fetchone()[0] == 0

@@ -5,7 +5,10 @@ three languages, dated boundaries, processing sites, and EarthResourceML-Lite vi
   (measured, indicated, ... , historical) with one grade per commodity (Reko Diq's Cu % and Au g/t
   are two rows of the same tonnage), under a reporting code, dated and sourced. A row is seen by
   whoever sees its deposit (the policy's subquery runs under the deposits' policies, as links do
-  since 0005); it is deleted with its deposit. A change raises the ``deposits`` counter, since a
+  since 0005). Its deposit is kept by triggers, not a foreign key, for 0006's reason (PostgreSQL
+  refuses ``TRUNCATE deposits`` while any table references it, and the loader truncates an empty
+  layer before a bulk COPY): a row for a missing deposit is refused (23503), and deleting or
+  truncating deposits deletes their resources. A change raises the ``deposits`` counter, since a
   deposit's records carry its resources (``deposit_resources_of``).
 - **coord_radius_km.** How far the real site may lie from the point: a town-level estimate is
   ``approximate`` with a radius that covers the uncertainty, never a precise-looking point.
@@ -84,7 +87,7 @@ def listed(values: tuple[str, ...]) -> str:
 
 RESOURCES = f"""CREATE TABLE deposit_resources (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    deposit_id bigint NOT NULL REFERENCES deposits ON DELETE CASCADE,
+    deposit_id bigint NOT NULL,
     commodity text NOT NULL CHECK (commodity IN ({listed(COMMODITIES)})),
     category text NOT NULL CHECK (category IN ({listed(CATEGORIES)})),
     tonnage_mt double precision CHECK (tonnage_mt >= 0),
@@ -103,6 +106,37 @@ RESOURCES = f"""CREATE TABLE deposit_resources (
     CHECK (tonnage_mt IS NOT NULL OR contained IS NOT NULL),
     UNIQUE (deposit_id, commodity, category, as_of)
 )"""
+
+FUNCTIONS = {
+    "deposit_resource_deposit_exists": """
+    BEGIN
+        PERFORM 1 FROM deposits WHERE id = NEW.deposit_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'deposit resource: no deposit %', NEW.deposit_id
+                USING ERRCODE = 'foreign_key_violation', TABLE = 'deposit_resources',
+                      CONSTRAINT = 'deposit_resources_deposit_exists';
+        END IF;
+        RETURN NULL;
+    END""",
+    "forget_deleted_deposit_resources": """
+    BEGIN
+        DELETE FROM deposit_resources WHERE deposit_id IN (SELECT id FROM gone);
+        RETURN NULL;
+    END""",
+    "forget_truncated_deposit_resources": """
+    BEGIN
+        DELETE FROM deposit_resources;
+        RETURN NULL;
+    END""",
+}
+TRIGGERS = (
+    "CREATE CONSTRAINT TRIGGER deposit_resources_deposit_exists AFTER INSERT OR UPDATE "
+    "ON deposit_resources FOR EACH ROW EXECUTE FUNCTION deposit_resource_deposit_exists()",
+    "CREATE TRIGGER deposits_forget_resources AFTER DELETE ON deposits REFERENCING OLD TABLE "
+    "AS gone FOR EACH STATEMENT EXECUTE FUNCTION forget_deleted_deposit_resources()",
+    "CREATE TRIGGER deposits_forget_resources_all AFTER TRUNCATE ON deposits "
+    "FOR EACH STATEMENT EXECUTE FUNCTION forget_truncated_deposit_resources()",
+)
 
 RESOURCES_OF = """CREATE FUNCTION deposit_resources_of(deposit bigint) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -210,6 +244,13 @@ def upgrade() -> None:
         f"CREATE POLICY deposit_resources_read ON deposit_resources FOR SELECT TO {API_ROLE} "
         "USING (EXISTS (SELECT 1 FROM deposits d WHERE d.id = deposit_resources.deposit_id))"
     )
+    for name, body in FUNCTIONS.items():  # SECURITY DEFINER: like FK checks, they see every row
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER "
+            f"SET search_path = public AS $${body}$$"
+        )
+    for trigger in TRIGGERS:
+        op.execute(trigger)
     op.execute(RESOURCES_OF)
     for view, query in VIEWS.items():
         op.execute(f"CREATE VIEW {view} WITH (security_invoker = true) AS {query}")
@@ -220,7 +261,11 @@ def downgrade() -> None:
     for view in VIEWS:
         op.execute(f"DROP VIEW {view}")
     op.execute("DROP FUNCTION deposit_resources_of(bigint)")
+    op.execute("DROP TRIGGER deposits_forget_resources ON deposits")
+    op.execute("DROP TRIGGER deposits_forget_resources_all ON deposits")
     op.execute("DROP TABLE deposit_resources")
+    for name in FUNCTIONS:
+        op.execute(f"DROP FUNCTION {name}()")
     op.execute("DELETE FROM facilities WHERE kind IN ('cement', 'steel', 'beneficiation')")
     op.execute(kind_check(OLD_KINDS))
     for table, columns in DROPPED.items():
