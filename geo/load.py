@@ -121,17 +121,21 @@ def load_file(
 def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[LoadReport]:
     """Load (or refresh, by natural key) the sample layers, all in one transaction.
 
-    The value-chain projects follow, linked to those sites by their natural keys. Then the
+    The deposits' resource figures follow (by deposit name), then the value-chain projects,
+    linked to those sites by their natural keys. Then the
     logistics network and the links are brought up to date (where pgRouting exists), so the
     store is complete when serving starts rather than on the first read of links.
     """
     from geo.projects import load_projects  # it reads LoadError and LoadReport from here
+    from geo.resources import load_resources  # likewise
 
     with conn.transaction():
         reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)
             for layer in SAMPLE_ORDER
         ]
+        if (directory / "deposit_resources.csv").exists():
+            reports.append(load_resources(conn, directory / "deposit_resources.csv", upsert=True))
         if (directory / "projects.json").exists():
             reports.append(load_projects(conn, directory / "projects.json", upsert=True))
     if network.routable(conn):

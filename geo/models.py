@@ -108,14 +108,24 @@ class Shared:
     )
 
 
+def radius() -> Mapped:
+    """How far the real site may lie from the point, in km: the uncertainty of the location."""
+    return mapped_column(Float)
+
+
 class Province(Sourced, Shared, Base):
     __tablename__ = "provinces"
     __table_args__ = {"info": {"natural_key": "name"}}
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    names_source: Mapped[str | None] = mapped_column(Text)
     iso_code: Mapped[str | None] = mapped_column(Text)
     shape_id: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
     geom = geometry("MULTIPOLYGON")
 
 
@@ -127,12 +137,17 @@ class District(Sourced, Shared, Base):
     name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
     province: Mapped[str | None] = mapped_column(Text)
     shape_id: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
     geom = geometry("MULTIPOLYGON")
 
 
 class Deposit(Sourced, Shared, Ranked, Base):
     __tablename__ = "deposits"
-    __table_args__ = {"info": {"natural_key": "name"}}
+    # Its resource figures are served inside each deposit (function of migration 0014).
+    __table_args__ = {
+        "info": {"natural_key": "name", "published_only": {"resources": "deposit_resources_of"}}
+    }
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
@@ -154,6 +169,8 @@ class Deposit(Sourced, Shared, Ranked, Base):
     coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    coord_radius_km: Mapped[float | None] = radius()
+    names_source: Mapped[str | None] = mapped_column(Text)
     geom = geometry("POINT")
 
 
@@ -197,6 +214,11 @@ class Facility(Sourced, Shared, Ranked, Base):
     coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    names_source: Mapped[str | None] = mapped_column(Text)
+    coord_radius_km: Mapped[float | None] = radius()
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
     geom = geometry("POINT")
 
 
@@ -215,6 +237,11 @@ class Sez(Sourced, Shared, Base):
     coord_quality: Mapped[str] = one_of(vocab.COORD_QUALITY, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
     source_url: Mapped[str | None] = mapped_column(Text)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    names_source: Mapped[str | None] = mapped_column(Text)
+    coord_radius_km: Mapped[float | None] = radius()
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
     geom = geometry("GEOMETRY")
 
 
@@ -401,3 +428,22 @@ class ProjectFeature(Base):
 
 DERIVED: dict[str, type[Base]] = {"links": Link, "projects": ProjectFeature}
 """Published tables and views built from the layers (never loaded from files), by layer id."""
+
+
+# The catalogue's resources and its EarthResourceML-Lite views (migration 0014), kept in their
+# own module for size; imported here so that every model is known once this module is.
+from geo.models_erml import (  # noqa: E402
+    CommodityResourceView,
+    DepositResource,
+    MineralOccurrenceView,
+    ResourceFeature,
+)
+
+DERIVED.update(
+    {
+        "resources": ResourceFeature,
+        "mineraloccurrences": MineralOccurrenceView,
+        "commodityresources": CommodityResourceView,
+    }
+)
+__all__ = ["DepositResource"]

@@ -42,10 +42,18 @@ class Source:
     layer: str = ""
     """The name of its change counter in ``layer_changes`` (the layer's id): the table's name
     unless a view publishes the layer under another (``project_features`` is ``projects``)."""
+    nested: tuple[tuple[str, str], ...] = ()
+    """Records served inside each feature, as (property, SQL function of the row's id): a
+    deposit's resources. Published, never filtered on or written (``info["published_only"]``)."""
 
     def __post_init__(self) -> None:
         if not self.layer:
             object.__setattr__(self, "layer", self.table)
+
+    @property
+    def published(self) -> tuple[str, ...]:
+        """What a feature carries when no ``properties`` are asked for: columns, then nested."""
+        return self.properties + tuple(name for name, _ in self.nested)
 
 
 def source_for(
@@ -54,6 +62,7 @@ def source_for(
     temporal: tuple[str, str | None] | None = None,
     layer: str = "",
 ) -> Source:
+    """The ``published_only`` entries of the table's info are nested records (see Source)."""
     fields = {
         c.name: Field(c.name, field_type(c.type))
         for c in table.columns
@@ -64,7 +73,8 @@ def source_for(
     }
     properties = tuple(name for name in fields if name != GEOMETRY)
     geometry_type = table.columns[GEOMETRY].type.geometry_type.upper()
-    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer)
+    nested = tuple(table.info.get("published_only", {}).items())
+    return Source(str(table.name), "id", fields, properties, geometry_type, temporal, layer, nested)
 
 
 @dataclass
@@ -111,7 +121,18 @@ def feature_json(
 ) -> sql.Composable:
     """A GeoJSON Feature as a json expression over one row of ``source``."""
     pairs = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name)) for name in properties
+        [
+            *(
+                sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name))
+                for name in properties
+            ),
+            *(
+                sql.SQL("{}, {}({})").format(
+                    sql.Literal(name), _identifier(function), _identifier(source.id_column)
+                )
+                for name, function in source.nested
+            ),
+        ]
     )
     geometry = (
         sql.SQL("NULL::json")
@@ -130,6 +151,16 @@ def _check_names(source: Source, names: tuple[str, ...], what: str) -> None:
         raise QueryError(
             f"unknown {what} {', '.join(map(repr, unknown))}; "
             f"{source.table} has {', '.join(source.properties)}"
+        )
+
+
+def _check_published(source: Source, names: tuple[str, ...]) -> None:
+    """``properties=`` may also name nested records (a deposit's resources)."""
+    unknown = [n for n in names if n not in source.published]
+    if unknown:
+        raise QueryError(
+            f"unknown property {', '.join(map(repr, unknown))}; "
+            f"{source.table} has {', '.join(source.published)}"
         )
 
 
@@ -242,8 +273,8 @@ def stream_statements(
     and the features follow from a cursor one row each. ``geo.stream`` runs both in one
     REPEATABLE READ snapshot, so they agree with each other.
     """
-    properties = query.properties if query.properties is not None else source.properties
-    _check_names(source, properties, "property")
+    properties = query.properties if query.properties is not None else source.published
+    _check_published(source, properties)
     conditions, params = _conditions(source, query)
     where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
     table = _identifier(source.table)
@@ -282,8 +313,8 @@ def items_statement(source: Source, query: ItemsQuery) -> tuple[sql.Composable, 
     it to text took a fifth of the API's Python time per request under load (bench/OGC.md);
     requests of one shape differ only in their parameters.
     """
-    properties = query.properties if query.properties is not None else source.properties
-    _check_names(source, properties, "property")
+    properties = query.properties if query.properties is not None else source.published
+    _check_published(source, properties)
     conditions, params = _conditions(source, query)
     key = _shape(source, query, properties)
     statement = _rendered.get(key)
@@ -339,7 +370,7 @@ async def fetch_items(conn: psycopg.AsyncConnection, source: Source, query: Item
 def item_statement(
     source: Source, crs: CRS, properties: tuple[str, ...] | None = None
 ) -> sql.Composable:
-    properties = properties or source.properties
+    properties = properties or source.published
     key = ("item", source.table, crs.uri, properties)
     statement = _rendered.get(key)
     if statement is None:

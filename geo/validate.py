@@ -77,6 +77,9 @@ def check(frame: gpd.GeoDataFrame, table: Table, whole_file: bool = True) -> Che
     known = {c.name for c in table.columns}
     frame = frame.rename(columns=_untruncate(frame.columns, known))
     geometry_column = frame.geometry.name
+    # Records served inside a feature (a deposit's resources) come back in files and edits
+    # made from what the API served: they are read, never written through the feature.
+    frame = frame.drop(columns=[c for c in table.info.get("published_only", ()) if c in frame])
     attributes = [c for c in frame.columns if c != geometry_column]
     unknown = [c for c in attributes if c not in known and c not in owned]
     if unknown:

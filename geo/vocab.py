@@ -70,6 +70,24 @@ REPORTING_CODE: tuple[str, ...] = (
     "other",
 )
 
+RESOURCE_CATEGORY: tuple[str, ...] = (
+    "measured",
+    "indicated",
+    "inferred",
+    "measured_indicated",
+    "proved",
+    "probable",
+    "proved_probable",
+    "historical",
+    "hypothetical",
+)
+"""A deposit_resources row's category (migration 0014): CRIRSCO's resource and reserve classes,
+a historical estimate made before or outside a code, and the hypothetical figures of GSP
+inventories (coal), which no code would call a resource."""
+
+RESOURCE_CODE: tuple[str, ...] = (*REPORTING_CODE, "none")
+"""The code a resource figure was reported under; ``none`` when the source names none."""
+
 LICENCE_TYPE: tuple[str, ...] = (
     "reconnaissance",
     "exploration",
@@ -99,6 +117,9 @@ FACILITY_KIND: tuple[str, ...] = (
     "processing_plant",
     "power_plant",
     "storage",
+    "cement",
+    "steel",
+    "beneficiation",
 )
 
 FACILITY_STATUS: tuple[str, ...] = ("planned", "under_construction", "operating", "closed")

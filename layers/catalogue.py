@@ -49,6 +49,9 @@ class Layer:
     """For derived layers: whether the table lags behind its sources (one cheap query). Readers
     are told (the ``Links-Stale`` header) and read the last complete table; rebuilding is the
     CLI's and the API's background job's (``api/network_job.py``), never a reader's."""
+    counter: str = ""
+    """The change counter whose version the layer's responses carry, when it is not the
+    layer's own: views of the deposits change when the deposits or their resources do."""
 
     @property
     def editable(self) -> bool:
@@ -78,7 +81,10 @@ class Layer:
     def source(self) -> Source:
         """How geo.query reads this layer: table, id, typed fields, temporal columns."""
         return source_for(
-            self.model.__table__, hidden=self.hidden, temporal=self.temporal, layer=self.id
+            self.model.__table__,
+            hidden=self.hidden,
+            temporal=self.temporal,
+            layer=self.counter or self.id,
         )
 
 
@@ -103,10 +109,12 @@ CATALOGUE: tuple[Layer, ...] = (
                 "commodities",
                 "deposit_type",
                 "status",
-                "tonnage_mt",
                 "operator",
                 "province",
+                "district",
                 "coord_quality",
+                "coord_radius_km",
+                "as_of",
             ),
             localised_titles={"zh": "name_zh", "ur": "name_ur"},
         ),
@@ -141,7 +149,11 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("ports", "smelters", "refineries", "logistics"),
         attribution=FACTS,
         style=styles.FACILITIES,
-        popup=Popup("name", ("kind", "status", "capacity", "operator", "province")),
+        popup=Popup(
+            "name",
+            ("kind", "status", "capacity", "operator", "province", "as_of"),
+            localised_titles={"zh": "name_zh", "ur": "name_ur"},
+        ),
     ),
     Layer(
         "sezs",
@@ -149,7 +161,11 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("special economic zones", "SEZ", "CPEC", "industrial parks"),
         attribution=FACTS,
         style=styles.SEZS,
-        popup=Popup("name", ("status", "area_acres", "sectors", "province", "coord_quality")),
+        popup=Popup(
+            "name",
+            ("status", "area_acres", "sectors", "province", "coord_quality"),
+            localised_titles={"zh": "name_zh", "ur": "name_ur"},
+        ),
     ),
     Layer(
         "corridors",
@@ -186,12 +202,62 @@ CATALOGUE: tuple[Layer, ...] = (
         visible=False,  # its points sit on the deposits they are made of; the control shows it
     ),
     Layer(
+        "resources",
+        i18n.RESOURCES,
+        keywords=("mineral resources", "ore reserves", "JORC", "NI 43-101", "copper", "gold"),
+        temporal=("as_of", None),
+        attribution=FACTS,
+        style=styles.RESOURCES,
+        popup=Popup(
+            "deposit",
+            (
+                "commodity",
+                "category",
+                "tonnage_mt",
+                "grade",
+                "grade_unit",
+                "reporting_code",
+                "as_of",
+            ),
+        ),
+        counter="deposits",
+        visible=False,  # on the deposits' points; each deposit's popup lists its resources
+        minzoom=4,
+    ),
+    Layer(
+        "mineraloccurrences",
+        i18n.MINERAL_OCCURRENCES,
+        keywords=("EarthResourceML", "ERML-Lite", "MineralOccurrenceView", "INSPIRE"),
+        temporal=("as_of", None),
+        attribution=FACTS,
+        style=styles.ERML,
+        popup=Popup("name", ("mineralOccurrenceType", "commodity", "positionalAccuracy")),
+        counter="deposits",
+        visible=False,  # the deposits again, under standard names: for clients, not the map
+        minzoom=4,
+    ),
+    Layer(
+        "commodityresources",
+        i18n.COMMODITY_RESOURCES,
+        keywords=("EarthResourceML", "ERML-Lite", "CommodityResourceView", "INSPIRE"),
+        temporal=("as_of", None),
+        attribution=FACTS,
+        style=styles.ERML,
+        popup=Popup(
+            "mineralOccurrenceName",
+            ("commodity", "oreMeasure", "oreMeasureAssessmentCategory", "classificationMethodUsed"),
+        ),
+        counter="deposits",
+        visible=False,
+        minzoom=4,
+    ),
+    Layer(
         "provinces",
         i18n.PROVINCES,
         keywords=("administrative boundaries", "provinces"),
         attribution=BOUNDARIES,
         style=styles.PROVINCES,
-        popup=Popup("name", ("iso_code",), link=None),
+        popup=Popup("name", ("iso_code",), localised_titles={"zh": "name_zh", "ur": "name_ur"}),
         maxzoom=10,
     ),
     Layer(

@@ -53,6 +53,7 @@ UI: dict[str, Text] = {
     "source": Text("Source", "来源", "ماخذ"),
     "details": Text("Details", "详情", "تفصیلات"),
     "links": Text("Links to the value chain", "价值链连接", "ویلیو چین سے روابط"),
+    "resources": Text("Resources by category", "分类资源量", "زمرہ وار وسائل"),
     "no_links": Text("No links for this site", "该地点无连接", "اس مقام کے لیے کوئی رابطہ نہیں"),
     "km": Text("km", "公里", "کلومیٹر"),
     "hours": Text("h", "小时", "گھنٹے"),
@@ -90,6 +91,23 @@ FIELDS: dict[str, Text] = {
     "district": Text("District", "县区", "ضلع"),
     "coord_quality": Text("Location", "位置精度", "مقام کی درستی"),
     "as_of": Text("As of", "截至", "بمطابق"),
+    "coord_radius_km": Text(
+        "Location uncertainty (km)", "位置不确定度（公里）", "مقام کی غیر یقینی (کلومیٹر)"
+    ),
+    "deposit": Text("Deposit", "矿床", "ذخیرہ"),
+    "commodity": Text("Commodity", "矿种", "معدن"),
+    "category": Text("Category", "类别", "زمرہ"),
+    "reporting_code": Text("Reporting code", "报告标准", "رپورٹنگ ضابطہ"),
+    "contained": Text("Contained", "金属量", "موجود مقدار"),
+    "contained_unit": Text("Contained unit", "金属量单位", "موجود مقدار کی اکائی"),
+    "mineralOccurrenceType": Text("Occurrence type", "产地类型", "وقوع کی قسم"),
+    "commodityRank": Text("Commodity rank", "矿种地位", "معدن کا درجہ"),
+    "mineralOccurrenceName": Text("Occurrence", "矿产地", "معدنی مقام"),
+    "oreMeasure": Text("Ore measure", "矿石量", "خام مال کی پیمائش"),
+    "oreMeasureAssessmentCategory": Text("Assessment category", "评估类别", "تخمینے کا زمرہ"),
+    "classificationMethodUsed": Text("Classification method", "分类方法", "درجہ بندی کا طریقہ"),
+    "positionalAccuracy": Text("Positional accuracy", "位置精度", "مقام کی درستی"),
+    "mineralDepositModel": Text("Deposit model", "矿床模型", "ذخیرے کا ماڈل"),
     "licence_no": Text("Licence no.", "许可证号", "لائسنس نمبر"),
     "licence_type": Text("Licence type", "许可证类型", "لائسنس کی قسم"),
     "holder": Text("Holder", "持有人", "حامل"),
@@ -131,14 +149,21 @@ FIELDS: dict[str, Text] = {
 DEPOSITS = LayerText(
     Text("Mineral deposits", "矿床", "معدنی ذخائر"),
     Text(
-        "Mineral deposits and mining projects of Pakistan: commodities, deposit type, status, "
-        "resources where published, operator. Each feature names its public source; "
-        "coord_quality says whether its location is sourced or an approximate estimate.",
-        "巴基斯坦的矿床和采矿项目：矿种、矿床类型、状态、已公布的资源量、运营方。"
-        "每个要素注明其公开来源；coord_quality 说明位置是有来源的还是近似估计。",
-        "پاکستان کے معدنی ذخائر اور کان کنی کے منصوبے: معدنیات، ذخیرے کی قسم، حیثیت، شائع شدہ "
-        "وسائل اور آپریٹر۔ ہر مقام اپنا عوامی ماخذ بتاتا ہے؛ coord_quality بتاتا ہے کہ مقام "
-        "مستند ہے یا تخمینی۔",
+        "Mineral deposits, mines and occurrences of Pakistan: commodities, deposit type, status, "
+        "operator, and each deposit's resource figures by commodity and category (the "
+        "resources list). Each feature names its public source and the date of its facts "
+        "(as_of); coord_quality says whether its location is sourced or an approximate "
+        "estimate, and coord_radius_km how far the real site may lie from the point. as_of is "
+        "empty where the source states no date (data/samples/SOURCES.md lists them).",
+        "巴基斯坦的矿床、矿山和矿点：矿种、矿床类型、状态、运营方，以及每个矿床按矿种和类别的"
+        "资源量（resources 列表）。每个要素注明其公开来源和事实日期（as_of）；coord_quality "
+        "说明位置是有来源的还是近似估计，coord_radius_km 说明实际位置可能偏离该点的距离。"
+        "来源未注明日期时 as_of 为空（见 data/samples/SOURCES.md）。",
+        "پاکستان کے معدنی ذخائر، کانیں اور معدنی مقامات: معدنیات، ذخیرے کی قسم، حیثیت، آپریٹر، "
+        "اور ہر ذخیرے کے وسائل معدن اور زمرے کے لحاظ سے (resources فہرست)۔ ہر مقام اپنا عوامی "
+        "ماخذ اور حقائق کی تاریخ (as_of) بتاتا ہے؛ coord_quality بتاتا ہے کہ مقام مستند ہے یا "
+        "تخمینی، اور coord_radius_km کہ اصل مقام نقطے سے کتنا دور ہو سکتا ہے۔ جہاں ماخذ کوئی "
+        "تاریخ نہیں دیتا وہاں as_of خالی ہے۔",
     ),
 )
 CONCESSIONS = LayerText(
@@ -147,7 +172,8 @@ CONCESSIONS = LayerText(
         "Mineral titles (reconnaissance and exploration licences, mining leases) with holder, "
         "status and dates; area_km2 is computed on the ellipsoid. The sample blocks are "
         "ILLUSTRATIVE: no real licence polygons are public, so they are drawn around real "
-        "deposits and marked illustrative = true.",
+        "deposits and marked illustrative = true; source_url is empty and as_of is empty, "
+        "since they state no fact.",
         "矿业权（踏勘和勘探许可证、采矿租约），含持有人、状态和日期；area_km2 按椭球面计算。"
         "样例区块仅为示意：真实许可证多边形未公开，"
         "因此围绕真实矿床绘制并标记 illustrative = true。",
@@ -159,18 +185,28 @@ CONCESSIONS = LayerText(
 FACILITIES = LayerText(
     Text("Ports and processing facilities", "港口和加工设施", "بندرگاہیں اور پروسیسنگ تنصیبات"),
     Text(
-        "Ports, dry ports, smelters, refineries, concentrators and power plants of the mineral "
-        "value chain.",
-        "矿产价值链上的港口、陆港、冶炼厂、精炼厂、选矿厂和发电厂。",
-        "معدنی ویلیو چین کی بندرگاہیں، خشک بندرگاہیں، سمیلٹر، ریفائنریاں، کنسنٹریٹر اور بجلی گھر۔",
+        "Ports and the plants that take minerals: smelters, refineries, coal power plants, "
+        "cement plants, steel mills and beneficiation plants, with status, capacity, operator, "
+        "the date of the facts (as_of) and their public source. as_of is empty where the source "
+        "states no date (the ports' pages, one plant's release).",
+        "港口以及使用矿产的工厂：冶炼厂、精炼厂、燃煤电厂、水泥厂、钢厂和选矿厂，"
+        "含状态、产能、运营方、事实日期（as_of）及公开来源。来源未注明日期时 as_of 为空。",
+        "بندرگاہیں اور معدنیات استعمال کرنے والے کارخانے: سمیلٹر، ریفائنریاں، کوئلے کے بجلی گھر، "
+        "سیمنٹ پلانٹ، اسٹیل ملیں اور بینیفیسی ایشن پلانٹ، حیثیت، گنجائش، آپریٹر، حقائق کی تاریخ "
+        "(as_of) اور عوامی ماخذ کے ساتھ۔ جہاں ماخذ تاریخ نہیں دیتا وہاں as_of خالی ہے۔",
     ),
 )
 SEZS = LayerText(
     Text("Special economic zones", "经济特区", "خصوصی اقتصادی زونز"),
     Text(
-        "CPEC special economic zones with approximate locations and areas (acres).",
-        "中巴经济走廊经济特区，含近似位置和面积（英亩）。",
-        "سی پیک کے خصوصی اقتصادی زونز، تخمینی مقامات اور رقبے (ایکڑ) کے ساتھ۔",
+        "CPEC special economic zones with approximate locations and areas (acres). The "
+        "project's facts cite each news item by its site and number only, so source_url is "
+        "empty and as_of is empty: the page and its date were not found (data/samples/SOURCES.md).",
+        "中巴经济走廊经济特区，含近似位置和面积（英亩）。项目事实仅以网站和编号引用新闻，"
+        "未找到页面及日期，因此 source_url 为空，as_of 为空（见 data/samples/SOURCES.md）。",
+        "سی پیک کے خصوصی اقتصادی زونز، تخمینی مقامات اور رقبے (ایکڑ) کے ساتھ۔ جہاں پراجیکٹ کے "
+        "حقائق کسی خبر کا صرف نمبر دیتے ہیں وہاں source_url اور as_of خالی ہیں (دیکھیے "
+        "data/samples/SOURCES.md)۔",
     ),
 )
 CORRIDORS = LayerText(
@@ -189,18 +225,28 @@ CORRIDORS = LayerText(
 PROVINCES = LayerText(
     Text("Provinces and territories", "省和地区", "صوبے اور علاقے"),
     Text(
-        "Pakistan's provinces and territories (ADM1). Boundaries are indicative, not official.",
-        "巴基斯坦的省和地区（一级行政区）。边界仅供参考，并非官方边界。",
-        "پاکستان کے صوبے اور علاقے (ADM1)۔ حدود اشاراتی ہیں، سرکاری نہیں۔",
+        "Pakistan's provinces and territories (ADM1), geoBoundaries gbOpen PAK ADM1, vintage "
+        "2019 (build 2021-12-16). Boundaries are indicative, not official.",
+        "巴基斯坦的省和地区（一级行政区），geoBoundaries gbOpen PAK ADM1，2019 年版"
+        "（2021-12-16 构建）。边界仅供参考，并非官方边界。",
+        "پاکستان کے صوبے اور علاقے (ADM1)، geoBoundaries gbOpen PAK ADM1، 2019 کا ایڈیشن "
+        "(2021-12-16)۔ حدود اشاراتی ہیں، سرکاری نہیں۔",
     ),
 )
 DISTRICTS = LayerText(
     Text("Districts", "县区", "اضلاع"),
     Text(
-        "Pakistan's districts (ADM2), with the province each lies in. Boundaries are "
-        "indicative, not official.",
-        "巴基斯坦的县区（二级行政区）及其所属省份。边界仅供参考，并非官方边界。",
-        "پاکستان کے اضلاع (ADM2) اور ان کے صوبے۔ حدود اشاراتی ہیں، سرکاری نہیں۔",
+        "Pakistan's districts (ADM2), with the province each lies in: geoBoundaries gbOpen PAK "
+        "ADM2, vintage 2019 (build 2022-03-11). It predates later districts (Chiniot, Nankana "
+        "Sahib and Sujawal are inside their parent districts here, and later splits such as "
+        "Duki are missing). Boundaries are indicative, not official.",
+        "巴基斯坦的县区（二级行政区）及其所属省份：geoBoundaries gbOpen PAK ADM2，2019 年版"
+        "（2022-03-11 构建）。早于后来设立的县区（Chiniot、Nankana Sahib、Sujawal 仍包含在"
+        "原属县区中，Duki 等后来拆分的县区缺失）。边界仅供参考，并非官方边界。",
+        "پاکستان کے اضلاع (ADM2) اور ان کے صوبے: geoBoundaries gbOpen PAK ADM2، 2019 کا "
+        "ایڈیشن (2022-03-11)۔ یہ بعد میں بننے والے اضلاع سے پہلے کا ہے (چنیوٹ، ننکانہ صاحب اور "
+        "سجاول یہاں اپنے سابقہ اضلاع میں شامل ہیں، اور دکی جیسے نئے اضلاع موجود نہیں)۔ حدود "
+        "اشاراتی ہیں، سرکاری نہیں۔",
     ),
 )
 LINKS = LayerText(
@@ -239,14 +285,70 @@ PROJECTS = LayerText(
         "currency, date), agreements from MoUs to definitive agreements, and the deposits, "
         "concessions, facilities and SEZs they involve. A project's geometry is the collection "
         "of its sites' geometries. Every partner, investment and agreement names its public "
-        "source.",
+        "source. A project has no as_of of its own (as_of is empty): each investment and "
+        "agreement carries its own date.",
         "矿产价值链各环节（勘探、采矿、加工、物流、融资）的项目：合作方及其国家（ISO 代码）和角色、"
         "投资（金额、币种、日期）、从谅解备忘录到最终协议的各类协议，以及所涉及的矿床、矿权区块、"
-        "设施和经济特区。项目的几何为其各地点几何的集合。每个合作方、投资和协议均注明公开来源。",
+        "设施和经济特区。项目的几何为其各地点几何的集合。每个合作方、投资和协议均注明公开来源。"
+        "项目本身没有 as_of：每项投资和协议各有日期。",
         "معدنی ویلیو چین (تلاش، کان کنی، پروسیسنگ، لاجسٹکس، مالی معاونت) کے منصوبے: شراکت دار "
         "اپنے ممالک (آئی ایس او کوڈ) اور کردار کے ساتھ، سرمایہ کاری (رقم، کرنسی، تاریخ)، مفاہمتی "
         "یادداشتوں سے حتمی معاہدوں تک کے معاہدے، اور متعلقہ معدنی ذخائر، رعایتی بلاکس، تنصیبات "
         "اور خصوصی اقتصادی زونز۔ منصوبے کی جیومیٹری اس کے مقامات کی جیومیٹریوں کا مجموعہ ہے۔ "
-        "ہر شراکت دار، سرمایہ کاری اور معاہدہ اپنا عوامی ماخذ بتاتا ہے۔",
+        "ہر شراکت دار، سرمایہ کاری اور معاہدہ اپنا عوامی ماخذ بتاتا ہے۔ منصوبے کی اپنی as_of "
+        "نہیں؛ ہر سرمایہ کاری اور معاہدے کی اپنی تاریخ ہے۔",
+    ),
+)
+RESOURCES = LayerText(
+    Text("Deposit resources by category", "矿床分类资源量", "ذخائر کے زمرہ وار وسائل"),
+    Text(
+        "Resource and reserve figures of the deposits: one row per deposit, commodity and "
+        "category (measured, indicated, inferred, proved, probable, historical, hypothetical), "
+        "with tonnage, grade and unit, contained metal where published, the reporting code "
+        "(JORC, NI 43-101, PERC, or none), the date of the figure and its source. Drawn at the "
+        "deposit's point; seen by whoever sees the deposit.",
+        "矿床的资源量和储量：每个矿床、矿种和类别（探明、控制、推断、证实、可信、历史、假设）一行，"
+        "含矿石量、品位和单位、已公布的金属量、报告标准（JORC、NI 43-101、PERC 或无）、"
+        "数据日期及来源。绘制在矿床位置；可见范围与矿床相同。",
+        "ذخائر کے وسائل اور محفوظ ذخائر: ہر ذخیرے، معدن اور زمرے (پیمائش شدہ، نشاندہی شدہ، "
+        "قیاسی، ثابت شدہ، ممکنہ، تاریخی، مفروضہ) کی ایک قطار، مقدار، درجہ اور اکائی، شائع شدہ "
+        "دھات کی مقدار، رپورٹنگ ضابطہ (JORC، NI 43-101، PERC یا کوئی نہیں)، تاریخ اور ماخذ کے "
+        "ساتھ۔ ذخیرے کے مقام پر دکھائی جاتی ہیں؛ وہی دیکھ سکتا ہے جو ذخیرہ دیکھ سکتا ہے۔",
+    ),
+)
+MINERAL_OCCURRENCES = LayerText(
+    Text(
+        "MineralOccurrenceView (EarthResourceML-Lite)",
+        "矿产地视图（EarthResourceML-Lite）",
+        "معدنی مقامات کا منظر (EarthResourceML-Lite)",
+    ),
+    Text(
+        "The deposits under EarthResourceML-Lite 2.0.1 MineralOccurrenceView field names, with "
+        "CGI vocabulary URIs, so OneGeology and INSPIRE tools read them without a mapping. "
+        "Read-only; source_url and as_of are added to the standard fields.",
+        "以 EarthResourceML-Lite 2.0.1 MineralOccurrenceView 字段名和 CGI 词表 URI 发布的矿床，"
+        "OneGeology 和 INSPIRE 工具无需映射即可读取。只读；在标准字段外增加 source_url 和 as_of。",
+        "ذخائر EarthResourceML-Lite 2.0.1 کے MineralOccurrenceView ناموں اور CGI لغت کے URI کے "
+        "ساتھ، تاکہ OneGeology اور INSPIRE کے اوزار انہیں بغیر تبدیلی پڑھ سکیں۔ صرف پڑھنے کے لیے؛ "
+        "معیاری فیلڈز کے ساتھ source_url اور as_of شامل ہیں۔",
+    ),
+)
+COMMODITY_RESOURCES = LayerText(
+    Text(
+        "CommodityResourceView (EarthResourceML-Lite)",
+        "矿种资源量视图（EarthResourceML-Lite）",
+        "معدنی وسائل کا منظر (EarthResourceML-Lite)",
+    ),
+    Text(
+        "The deposits' resource figures under EarthResourceML-Lite 2.0.1 CommodityResourceView "
+        "field names (oreMeasure, oreMeasureType, oreMeasureAssessmentCategory, "
+        "classificationMethodUsed) with CGI vocabulary URIs where the code list has the value. "
+        "Read-only.",
+        "以 EarthResourceML-Lite 2.0.1 CommodityResourceView 字段名（oreMeasure、oreMeasureType、"
+        "oreMeasureAssessmentCategory、classificationMethodUsed）发布的资源量，"
+        "词表中有对应值时附 CGI URI。只读。",
+        "ذخائر کے وسائل EarthResourceML-Lite 2.0.1 کے CommodityResourceView ناموں (oreMeasure، "
+        "oreMeasureType، oreMeasureAssessmentCategory، classificationMethodUsed) کے ساتھ، جہاں "
+        "لغت میں قدر موجود ہو وہاں CGI URI بھی۔ صرف پڑھنے کے لیے۔",
     ),
 )

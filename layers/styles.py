@@ -133,8 +133,25 @@ LICENCE_STATUS_COLOURS = palette(
 CORRIDOR_MODE_COLOURS = palette(vocab.CORRIDOR_MODE, ("#c51b7d", "#2c7bb6"))
 FACILITY_KIND_COLOURS = palette(
     vocab.FACILITY_KIND,
-    ("#08519c", "#4292c6", "#a50f15", "#de2d26", "#fb6a4a", "#fc9272", "#54278f", "#737373"),
+    (
+        "#08519c",
+        "#4292c6",
+        "#a50f15",
+        "#de2d26",
+        "#fb6a4a",
+        "#fc9272",
+        "#54278f",
+        "#737373",
+        "#969696",
+        "#3f007d",
+        "#fdae6b",
+    ),
 )
+RESOURCE_CATEGORY_COLOURS = palette(
+    vocab.RESOURCE_CATEGORY,
+    ("#08306b", "#2171b5", "#6baed6", "#4292c6", "#00441b", "#41ab5d", "#238b45", "#8c6d31",
+     "#bdbdbd"),
+)  # fmt: skip
 SEZ_STATUS_COLOURS = palette(vocab.SEZ_STATUS, ("#c994c7", "#df65b0", "#dd1c77", "#980043"))
 LINK_KIND_COLOURS = palette(LINK_KIND, ("#ff7f00", "#dd1c77", "#08519c"))
 PROJECT_STAGE_COLOURS = palette(
@@ -152,4 +169,6 @@ LINKS = Style("line", "kind", LINK_KIND_COLOURS, weight=4, dashes={"access": "2 
 # Points and polygons (a project's sites): polygons drawn with the areas, points as large rings.
 PROJECTS = Style("polygon", "stage", PROJECT_STAGE_COLOURS, weight=3, fill_opacity=0.2, radius=11)
 PROVINCES = Style("polygon", colour="#7a8a84", weight=1.2, fill_opacity=0.08)
+RESOURCES = Style("point", "category", RESOURCE_CATEGORY_COLOURS, radius=6, fill_opacity=0.8)
+ERML = Style("point", colour="#6a51a3", radius=5, fill_opacity=0.7)
 DISTRICTS = Style("polygon", colour="#a3b1ab", weight=0.6, fill_opacity=0.0)

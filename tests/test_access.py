@@ -146,6 +146,22 @@ def test_items_and_numbermatched(world, caller):
         assert body["numberMatched"] == len(expected(world, caller, layer))
 
 
+def test_resources_are_seen_with_their_deposit_and_nowhere_else(world, caller):
+    """A deposit's resource figures (migration 0014) inherit its visibility: in their own
+    collection, in its EarthResourceML view and inside the deposit's record."""
+    with psycopg.connect(world["url"]) as conn:  # the store's owner sees every row
+        owned = conn.execute("SELECT id, deposit_id FROM deposit_resources").fetchall()
+    hidden = {r.id for r in hidden_somewhere(world)}
+    assert any(deposit in hidden for _, deposit in owned)  # else this test could not fail
+    seen = expected(world, caller)
+    wanted = {rid for rid, deposit in owned if deposit in seen}
+    for layer in ("resources", "commodityresources"):
+        body = get(world, caller, f"/collections/{layer}/items", limit=1000).json()
+        assert {f["id"] for f in body["features"]} == wanted, layer
+    nested = get(world, caller, "/collections/deposits/items", limit=1000).json()["features"]
+    assert sum(len(f["properties"]["resources"]) for f in nested) == len(wanted)
+
+
 def test_streamed_pages(world, caller):
     response = get(world, caller, "/collections/deposits/items", limit=2000)
     assert {f["id"] for f in response.json()["features"]} == expected(world, caller)

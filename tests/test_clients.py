@@ -272,7 +272,8 @@ def test_owslib_bbox(owslib, samples_url):
         "ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY name",
         CHAGAI,
     )
-    assert names(found["features"]) == [name for (name,) in in_db] == ["Reko Diq", "Saindak"]
+    assert names(found["features"]) == [name for (name,) in in_db]
+    assert {"Reko Diq", "Saindak"} <= set(names(found["features"]))
 
 
 def test_owslib_cql2_text_and_json_filters(owslib, samples_url):

@@ -122,3 +122,16 @@ def test_the_map_needs_no_cdn(executed, live_server):
     assert all(url.startswith(f"{live_server.url}/static/") for url in assets), assets
     for url in assets:
         assert httpx.get(url, timeout=10).status_code == 200, url
+
+
+def test_the_figures_and_plants_are_the_databases(executed, samples_url):
+    answer = summary(executed)
+    with psycopg.connect(samples_url) as conn:
+        figures = [r[0] for r in conn.execute(
+            "SELECT id FROM deposit_resources WHERE commodity = %s ORDER BY id",
+            (answer["commodity"],))]  # fmt: skip
+        plants = [r[0] for r in conn.execute(
+            "SELECT id FROM facilities WHERE kind NOT IN ('port', 'dry_port', 'storage') "
+            "ORDER BY id")]  # fmt: skip
+    assert figures and answer["figures"] == figures
+    assert plants and answer["plants"] == plants

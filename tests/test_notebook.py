@@ -77,6 +77,10 @@ DATABASE_ANSWERS: dict[str, tuple[str, Callable[[dict], tuple]]] = {
         "SELECT id FROM deposits WHERE %s = ANY(commodities) AND status = %s",
         lambda answer: (answer["commodity"], answer["status"]),
     ),
+    "cu_au": (
+        "SELECT id FROM deposits WHERE commodities && %s::text[] AND province = %s",
+        lambda answer: (answer["commodities"], answer["province"]),
+    ),
 }
 
 
@@ -88,3 +92,13 @@ def test_each_answer_is_the_databases(executed, samples_url, question):
     everything = ids(samples_url, "SELECT id FROM deposits", ())
     assert 0 < len(expected) < len(everything), f"{question}: not a selective question"
     assert answer["ids"] == expected
+
+
+def test_the_resource_figures_are_every_figure_of_those_deposits(executed, samples_url):
+    answer = summary(executed)["cu_au"]
+    with psycopg.connect(samples_url) as conn:
+        figures = conn.execute(
+            "SELECT count(*) FROM deposit_resources WHERE deposit_id = ANY(%s)", (answer["ids"],)
+        ).fetchone()[0]
+    assert figures > 0
+    assert answer["figures"] == figures

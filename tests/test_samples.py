@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import filecmp
 import hashlib
 import re
@@ -14,6 +15,13 @@ import pytest
 from tests.conftest import REPO
 
 SOURCE = REPO / "data" / "samples" / "source"
+CATALOGUE = REPO / "data" / "samples" / "catalogue"
+
+
+def lines(path) -> int:
+    """Rows of a CSV file (its lines less the header)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return sum(1 for _ in csv.DictReader(fh))
 
 
 def test_samples_hold_the_published_facts(samples_url):
@@ -22,18 +30,21 @@ def test_samples_hold_the_published_facts(samples_url):
     with psycopg.connect(samples_url) as conn:
         counts = {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("deposits", "sezs", "facilities", "corridors", "provinces", "districts")
+            for t in ("deposits", "sezs", "facilities", "corridors", "deposit_resources")
         }
         assert counts == {
-            "deposits": 13,
-            "sezs": 9,
-            "facilities": 3,
+            "deposits": lines(CATALOGUE / "deposits.csv"),
+            "sezs": lines(SOURCE / "facts" / "sezs.csv"),
+            "facilities": lines(CATALOGUE / "facilities.csv"),
             "corridors": network_corridors,
-            "provinces": 7,
-            "districts": 126,
+            "deposit_resources": lines(CATALOGUE / "resources.csv"),
         }
-        kinds = conn.execute("SELECT DISTINCT kind FROM facilities").fetchall()
-        assert kinds == [("port",)]
+        kinds = {k for (k,) in conn.execute("SELECT DISTINCT kind FROM facilities")}
+        ports = {r["name"] for r in csv.DictReader((SOURCE / "facts" / "ports.csv").open())}
+        assert "port" in kinds and len(kinds) > 1  # ports and the processing sites
+        assert {n for (n,) in conn.execute("SELECT name FROM facilities WHERE kind = 'port'")} == (
+            ports
+        )  # the ports keep their names (the network's facts name them)
         reko = conn.execute(
             "SELECT commodities, status, coord_quality, ST_Y(geom), ST_X(geom), notes "
             "FROM deposits WHERE name = 'Reko Diq'"
@@ -103,3 +114,6 @@ def test_build_script_reproduces_the_committed_samples(tmp_path):
         ), name
     towns = REPO / "data/samples/network/towns.csv"
     assert filecmp.cmp(out / "network" / "towns.csv", towns, shallow=False)
+    assert filecmp.cmp(
+        out / "deposit_resources.csv", REPO / "data/samples/deposit_resources.csv", shallow=False
+    )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import ARRAY
 
 from geo import db, vocab
-from geo.models import LAYERS
+from geo.models import DERIVED, LAYERS, DepositResource
 from geo.query import NEVER_PUBLISHED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,11 +136,17 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "links": "LINESTRING",
         "rasters": "POLYGON",  # footprints (migration 0004)
         "project_features": "GEOMETRY",  # the projects' sites, collected (view, migration 0006)
+        # a deposit's resources and its EarthResourceML-Lite views, at its point (migration 0014)
+        "resource_features": "POINT",
+        "erml_mineral_occurrences": "POINT",
+        "erml_commodity_resources": "POINT",
     }
 
 
 def test_models_match_the_migrated_schema(conn):
-    for name, model in LAYERS.items():
+    models = [*LAYERS.values(), *DERIVED.values(), DepositResource]
+    for model in models:
+        name = model.__tablename__
         columns = dict(
             conn.execute(
                 "SELECT column_name, is_nullable = 'YES' FROM information_schema.columns "
@@ -150,6 +156,8 @@ def test_models_match_the_migrated_schema(conn):
         )
         expected = {c.name: c.nullable for c in model.__table__.columns}
         assert set(columns) == set(expected), name
+        if name not in LAYERS and name != "deposit_resources":
+            continue  # a view's columns are all nullable to PostgreSQL
         for column, nullable in expected.items():
             if not model.__table__.columns[column].primary_key:
                 assert columns[column] == nullable, (name, column)
@@ -165,6 +173,9 @@ VOCAB_COLUMNS = {
     ("concessions", "status"): vocab.LICENCE_STATUS,
     ("concessions", "commodities"): vocab.COMMODITIES,
     ("facilities", "kind"): vocab.FACILITY_KIND,
+    ("deposit_resources", "commodity"): vocab.COMMODITIES,
+    ("deposit_resources", "category"): vocab.RESOURCE_CATEGORY,
+    ("deposit_resources", "reporting_code"): vocab.RESOURCE_CODE,
     ("facilities", "status"): vocab.FACILITY_STATUS,
     ("sezs", "status"): vocab.SEZ_STATUS,
     ("corridors", "mode"): vocab.CORRIDOR_MODE,
@@ -181,7 +192,8 @@ def test_database_vocabularies_match_geo_vocab(conn, table, column):
         (table, f"{table}_{column}_check"),
     ).fetchone()[0]
     assert set(re.findall(r"'([^']*)'::text", definition)) == set(VOCAB_COLUMNS[table, column])
-    assert LAYERS[table].__table__.columns[column].info["vocab"] == VOCAB_COLUMNS[table, column]
+    model = LAYERS.get(table, DepositResource)
+    assert model.__table__.columns[column].info["vocab"] == VOCAB_COLUMNS[table, column]
 
 
 def test_migrating_twice_changes_nothing(db_url):

@@ -251,6 +251,7 @@
       row.appendChild(el("td", "em-" + name, this.value(name, value)));
     }
     box.appendChild(table);
+    this.showResources(box, props.resources);
     if (spec.source && props[spec.source]) {
       const source = el("p", "em-source");
       source.appendChild(el("span", "em-label", this.t("ui", "source") + ": "));
@@ -274,6 +275,28 @@
     if (layer.id === "deposits" && this.config.links) this.showLinks(box, id);
     this.showZonal(box, layer.id, id);  // emining-rasters.js
     return box;
+  };
+
+  // A deposit's resource figures, served inside it (a list of records): one line per
+  // commodity and category, "category commodity: 1,234 Mt @ 0.5 % (code, date)".
+  EMap.prototype.showResources = function (box, resources) {
+    if (!Array.isArray(resources) || !resources.length) return;
+    const section = el("div", "em-resources");
+    section.appendChild(el("h4", null, this.t("ui", "resources")));
+    const table = el("table", "em-resource-table");
+    for (const r of resources) {
+      const row = table.insertRow();
+      row.appendChild(el("th", null, this.value("category", r.category) + " · " +
+        this.value("commodity", r.commodity)));
+      const parts = [];
+      if (r.tonnage_mt !== null && r.tonnage_mt !== undefined) parts.push(this.value("t", r.tonnage_mt) + " Mt");
+      if (r.grade !== null && r.grade !== undefined) parts.push("@ " + this.value("g", r.grade) + " " + r.grade_unit);
+      if (r.contained !== null && r.contained !== undefined) parts.push("(" + this.value("c", r.contained) + " " + r.contained_unit + ")");
+      parts.push("[" + this.value("code", r.reporting_code) + ", " + r.as_of + "]");
+      row.appendChild(el("td", null, parts.join(" ")));
+    }
+    section.appendChild(table);
+    box.appendChild(section);
   };
 
   EMap.prototype.indexLinks = function (features) {

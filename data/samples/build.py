@@ -14,7 +14,6 @@ import argparse
 import csv
 import importlib.util
 import json
-import re
 from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
@@ -36,57 +35,64 @@ _spec = importlib.util.spec_from_file_location("vocab", REPO / "geo" / "vocab.py
 assert _spec and _spec.loader
 vocab = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vocab)  # by path, so it works before geo/ becomes a package
+_spec = importlib.util.spec_from_file_location("catalogue_rows", HERE / "catalogue_rows.py")
+assert _spec and _spec.loader
+catalogue = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(catalogue)  # the project's deposit catalogue (docs/catalogue.md)
 
 # fmt: off
 # Property names of each layer, in output order; any property not given a value is null.
 FIELDS = {
     "deposits": "name name_zh name_ur commodities deposit_type status status_note tonnage_mt grade"
     " grade_unit classification reporting_code as_of operator province district coord_quality"
-    " notes source source_url",
+    " notes source source_url coord_radius_km names_source",
     "facilities": "name kind status capacity operator province coord_quality notes source"
-    " source_url",
-    "sezs": "name status area_acres province sectors coord_quality notes source source_url",
+    " source_url name_zh name_ur names_source coord_radius_km as_of",
+    "sezs": "name status area_acres province sectors coord_quality notes source source_url"
+    " name_zh name_ur names_source coord_radius_km as_of",
     "corridors": "ref name name_zh name_ur names_source mode road_class status cpec"
     " published_length_km length_source_url length_as_of coord_quality notes source source_url"
     " as_of",
     "concessions": "licence_no licence_type holder holder_country commodities status applied_on"
     " granted_on expires_on province authority illustrative notes source",
-    "provinces": "name iso_code shape_id source",
-    "districts": "name province shape_id source",
+    "provinces": "name name_zh name_ur names_source iso_code shape_id source_url as_of source",
+    "districts": "name province shape_id source_url as_of source",
 }
-# Free-text deposit status (csv) -> DEPOSIT_STATUS, by prefix. An unknown prefix stops the build.
-STATUS_PREFIXES = (
-    ("development", "development"), ("producing", "producing"), ("mining", "producing"),
-    ("small mines", "producing"), ("artisanal", "producing"), ("evaluated deposit", "explored"),
-    ("exploration / feasibility", "explored"), ("occurrence", "occurrence"),
-)
-# "18 Mt" is a deposit tonnage; "0.5 Mt/yr" is a production rate and must not match.
-TONNAGE_RE = re.compile(r"(\d+(?:\.\d+)?) Mt\b(?!\s*/)")
-PORT_PROVINCE = {"Gwadar Port": "Balochistan", "Port of Karachi": "Sindh", "Port Qasim": "Sindh"}
 MISSING_SOURCE = {
     "Gwadar Free Zone": "no public source recorded in the facts; location approximate, "
     "next to Gwadar Port",
 }
 CPEC_ROUTES = {"N-35", "M-8", "N-85", "ML-1", "M-5", "M-4", "N-50"}
+GEOBOUNDARIES = "https://github.com/wmgeolab/geoBoundaries/tree/main/releaseData/gbOpen/PAK"
 CPEC_NOTE = "cpec flag is the authors' reading of the CPEC project list"
 AUTHORITY = {
     "Balochistan": "Mines and Minerals Department, Government of Balochistan",
     "Sindh": "Mines and Mineral Development Department, Government of Sindh",
     "Punjab": "Mines and Minerals Department, Government of the Punjab",
 }
-HOLDER_COUNTRY = (("MCC", "China"), ("Barrick", "Canada"), ("PMDC", "Pakistan"))
+# Licence holders and the country each is registered in (a Pakistani company for Pakistani
+# leases: Reko Diq's holder is Reko Diq Mining Company, not its Canadian shareholder).
+HOLDER = {
+    "Reko Diq": ("Reko Diq Mining Company", "Pakistan"),
+    "Saindak": ("Saindak Metals Ltd", "Pakistan"),
+    "Duddar": ("MCC Huaye Duddar Mining Co.", "China"),
+    "Thar Block II": ("Sindh Engro Coal Mining Co. (SECMC)", "Pakistan"),
+    "Lakhra": ("Lakhra Coal Development Co.", "Pakistan"),
+    "Khewra": ("PMDC", "Pakistan"),
+    "Chiniot-Rajoa": ("Punjab Mineral Co.", "Pakistan"),
+}
 # Illustrative blocks: deposit, rectangles in km (x0, y0, x1, y1) around the deposit in local
 # UTM (touching rectangles merge into one L-shaped part, separate ones give a second part),
 # licence_type, status, applied_on, granted_on, expires_on. Invented: no real polygon is public.
 Rects = tuple[tuple[float, float, float, float], ...]
 BLOCKS: tuple[tuple[str, Rects, str, str, str, str | None, str | None], ...] = (
     ("Reko Diq", ((-6, -5, 6, 1), (-6, 1, 0, 6)), "mining_lease", "granted",
-     "2021-03-01", "2022-12-15", "2052-12-14"),
+     "2021-03-01", "2023-06-01", "2053-05-31"),
     ("Saindak", ((-5, -4, 5, 4), (7, -3, 11, 2)), "mining_lease", "granted",
      "2018-05-02", "2019-01-10", "2049-01-09"),
     ("Duddar", ((-3, -3, 3, 3),), "mining_lease", "granted",
      "2015-07-01", "2016-02-01", "2046-01-31"),
-    ("Thar Block II", ((-7.5, -6.5, 7.5, 6.5),), "mining_lease", "granted",
+    ("Thar Block II", ((-5, -4.775, 5, 4.775),), "mining_lease", "granted",
      "2012-09-03", "2013-06-20", "2043-06-19"),
     ("Lakhra", ((-5, -7, 5, 7),), "mining_lease", "granted",
      "2010-01-04", "2010-11-15", "2040-11-14"),
@@ -176,50 +182,46 @@ def write(name: str, features: list[dict[str, Any]]) -> None:
     print(f"{name}: {len(features)} features ({', '.join(kinds)})")
 
 
-def deposit_status(text: str) -> str:
-    for prefix, status in STATUS_PREFIXES:
-        if text.lower().startswith(prefix):
-            return check(status, vocab.DEPOSIT_STATUS, "deposit status")
-    raise ValueError(f"deposit status {text!r} has no mapping")
+Areas = list[tuple[str, str, BaseGeometry]]
 
 
-def deposits(rows: list[CSV]) -> list[dict[str, Any]]:
-    """Classification stays null: no row gives one class for a whole figure (Hangu is mixed)."""
+def deposits(rows: list[CSV], areas: Areas) -> list[dict[str, Any]]:
+    """The catalogue's deposits; each row gets its computed province and district (kept on the
+    row, for the concession blocks drawn around some of them)."""
+    table, names = catalogue.sources(), catalogue.names()
     out = []
     for r in rows:
-        tonnage = TONNAGE_RE.search(r["status"])
-        p = props(
-            "deposits",
+        r["district"], r["province"] = catalogue.locate(point(r), areas)
+        check(r["status"], vocab.DEPOSIT_STATUS, "deposit status")
+        values = catalogue.deposit_values(
             r,
-            copy="name deposit_type operator province district coord_quality notes source",
-            commodities=commodities(r["commodities"]),
-            status=deposit_status(r["status"]),
-            status_note=r["status"],
-            tonnage_mt=number(tonnage.group(1)) if tonnage else None,
-            source_url=r["source"] if r["source"].startswith(("http://", "https://")) else None,
+            r["district"],
+            r["province"],
+            catalogue.sourced(r, table, r["name"]),
+            catalogue.translated("deposits", r["name"], names),
         )
+        p = props("deposits", commodities=commodities(r["commodities"]), **values)
         out.append(feature(point(r), p))
     return out
 
 
 def facilities(rows: list[CSV]) -> list[dict[str, Any]]:
-    """The facts list ports only; capacity and operator are not in them."""
-    kind = check("port", vocab.FACILITY_KIND, "kind")
-    status = check("operating", vocab.FACILITY_STATUS, "facility status")
-    return [
-        feature(
-            point(r),
-            props(
-                "facilities",
-                r,
-                copy="name coord_quality source",
-                kind=kind,
-                status=status,
-                province=PORT_PROVINCE[r["name"]],
-            ),
+    """Ports and processing sites of the catalogue, each with its source and date."""
+    table, names = catalogue.sources(), catalogue.names()
+    out = []
+    for r in rows:
+        p = props(
+            "facilities",
+            r,
+            copy="name capacity operator province coord_quality notes",
+            kind=check(r["kind"], vocab.FACILITY_KIND, "kind"),
+            status=check(r["status"], vocab.FACILITY_STATUS, "facility status"),
+            coord_radius_km=number(r["coord_radius_km"]),
+            **catalogue.sourced(r, table, r["name"]),
+            **catalogue.translated("facilities", r["name"], names),
         )
-        for r in rows
-    ]
+        out.append(feature(point(r), p))
+    return out
 
 
 def sezs(rows: list[CSV]) -> list[dict[str, Any]]:
@@ -228,7 +230,15 @@ def sezs(rows: list[CSV]) -> list[dict[str, Any]]:
     for r in rows:
         source = r["source"] or MISSING_SOURCE[r["name"]]
         area = number(r["area_acres"])
-        p = props("sezs", r, "name province coord_quality notes", area_acres=area, source=source)
+        names = catalogue.translated("sezs", r["name"], catalogue.names())
+        p = props(
+            "sezs",
+            r,
+            "name province coord_quality notes",
+            area_acres=area,
+            source=source,
+            **names,
+        )
         out.append(feature(point(r), p))
     return out
 
@@ -280,8 +290,7 @@ def concessions(rows: list[CSV]) -> list[dict[str, Any]]:
         if not (applied <= (granted or applied) and (granted is None or granted < expires)):
             raise ValueError(f"inconsistent dates for {dep}")
         geoms.append(geom)
-        holder = or_none(r["operator"])
-        country = next((c for key, c in HOLDER_COUNTRY if holder and key in holder), None)
+        holder, country = HOLDER[dep]
         p = props(
             "concessions",
             licence_no=f"ILLUS-{i:04d}",
@@ -320,6 +329,9 @@ def boundaries(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             iso_code=a["shapeISO"],
             shape_id=a["shapeID"],
             source="geoBoundaries gbOpen PAK ADM1 (2019), public domain",
+            source_url=GEOBOUNDARIES,
+            as_of="2021-12-04",  # source data updated (pak_adm1_metaData.json)
+            **catalogue.translated("provinces", a["shapeName"], catalogue.names()),
         )
         provinces.append(feature(to_multi(shape(f["geometry"])), p))
     shapes = [(p["properties"]["name"], shape(p["geometry"])) for p in provinces]
@@ -337,6 +349,8 @@ def boundaries(folder: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
             province=province,
             shape_id=a["shapeID"],
             source="geoBoundaries gbOpen PAK ADM2 (2019), public domain",
+            source_url=GEOBOUNDARIES,
+            as_of="2022-02-25",  # source data updated (pak_adm2_metaData.json)
         )
         districts.append(feature(geom, p))
     return provinces, districts
@@ -360,13 +374,17 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     folder = args.facts_dir
     facts = folder / "facts"
-    deposit_rows = read_csv(facts / "deposits.csv")
-    write("deposits.geojson", deposits(deposit_rows))
-    write("facilities.geojson", facilities(read_csv(facts / "ports.csv")))
+    provinces, districts = boundaries(folder / "boundaries")
+    areas = [(d["properties"]["name"], d["properties"]["province"], shape(d["geometry"]))
+             for d in districts]  # fmt: skip
+    deposit_rows = catalogue.read("deposits.csv")
+    write("deposits.geojson", deposits(deposit_rows, areas))
+    count = catalogue.copy_resources(OUT, {r["name"] for r in deposit_rows}, catalogue.sources())
+    print(f"deposit_resources.csv: {count} rows")
+    write("facilities.geojson", facilities(catalogue.read("facilities.csv")))
     write("sezs.geojson", sezs(read_csv(facts / "sezs.csv")))
     write("corridors.geojson", corridors())
     write("concessions.geojson", concessions(deposit_rows))
-    provinces, districts = boundaries(folder / "boundaries")
     write("provinces.geojson", provinces)
     write("districts.geojson", districts)
 
