@@ -27,10 +27,13 @@ from api import (
     browser_session,
     errors,
     health,
+    limits,
     maps,
     rasters,
     tiles,
 )
+from api.cors import PublicCORS
+from api.guard import CallerGuard
 from api.ogc import features, transactions
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -108,6 +111,16 @@ class Settings:
     """An online basemap under /map: ``osm`` or a tile URL template; off (offline) by default."""
     map_embed_max: int = 5_000
     """Rows above which /map draws a layer from vector tiles instead of fetching its features."""
+    per_caller: int = field(
+        default_factory=lambda: int(os.environ.get("EMINING_PER_CALLER", limits.PER_CALLER))
+    )
+    """Requests in flight per caller (api.guard); a load generator on one machine raises it."""
+    per_address: int = field(
+        default_factory=lambda: int(os.environ.get("EMINING_PER_ADDRESS", limits.PER_ADDRESS))
+    )
+    checks_per_hour: int = limits.CHECKS_PER_HOUR
+    """Conflict checks and applications per user per hour (api.limits; docs/security.md)."""
+    check_burst: int = limits.CHECK_BURST
     # Hot vector tiles kept per worker process (bytes; 0 disables), EMINING_TILE_CACHE_MB.
     tile_cache_bytes: int = field(
         default_factory=lambda: int(float(os.environ.get("EMINING_TILE_CACHE_MB", "64")) * 2**20)
@@ -142,6 +155,11 @@ def create_app(settings: Settings) -> FastAPI:
     # Level 6, not Starlette's 9: a 1,000-feature GeoJSON page (516 KB) gzips in 3.0 ms against
     # 12.2 ms, 5% larger (35.6 against 33.9 KB). GDAL, QGIS and browsers all ask for gzip.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # Outside the compression: no caller starves the others (api.guard), and web maps on
+    # other sites read public records without credentials (api.cors). Added last: outermost.
+    app.add_middleware(CallerGuard, pool_max=settings.pool_max, per_caller=settings.per_caller,
+                       per_address=settings.per_address)  # fmt: skip
+    app.add_middleware(PublicCORS)
     app.state.settings = settings
     app.state.static = STATIC
     errors.install(app)

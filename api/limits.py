@@ -29,7 +29,7 @@ browser opens at most 6 connections per site, so a person's map never meets it."
 PER_ADDRESS = 32
 """Requests in flight from one client address, whatever credentials they carry (a caller
 cannot escape PER_CALLER by sending made-up keys); NATs and offices share an address."""
-HEAVY_PER_CALLER = 2
+HEAVY_PER_CALLER = 4
 """Expensive requests (``HEAVY``: conflict checks, writes, logins) one caller may have in flight."""
 HEAVY_SHARE = 0.5
 """Of the pool's connections, the share expensive requests may hold together: the rest is
@@ -38,7 +38,8 @@ HEAVY_WAIT = 10.0  # seconds an expensive request queues for its share before a 
 CHECKS_PER_HOUR = 120
 """Conflict checks and applications per caller per hour (``/applications/check`` tells
 whether an area is taken; the budget bounds how fast anyone can map hidden applications)."""
-CHECK_BURST = 20
+CHECK_BURST = 30
+BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fits 10 times
 LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
