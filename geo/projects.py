@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from geo import vocab
-from geo.load import LoadError, LoadReport
+from geo.load_errors import LoadError, LoadReport
 from geo.models import LAYERS
 from geo.validate import Problem
 
