@@ -2,7 +2,8 @@
 # Install the Debian/Ubuntu packages the platform needs, only those that are missing.
 #   scripts/install-system-deps.sh run    PostgreSQL 15 + PostGIS 3 + pgRouting, GDAL tools
 #   scripts/install-system-deps.sh test   the same, plus what the tests drive (docker-compose,
-#                                         Debian's Chromium for the browser tests)
+#                                         Debian's Chromium for the browser tests, nginx whose
+#                                         `nginx -t` checks deploy/nginx.conf)
 # Runs apt-get as root, or through sudo when there is one.
 set -eu
 purpose="${1:-run}"
@@ -10,7 +11,7 @@ purpose="${1:-run}"
 pg=15
 packages="postgresql-$pg postgresql-$pg-postgis-3 postgresql-$pg-pgrouting gdal-bin"
 if [ "$purpose" = "test" ]; then
-    packages="$packages docker-compose chromium fonts-wqy-microhei"
+    packages="$packages docker-compose chromium fonts-wqy-microhei nginx"
 fi
 if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     packages="$packages python3-venv"
