@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request
 from psycopg import AsyncConnection
 from starlette.responses import Response
 
-from api import errors
+from api import errors, limits
 from api.auth import identify, session
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from api.ogc.transactions import body_of, content_crs, failed, feature_id
@@ -61,13 +61,26 @@ def refused(error: EditError | LicensingError) -> Response:
     return failed(error)
 
 
+async def block(request: Request, claims: Claims) -> licensing.Block:
+    """The checked block of the request; then one of the caller's checks of the hour is spent
+    (api.limits: bad bodies cost none, as they never reach the database)."""
+    found = licensing.block_of(await body_of(request, limits.BLOCK_BYTES), content_crs(request))
+    settings = request.app.state.settings
+    budget = limits.per_loop(request.app.state, "check_budget", lambda: limits.Bucket(
+        settings.checks_per_hour / 3600, settings.check_burst))  # fmt: skip
+    wait = budget.take(f"user:{claims.user_id}")
+    if wait > 0:
+        raise limits.LimitError(429, f"at most {settings.checks_per_hour} checks and "
+                                "applications an hour per user", retry_after=wait)  # fmt: skip
+    return found
+
+
 @router.post("/applications/check", summary="Is this block free?")
 async def check(request: Request) -> Response:
     try:
-        await caller(request)
-        block = licensing.block_of(await body_of(request), content_crs(request))
+        block_ = await block(request, await caller(request))
         async with session(request) as conn:
-            area = await licensing.check(conn, block)
+            area = await licensing.check(conn, block_)
     except (EditError, LicensingError) as error:
         return refused(error)
     document = {"free": True, "description": "this area is free", "area_km2": area}
@@ -81,9 +94,9 @@ async def apply(request: Request) -> Response:
         if not licensing.may_apply(claims):
             raise EditError(403, "editors, approvers or admins of an enterprise or public body "
                             "apply; authorities decide applications")  # fmt: skip
-        block = licensing.block_of(await body_of(request), content_crs(request))
+        block_ = await block(request, claims)
         async with session(request) as conn:
-            record, etag = await licensing.apply(conn, block, claims)
+            record, etag = await licensing.apply(conn, block_, claims)
     except (EditError, LicensingError) as error:
         return refused(error)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{record['id']}")

@@ -156,7 +156,10 @@ STEPS = {
 }  # fmt: skip
 FID = {"name": "fid", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1},
        "description": "The concession's feature id."}  # fmt: skip
-CONFLICT = "The block overlaps licences or pending applications: the body lists them"
+CONFLICT = (
+    "The block overlaps licences or pending applications: the body lists those the "
+    "caller may see; of the others, one entry saying only that there are some"
+)
 
 
 def answer(status: str, description: str, schema: dict) -> dict:
@@ -165,9 +168,9 @@ def answer(status: str, description: str, schema: dict) -> dict:
 
 
 def openapi_paths() -> dict:
-    check = write_responses("400", "401", "413", "415")
+    check = write_responses("400", "401", "413", "415", "429")
     check["409"] = {**check["400"], "description": CONFLICT}
-    apply = write_responses("400", "401", "403", "413", "415")
+    apply = write_responses("400", "401", "403", "413", "415", "429")
     apply["409"] = {**check["409"]}
     decide = write_responses("400", "401", "403", "404", "413", "415")
     decide["409"] = {**check["400"], "description": "Not a step this licence may take now"}

@@ -18,11 +18,13 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
 
+import anyio
 import jwt
 from fastapi import APIRouter, HTTPException, Request
 from psycopg import AsyncConnection
 from starlette.responses import Response
 
+from api import limits
 from api.ogc.respond import send
 from api.responses import JSONResponse
 from geo import access
@@ -97,18 +99,35 @@ async def identify(request: Request, conn: AsyncConnection) -> Claims:
 async def claims_for_token(request: Request, conn: AsyncConnection, token: str) -> Claims:
     secret = await signing_secret(request, conn)
     try:
-        subject = jwt.decode(
+        payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
             options={"require": ["exp", "sub"]},
-        )["sub"]  # fmt: skip
+        )  # fmt: skip
     except jwt.ExpiredSignatureError:
         raise unauthorised("the bearer token has expired; ask /auth/token for a new one") from None
     except jwt.InvalidTokenError:
         raise unauthorised("the bearer token is not valid") from None
-    claims = await access.claims_for_user(conn, int(subject))
+    subject, generation = payload.get("sub"), payload.get("gen", 0)
+    # Only this server signs tokens, but a leaked secret or an old format must still be a 401.
+    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()
+            and len(subject) < 19 and type(generation) is int):  # fmt: skip
+        raise unauthorised("the bearer token is not valid")
+    claims = await access.claims_for_user(conn, int(subject), generation)
     if claims is None:
-        raise unauthorised("the token's user is no longer active")
+        raise unauthorised("the token's user is no longer active or has signed out")
     return claims
+
+
+def token_user(request: Request, token: str) -> int | None:
+    """The user a token (valid, unexpired) names, for signing out; None otherwise."""
+    secret = getattr(request.app.state, "token_secret", None)
+    if secret is None:
+        return None
+    try:
+        subject = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER)["sub"]
+    except (jwt.InvalidTokenError, KeyError):
+        return None
+    return int(subject) if isinstance(subject, str) and subject.isdigit() else None
 
 
 async def note_staleness(request: Request, conn: AsyncConnection, layers: Iterable) -> None:
@@ -134,26 +153,67 @@ async def session(
             yield conn
 
 
-async def issue_token(request: Request, conn: AsyncConnection, claims: Claims) -> str:
-    """A signed bearer token (JWT) naming the user; claims are read afresh on every use."""
+async def issue_token(
+    request: Request, conn: AsyncConnection, claims: Claims, generation: int
+) -> str:
+    """A signed bearer token (JWT) naming the user and their token generation: claims are
+    read afresh on every use, and signing out (or deactivation) moves the generation on, so
+    every token issued before stops working at once."""
     now = int(time.time())
-    payload = {"sub": str(claims.user_id), "iss": ISSUER, "iat": now, "exp": now + TOKEN_SECONDS}
+    payload = {"sub": str(claims.user_id), "gen": generation, "iss": ISSUER, "iat": now,
+               "exp": now + TOKEN_SECONDS}  # fmt: skip
     return jwt.encode(payload, await signing_secret(request, conn), algorithm=ALGORITHM)
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def sign_in(request: Request, email: str, password: str) -> tuple[Claims, str] | None:
+    """The claims and a new token for a right e-mail and password, None for a wrong one.
+
+    Failed attempts are counted per account and per client address (api.limits.Logins): over
+    the limit the answer is a 429 before any hash is computed. The argon2 check runs in a
+    worker thread, at most PASSWORD_CHECKS at once, never on the event loop."""
+    state = request.app.state
+    logins = getattr(state, "logins", None)
+    if logins is None:
+        logins = state.logins = limits.Logins()
+    account, where = email.strip().lower(), address(request)
+    wait = logins.wait(account, where)
+    if wait > 0:
+        raise limits.LimitError(429, "too many failed sign-ins for this account or address; "
+                                "try again later", retry_after=wait)  # fmt: skip
+    async with request.app.state.pool.connection() as conn:
+        row = await access.password_row(conn, email)
+        slots = limits.per_loop(state, "password_slots",
+                                lambda: anyio.CapacityLimiter(limits.PASSWORD_CHECKS))  # fmt: skip
+        claims = await anyio.to_thread.run_sync(access.verify_password, row, password,
+                                                limiter=slots)  # fmt: skip
+        if claims is None:
+            logins.failed(account, where)
+            return None
+        logins.succeeded(account)
+        return claims, await issue_token(request, conn, claims, row[5])
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A small urlencoded form (sign-in), read with a size limit (413 above it)."""
+    raw = await limits.read_body(request, limits.AUTH_BODY_MAX)
+    return dict(parse_qsl(raw.decode(errors="replace")))
 
 
 @router.post("/auth/token", summary="A bearer token for a user (OAuth2 password grant)")
 async def token(request: Request) -> Response:
-    form = dict(parse_qsl((await request.body()).decode(errors="replace")))
+    form = await form_of(request)
     if form.get("grant_type", "password") != "password":
         return oauth_error("unsupported_grant_type", "only grant_type=password is supported")
     if not form.get("username") or not form.get("password"):
         return oauth_error("invalid_request", "username (e-mail) and password are required")
-    async with request.app.state.pool.connection() as conn:
-        claims = await access.claims_for_password(conn, form["username"], form["password"])
-        if claims is None:
-            return oauth_error("invalid_grant", "wrong e-mail or password", status=401)
-        signed = await issue_token(request, conn, claims)
-    body = {"access_token": signed, "token_type": "bearer", "expires_in": TOKEN_SECONDS}
+    signed_in = await sign_in(request, form["username"], form["password"])
+    if signed_in is None:
+        return oauth_error("invalid_grant", "wrong e-mail or password", status=401)
+    body = {"access_token": signed_in[1], "token_type": "bearer", "expires_in": TOKEN_SECONDS}
     return send(request, body, headers={"Cache-Control": "no-store"})
 
 

@@ -93,6 +93,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
     """Serve the platform (starting the embedded database if DATABASE_URL is not set)."""
     import uvicorn
 
+    from api import server
     from api.app import Settings, create_app
     from geo.raster import has_rasters
 
@@ -120,6 +121,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     port=port,
                     log_level="info",
                     access_log=access_log,
+                    **server.OPTIONS,
                 )
             else:
                 os.environ["DATABASE_URL"] = url  # each worker builds its app from it
@@ -131,6 +133,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     port=port,
                     log_level="info",
                     access_log=access_log,
+                    **server.OPTIONS,
                 )
     except (ClusterError, LoadError, psycopg.Error) as error:
         fail(str(error))

@@ -82,3 +82,47 @@ def list_users() -> None:
     for email, org, kind, role, active, keys in rows:
         state = "" if active else " (inactive)"
         click.echo(f"{email}\t{org} ({kind})\t{role}\t{keys} key(s){state}")
+
+
+@user_group.command(name="revoke-key")
+@click.argument("email")
+@click.option(
+    "--key",
+    "prefix",
+    default=None,
+    help="The key (or its prefix, em_<prefix>_…) to revoke; default: all of the user's.",
+)
+def revoke_key(email: str, prefix: str | None) -> None:
+    """Revoke a user's API keys: requests with them are a 401 from the next one on."""
+    try:
+        with db.store() as url, psycopg.connect(url) as conn:
+            revoked = access.revoke_keys(conn, email, prefix)
+    except (AccessError, ClusterError, psycopg.Error) as error:
+        raise click.ClickException(str(error)) from None
+    if prefix is not None and revoked == 0:
+        raise click.ClickException(f"{email} has no active key {prefix!r}")
+    click.echo(f"revoked {revoked} key(s) of {email}")
+
+
+@user_group.command(name="deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Deactivate a user: their keys, tokens and browser sessions stop working at once."""
+    _set_active(email, False)
+    click.echo(f"{email} is deactivated")
+
+
+@user_group.command(name="activate")
+@click.argument("email")
+def activate(email: str) -> None:
+    """Activate a user again (their old tokens stay void; their keys work again)."""
+    _set_active(email, True)
+    click.echo(f"{email} is active")
+
+
+def _set_active(email: str, active: bool) -> None:
+    try:
+        with db.store() as url, psycopg.connect(url) as conn:
+            access.set_active(conn, email, active)
+    except (AccessError, ClusterError, psycopg.Error) as error:
+        raise click.ClickException(str(error)) from None

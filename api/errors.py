@@ -25,7 +25,10 @@ CODES = {
     404: "NotFound",
     405: "MethodNotAllowed",
     406: "NotAcceptable",
+    408: "RequestTimeout",
     409: "Conflict",
+    413: "PayloadTooLarge",
+    429: "TooManyRequests",
     500: "ServerError",
     503: "ServiceUnavailable",
 }

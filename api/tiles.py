@@ -2,15 +2,17 @@
 
 Why this shape: dependencies parse the path once (tile matrix set, level/row/column, the
 collections) into typed values or an OGC exception (404 for what does not exist, 400 for what is
-malformed); the handler reads the layers' change counters, answers 304 when the client holds
-this version, else takes the tile from the hot-tile cache or has PostGIS build it in one
-statement (geo.tiles). Empty tiles answer 204, as OGC API – Tiles allows, with the same ETag.
+malformed); the handler reads the layers' change counters, takes the tile from the hot-tile
+cache (keyed on them) or has PostGIS build it in one statement (geo.tiles), and answers 304
+when the client holds these bytes (the ETag is their hash). Empty tiles answer 204, as OGC API
+– Tiles allows, with an ETag too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
@@ -23,14 +25,17 @@ from starlette.responses import Response
 from api import tilesets
 from api.auth import session
 from api.ogc.params import ParameterError
-from api.ogc.respond import JSON, VARY, cache_control, send
+from api.ogc.respond import JSON, cache_control, send
 from api.summaries import summaries
-from api.tile_cache import TileCache, TileKey
+from api.tile_cache import FORMAT, TileCache, TileKey
 from geo.tiles import TileBox, TileLayer, fetch_tile, fetch_versions
 from layers.catalogue import CATALOGUE, Layer, get
 
 DEFAULT_CACHE_BYTES = 64 * 2**20
 TILE_PARAMETERS = ("f",)
+TILE_VARY = "Accept-Encoding, Authorization, X-API-Key, Cookie"
+"""The same on 200, 204 and 304: a tile depends on who asks (credentials or the session
+cookie) and on its encoding, and a shared cache must keep one per combination."""
 router = APIRouter(tags=["OGC API - Tiles"])
 endpoint = partial(router.api_route, methods=["GET", "HEAD"])
 
@@ -134,9 +139,7 @@ async def serve_tile(
         tuple(layer.name for layer in chosen),
         request.state.claims.audience,
     )  # fmt: skip
-    headers = {"ETag": key.etag, "Cache-Control": cache_control(request), "Vary": VARY}
-    if key.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
+    headers = {"Cache-Control": cache_control(request), "Vary": TILE_VARY}
 
     async def build() -> bytes:
         if not chosen:
@@ -145,14 +148,23 @@ async def serve_tile(
             return await fetch_tile(conn, chosen, tile_box(tms, tile))
 
     body, headers["X-Tile-Cache"] = await cache(request).fetch(key, build)
+    # The ETag is the tile's own content: a write to a row this caller cannot see changes the
+    # layer's counter (so the cache key) but not these bytes, and must not change the ETag
+    # either (issue 15: an anonymous ETag that moved told that a hidden row was written).
+    headers["ETag"] = content_etag(body)
+    if headers["ETag"] in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
     if not body:
         return Response(status_code=204, headers=headers)
-    headers["Vary"] = "Accept-Encoding"
     if "gzip" in request.headers.get("accept-encoding", ""):
         zipped = dataclasses.replace(key, encoding="gzip")
         body, _ = await cache(request).fetch(zipped, lambda: compress(body))
         headers["Content-Encoding"] = "gzip"  # so the app's GZip middleware leaves it alone
     return Response(body, media_type=tilesets.MVT, headers=headers)
+
+
+def content_etag(tile: bytes) -> str:
+    return '"' + hashlib.blake2b(FORMAT.encode() + tile, digest_size=16).hexdigest() + '"'
 
 
 async def compress(tile: bytes) -> bytes:

@@ -161,8 +161,8 @@ def _user_claims(extra: str, where: str) -> str:
 _BY_KEY = _user_claims(", k.key_hash", "k.prefix = %s AND k.revoked_at IS NULL").replace(
     "FROM users u", "FROM api_keys k JOIN users u ON u.id = k.user_id"
 )
-_BY_EMAIL = _user_claims(", u.password_hash", "u.email = lower(%s)")
-_BY_ID = _user_claims("", "u.id = %s")
+_BY_EMAIL = _user_claims(", u.password_hash, u.token_generation", "u.email = lower(%s)")
+_BY_ID = _user_claims(", u.token_generation", "u.id = %s AND u.token_generation = %s")
 
 
 async def claims_for_key(conn: psycopg.AsyncConnection, key: str) -> Claims | None:
@@ -174,11 +174,19 @@ async def claims_for_key(conn: psycopg.AsyncConnection, key: str) -> Claims | No
     return Claims(*row[:4])
 
 
-async def claims_for_password(
-    conn: psycopg.AsyncConnection, email: str, password: str
-) -> Claims | None:
+async def password_row(conn: psycopg.AsyncConnection, email: str) -> tuple | None:
+    """The claims and password hash of an active user by e-mail, or None."""
     # No address holds a NUL, and PostgreSQL text refuses one (a DataError: a 500).
-    row = None if "\x00" in email else await (await conn.execute(_BY_EMAIL, [email])).fetchone()
+    if "\x00" in email:
+        return None
+    return await (await conn.execute(_BY_EMAIL, [email])).fetchone()
+
+
+def verify_password(row: tuple | None, password: str) -> Claims | None:
+    """The claims of ``row`` (from ``password_row``) if ``password`` is its user's, else None.
+
+    Blocking (argon2: ~50 ms of CPU): callers on an event loop run it in a worker thread
+    (api.auth), so that a burst of sign-ins does not stall every other request."""
     if row is None or row[4] is None:
         _hasher.hash(password)  # the same work as a check: no timing tells which users exist
         return None
@@ -189,10 +197,46 @@ async def claims_for_password(
     return Claims(*row[:4])
 
 
-async def claims_for_user(conn: psycopg.AsyncConnection, user_id: int) -> Claims | None:
-    """Current claims of an active user (a token's subject may have been disabled since)."""
-    row = await (await conn.execute(_BY_ID, [user_id])).fetchone()
-    return Claims(*row) if row else None
+async def claims_for_user(
+    conn: psycopg.AsyncConnection, user_id: int, generation: int
+) -> Claims | None:
+    """Current claims of an active user whose tokens of ``generation`` are still good (a
+    token's subject may have been disabled, or signed out, since it was issued)."""
+    row = await (await conn.execute(_BY_ID, [user_id, generation])).fetchone()
+    return Claims(*row[:4]) if row else None
+
+
+async def sign_out(conn: psycopg.AsyncConnection, user_id: int) -> None:
+    """Every token issued to the user so far stops working (its generation is passed)."""
+    await conn.execute(
+        "UPDATE users SET token_generation = token_generation + 1 WHERE id = %s", [user_id]
+    )
+
+
+def revoke_keys(conn: psycopg.Connection, email: str, prefix: str | None = None) -> int:
+    """Revoke the user's keys (or the one whose prefix is given); how many were revoked."""
+    user = conn.execute("SELECT id FROM users WHERE email = lower(%s)", [email]).fetchone()
+    if user is None:
+        raise AccessError(f"no user {email!r}")
+    if prefix is not None:
+        prefix = prefix.removeprefix(KEY_PREFIX).partition("_")[0]
+    return conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE user_id = %s AND revoked_at IS NULL "
+        "AND (%s::text IS NULL OR prefix = %s)",
+        [user[0], prefix, prefix],
+    ).rowcount
+
+
+def set_active(conn: psycopg.Connection, email: str, active: bool) -> None:
+    """(De)activate a user: an inactive one's keys, tokens and sessions stop working at once
+    (every request reads the claims afresh), and their tokens stay void when reactivated."""
+    found = conn.execute(
+        "UPDATE users SET active = %s, token_generation = token_generation + 1 "
+        "WHERE email = lower(%s) RETURNING id",
+        [active, email],
+    ).fetchone()
+    if found is None:
+        raise AccessError(f"no user {email!r}")
 
 
 async def organisation_name(conn: psycopg.AsyncConnection, org_id: int | None) -> str | None:

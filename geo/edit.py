@@ -8,7 +8,8 @@ the caller may not make fails there even if a check here were missed.
 Optimistic concurrency: a feature's ETag is the MD5 of its stored row (``row_etag``), so it
 changes with any change, by anyone, by any path. A replace, update or delete locks the row
 (``FOR UPDATE``), compares the client's ``If-Match`` with the row's current ETag, and only then
-writes: two editors holding the same version cannot both win.
+writes: two editors holding the same version cannot both win. A write without ``If-Match`` is
+accepted and marked unconditional in the history (``precondition``: QGIS sends none).
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from geo.models import LAYERS
 from geo.validate import Problem, check, server_owned
 
 MAX_FEATURES = 10_000
+MAX_VERTICES = 200_000
+"""Per feature: a province's boundary at full survey detail fits; more is a file to load."""
+MAX_PARTS = 5_000  # per feature (polygons of a MultiPolygon, lines of a MultiLineString)
 ACCESS_COLUMNS = ("visibility", "owner_org", "shared_with")
 """Kept as they are when a replacement leaves them out: who sees a record is not a property
 a client editing attributes should reset by omission."""
@@ -73,9 +77,19 @@ def features_of(body: object) -> list[dict]:
     raise EditError(400, "the body must be a GeoJSON Feature or FeatureCollection")
 
 
-def checked_rows(layer: str, features: list[dict], crs: CRS) -> tuple[pd.DataFrame, list[str]]:
+def checked_rows(
+    layer: str,
+    features: list[dict],
+    crs: CRS,
+    max_vertices: int = MAX_VERTICES,
+    max_parts: int = MAX_PARTS,
+) -> tuple[pd.DataFrame, list[str]]:
     """The features as rows of ``layer`` (columns as the store has them), or EditError(400)
-    listing every problem as ``feature N: field: reason``."""
+    listing every problem as ``feature N: field: reason``.
+
+    A geometry over ``max_vertices`` or ``max_parts`` is a 413 before any other check and
+    before the database: PostGIS's work on it (validity, overlaps) grows with its size, and
+    one 10,000-part block held a connection for the whole statement timeout (issue 15)."""
     table = LAYERS[layer].__table__
     problems: list[Problem] = []
     properties, shapes = [], []
@@ -92,6 +106,7 @@ def checked_rows(layer: str, features: list[dict], crs: CRS) -> tuple[pd.DataFra
         properties.append(props)
         shapes.append(_shape(i, feature.get("geometry"), problems))
     geometry = np.array(shapes, dtype=object)
+    _within_limits(geometry, max_vertices, max_parts)
     if crs.srid != 4326 or crs.lat_first:
         geometry = _to_storage(geometry, crs)
     frame = gpd.GeoDataFrame(pd.DataFrame(properties), geometry=list(geometry), crs=4326)
@@ -101,6 +116,16 @@ def checked_rows(layer: str, features: list[dict], crs: CRS) -> tuple[pd.DataFra
         problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
         raise EditError(400, "; ".join(_describe(p) for p in problems))
     return result.frame, result.columns
+
+
+def _within_limits(geometry: np.ndarray, max_vertices: int, max_parts: int) -> None:
+    vertices = shapely.get_num_coordinates(geometry)
+    parts = shapely.get_num_geometries(geometry)
+    over = [f"feature {i}: geometry: {v:,} vertices and {p:,} parts; at most {max_vertices:,} "
+            f"and {max_parts:,}" for i, (v, p) in enumerate(zip(vertices, parts, strict=True))
+            if v > max_vertices or p > max_parts]  # fmt: skip
+    if over:
+        raise EditError(413, "; ".join(over[:10]) + ("; …" if len(over) > 10 else ""))
 
 
 def _shape(i: int, geometry: object, problems: list[Problem]) -> shapely.Geometry | None:
@@ -165,9 +190,12 @@ async def insert(
     return written
 
 
-async def locked_etag(conn: psycopg.AsyncConnection, layer: str, fid: int) -> str:
+async def locked_etag(
+    conn: psycopg.AsyncConnection, layer: str, fid: int, if_match: str | None = None
+) -> str:
     """The row's current ETag, with the row locked until the transaction ends; 404 if the
-    caller cannot see it, 403 if they see it but may not change it."""
+    caller cannot see it (412 under ``If-Match: *``, which is false for no row: RFC 9110),
+    403 if they see it but may not change it."""
     cursor = await conn.execute(
         sql.SQL("SELECT {etag} FROM {t} WHERE id = %s FOR UPDATE").format(
             etag=row_etag(layer), t=sql.Identifier(layer)
@@ -181,16 +209,27 @@ async def locked_etag(conn: psycopg.AsyncConnection, layer: str, fid: int) -> st
         sql.SQL("SELECT 1 FROM {t} WHERE id = %s").format(t=sql.Identifier(layer)), [fid]
     )
     if await cursor.fetchone() is None:
+        if if_match is not None and "*" in [t.strip() for t in if_match.split(",")]:
+            raise EditError(412, f"If-Match: * and there is no feature {fid} in {layer}")
         raise EditError(404, f"no feature {fid} in {layer}")
     raise EditError(403, f"feature {fid} of {layer} belongs to another organisation")
 
 
-def precondition(current: str, if_match: str | None) -> None:
-    """RFC 9110 If-Match with strong comparison: 428 without it, 412 when stale."""
-    if if_match is None:
-        raise EditError(428, "If-Match is required: send the ETag you read the feature with")
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in tags and current not in tags:
+async def precondition(conn: psycopg.AsyncConnection, current: str, if_match: str | None) -> None:
+    """The write policy for ``If-Match`` (RFC 9110 §13.1.1, strong comparison):
+
+    * none: the write is accepted *unconditionally* (QGIS's OAPIF provider sends none) and
+      the history marks it so (``history.unconditional``, migration 0015);
+    * ``*``: true for any existing row, so the same as none: accepted, marked unconditional
+      (a row that does not exist is a 412, see ``locked_etag``);
+    * one or more ETags: the write goes ahead only if one is the row's current ETag, else 412
+      (always: a stale tag never falls back to an unconditional write).
+    """
+    tags = [tag.strip() for tag in (if_match or "").split(",") if tag.strip()]
+    if not tags or "*" in tags:
+        await conn.execute("SELECT set_config('emining.unconditional', 'on', true)")
+        return
+    if current not in tags:
         raise EditError(412, f"the feature changed since it was read (its ETag is now {current})")
 
 

@@ -26,24 +26,27 @@ _FEATURE = """CASE WHEN {row} IS NULL THEN NULL ELSE jsonb_build_object(
 # version then says why. Licence decisions are read under their own policy (whoever sees the
 # licence now), so a version may show no reason to a caller who saw the licence only then.
 _DECISION = """LEFT JOIN LATERAL (SELECT d.reason FROM licence_decisions d
-    WHERE h.layer = 'concessions' AND h.op = 'update' AND d.concession_id = h.fid
+    WHERE %(layer)s = 'concessions' AND h.op = 'update' AND d.concession_id = %(fid)s
     AND d.at = h.at ORDER BY d.id DESC LIMIT 1) why ON true"""
 
 
 async def versions(conn: psycopg.AsyncConnection, source: Source, fid: int) -> list[dict] | None:
-    """Every version of one feature the caller may see, oldest first; None if it never existed
-    for them. Each has who and when, and the feature before and after the change; a licence's
-    decided steps and withdrawals also say why (``reason``)."""
+    """Every version of one feature, oldest first, for a caller who sees the feature now or
+    saw a version of it; None if it never existed for them (``emining_history``, migration
+    0015). Each has who and when, and the feature before and after the change; a licence's
+    decided steps and withdrawals also say why (``reason``). A version the caller could not
+    see while it was current is ``withheld``: its number, operation and time only. A change
+    made without ``If-Match`` (QGIS) is ``unconditional`` (migration 0015)."""
     hidden = list(NEVER_PUBLISHED)
     cursor = await conn.execute(
         sql.SQL(
             "SELECT h.version, h.op, h.at, h.by_user, o.name, h.by_role, "
-            + _FEATURE.format(row="h.before")
-            + ", why.reason FROM history h LEFT JOIN organisations o ON o.id = h.by_org "
-            + _DECISION
-            + " WHERE h.layer = %s AND h.fid = %s ORDER BY h.version"
+            + _FEATURE.format(row="h.before").replace("%s", "%(hidden)s")
+            + ", CASE WHEN h.seen THEN why.reason END, h.seen, h.unconditional "
+            "FROM emining_history(%(layer)s, %(fid)s) h "
+            "LEFT JOIN organisations o ON o.id = h.by_org " + _DECISION + " ORDER BY h.version"
         ),
-        [hidden, source.table, fid],
+        {"hidden": hidden, "layer": source.table, "fid": fid},
     )
     rows = await cursor.fetchall()
     if not rows:
@@ -65,16 +68,32 @@ async def versions(conn: psycopg.AsyncConnection, source: Source, fid: int) -> l
             "version": version,
             "operation": op,
             "at": at.isoformat(),
-            "user": user,
-            "organisation": organisation,
-            "databaseRole": role,
-            "before": before,
-            "after": after if op != "delete" else None,
+            **(
+                {
+                    "user": user,
+                    "organisation": organisation,
+                    "databaseRole": role,
+                    "unconditional": unconditional,
+                    "before": before,
+                    "after": after if op != "delete" else None,
+                }
+                if seen
+                else {"withheld": True}
+            ),
             **({"reason": reason} if reason is not None else {}),
         }
-        for (version, op, at, user, organisation, role, before, reason), after in zip(
-            rows, afters, strict=True
-        )
+        for (
+            version,
+            op,
+            at,
+            user,
+            organisation,
+            role,
+            before,
+            reason,
+            seen,
+            unconditional,
+        ), after in zip(rows, afters, strict=True)
     ]
 
 

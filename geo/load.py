@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,21 +20,14 @@ import shapely
 from psycopg import sql
 
 from geo import copy, network, tile_rank
-from geo.files import FileError, read_file, row_label
+from geo.files import FileError, read_file
+from geo.load_errors import LoadError, LoadReport
 from geo.models import LAYERS
+from geo.projects import load_projects
+from geo.resources import load_resources
+from geo.sample_files import SAMPLES
 from geo.validate import ALLOWED, Problem, check, duplicate_keys
 
-
-def samples_folder() -> Path:
-    """The sample data: installed as the package data of ``geo.samples`` (a wheel), else
-    ``data/samples`` of the checkout this module runs from (editable installs, PYTHONPATH)."""
-    installed = Path(__file__).resolve().parent / "samples"
-    if installed.is_dir():
-        return installed
-    return Path(__file__).resolve().parents[1] / "data" / "samples"
-
-
-SAMPLES = samples_folder()
 SAMPLE_ORDER = (
     "provinces",
     "districts",
@@ -49,32 +41,6 @@ BULK = 10_000  # rows from which a load into an empty table defers its indexes
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a long load runs."""
-
-
-@dataclass
-class LoadReport:
-    layer: str
-    path: Path
-    rows: int
-    inserted: int
-    updated: int
-    seconds: float
-
-
-class LoadError(Exception):
-    """Every problem found in a file, each naming the file, the row and the reason."""
-
-    def __init__(self, path: Path, problems: list[Problem]):
-        self.path = Path(path)
-        self.problems = problems
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        return [
-            f"{self.path}: {row_label(self.path, p.row) + ': ' if p.row is not None else ''}"
-            f"{p.field}: {p.reason}"
-            for p in self.problems
-        ]
 
 
 def load_file(
@@ -126,9 +92,6 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
     logistics network and the links are brought up to date (where pgRouting exists), so the
     store is complete when serving starts rather than on the first read of links.
     """
-    from geo.projects import load_projects  # it reads LoadError and LoadReport from here
-    from geo.resources import load_resources  # likewise
-
     with conn.transaction():
         reports = [
             load_file(conn, directory / f"{layer}.geojson", layer, upsert=True)

@@ -25,8 +25,9 @@ import psycopg
 from psycopg import sql
 
 from geo import vocab
-from geo.load import SAMPLES, LoadError, LoadReport
+from geo.load_errors import LoadError, LoadReport
 from geo.models import LAYERS
+from geo.sample_files import SAMPLES
 from geo.validate import Problem
 
 SAMPLE = SAMPLES / "projects.json"

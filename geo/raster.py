@@ -114,7 +114,7 @@ def inspect(path: Path) -> dict:
         if src.crs is None or src.transform.is_identity:
             raise RasterError(f"{path}: not georeferenced (no CRS or no geotransform)")
         epsg = src.crs.to_epsg()
-        if epsg is None and not src.crs.is_valid:
+        if epsg is None and not src.crs.to_wkt():  # (CRS.is_valid is deprecated: always true)
             raise RasterError(f"{path}: unknown CRS ({src.crs.to_string() or 'empty'})")
         try:
             west, south, east, north = transform_bounds(src.crs, "EPSG:4326", *src.bounds)

@@ -98,7 +98,7 @@ def sample(info: RasterInfo, points: Sequence[tuple[float, float]], band: int = 
     with rasterio.open(info.file) as src:
         inverse = ~src.transform
         for x, y in zip(xs, ys, strict=True):
-            col, row = inverse * (x, y)
+            col, row = inverse @ (x, y)
             if not (0 <= col < src.width and 0 <= row < src.height):
                 values.append(None)
                 continue

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from geo import vocab
-from geo.load import LoadError, LoadReport
+from geo.load_errors import LoadError, LoadReport
 from geo.validate import Problem
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "deposit_resources.csv"

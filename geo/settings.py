@@ -19,6 +19,17 @@ PAKISTAN_EXTENT = (60.88, 23.73, 77.81, 37.00)
 margin), the extent of an empty layer, the map's first view, the derived rasters' grid."""
 MAP_EMBED_MAX = 5_000
 """Rows above which a map draws a layer from vector tiles instead of embedding its features."""
+PER_CALLER = 8
+"""Requests one caller (one credential, or one address without one) may have in flight: a
+browser opens at most 6 connections per site, so a person's map never meets it."""
+PER_ADDRESS = 32
+"""Requests in flight from one client address, whatever credentials they carry (a caller
+cannot escape PER_CALLER by sending made-up keys); NATs and offices share an address."""
+CHECKS_PER_HOUR = 120
+"""Conflict checks and applications per caller per hour (``/applications/check`` tells
+whether an area is taken; the budget bounds how fast anyone can map hidden applications)."""
+CHECK_BURST = 30
+"""Conflict checks a caller may make at once before the hourly rate applies."""
 
 
 def normalize_url(url: str) -> str:
@@ -67,6 +78,19 @@ class Settings:
         default_factory=lambda: int(float(_env("EMINING_TILE_CACHE_MB", "64")) * 2**20)
     )
     """Hot vector tiles kept per worker process (``EMINING_TILE_CACHE_MB``, in MiB; 0 disables)."""
+    per_caller: int = field(
+        default_factory=lambda: int(_env("EMINING_PER_CALLER", str(PER_CALLER)))
+    )
+    """Requests in flight per caller (``EMINING_PER_CALLER``; api.guard); a load generator on one
+    machine raises it."""
+    per_address: int = field(
+        default_factory=lambda: int(_env("EMINING_PER_ADDRESS", str(PER_ADDRESS)))
+    )
+    """Requests in flight per client address (``EMINING_PER_ADDRESS``; api.guard)."""
+    checks_per_hour: int = CHECKS_PER_HOUR
+    """Conflict checks and applications per user per hour (docs/security.md)."""
+    check_burst: int = CHECK_BURST
+    """Conflict checks a caller may make at once before the hourly rate applies."""
     network_check_seconds: float = 2.0
     """How often the background job compares the links with their sources (api/network_job.py)."""
     home: Path = field(default_factory=lambda: _path("EMINING_HOME") or Path(".data").resolve())

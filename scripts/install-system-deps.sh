@@ -2,7 +2,8 @@
 # Install the Debian/Ubuntu packages the platform needs, only those that are missing.
 #   scripts/install-system-deps.sh run    PostgreSQL N + PostGIS 3 + pgRouting, GDAL tools
 #   scripts/install-system-deps.sh test   the same, plus what the tests drive (docker-compose,
-#                                         Debian's Chromium for the browser tests)
+#                                         Debian's Chromium for the browser tests, nginx whose
+#                                         `nginx -t` checks deploy/nginx.conf)
 # N is the PostgreSQL major the distribution offers: the one its `postgresql` metapackage depends
 # on (15 on Debian 12, 16 on Ubuntu 24.04, 17 on Debian 13), or $EMINING_PG_MAJOR when set.
 # geo/embedded.py then finds that major's server under /usr/lib/postgresql/N/bin.
@@ -43,7 +44,7 @@ fi
 
 packages="postgresql-$pg postgresql-$pg-postgis-3 postgresql-$pg-pgrouting gdal-bin"
 if [ "$purpose" = "test" ]; then
-    packages="$packages docker-compose chromium fonts-wqy-microhei"
+    packages="$packages docker-compose chromium fonts-wqy-microhei nginx"
 fi
 if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     packages="$packages python3-venv"

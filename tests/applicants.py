@@ -46,7 +46,8 @@ def enrolled_store(cluster: Cluster) -> Iterator[dict]:
                 users[person] = access.add_user(conn, f"{person}@example.org", org_id, role,
                                                 password=PASSWORD)  # fmt: skip
                 keys[person] = access.add_key(conn, f"{person}@example.org")
-    with LiveServer(url, pool_max=12) as server:
+    # Hundreds of checks by a few users: the hourly budget (api.limits) is tested on its own.
+    with LiveServer(url, pool_max=12, checks_per_hour=100_000, check_burst=10_000) as server:
         yield {"url": url, "server": server, "keys": keys, "users": users}
 
 

@@ -104,18 +104,15 @@ class LiveServer:
         import uvicorn
 
         from api.app import Settings, create_app
+        from api.server import config
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(Settings(database_url, **settings)),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-        )
-        self.server = uvicorn.Server(config)
+        # The platform's own server settings (api.server): header deadline, connection caps.
+        app = create_app(Settings(database_url, **settings))
+        self.server = uvicorn.Server(config(app, "127.0.0.1", self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from geo import access
+from geo import access, licensing
 from tests.applicants import (
     GEOJSON,
     PASSWORD,
@@ -149,11 +149,12 @@ def test_an_earlier_application_conflicts_and_hidden_ones_keep_their_number(stor
             assert response.status_code == 409, response.text
             assert number not in response.text and taken.json()["applied_at"] not in response.text
             [hidden] = response.json()["conflicts"]
-            assert hidden["visible"] is False and hidden["licence_no"] is None
-            assert hidden["kind"] == "application" and hidden["status"] is None
-            assert hidden["overlap_km2"] == pytest.approx(own.json()["conflicts"][0]["overlap_km2"])
+            # Nothing but that there is one: no number, kind, status, time or overlap (km²
+            # let a caller trace the hidden block by bisection, issue 15).
+            assert hidden == {"visible": False, "description": licensing.HIDDEN}
             description = response.json()["description"]
-            assert "an earlier application not visible to you overlaps it by" in description
+            assert description == f"the area is not free: {licensing.HIDDEN}"
+            assert "km²" not in response.text
     assert count(store) == before
     regulator = check(store, "judge", overlapping)
     assert regulator.status_code == 409 and regulator.json()["conflicts"][0]["licence_no"] == number

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import psycopg
@@ -160,8 +161,6 @@ def test_replace_and_update_need_the_current_etag(store):
     with client(store, "alpha") as c:
         tag = etag_of(c, path)
         change = {"properties": {"tonnage_mt": 6.0}}
-        missing = c.patch(path, json=change, headers=GEOJSON)
-        assert missing.status_code == 428
         ok = c.patch(path, json=change, headers={**GEOJSON, "If-Match": tag})
         assert ok.status_code == 204, ok.text
         stale = c.patch(path, json=change, headers={**GEOJSON, "If-Match": tag})
@@ -191,7 +190,7 @@ def test_delete_and_history(store):
         c.patch(path, json={"properties": {"notes": "looked at"}},
                 headers={**GEOJSON, "If-Match": tag})  # fmt: skip
         tag = etag_of(c, path)
-        assert c.delete(path).status_code == 428
+        assert c.delete(path, headers={"If-Match": '"stale"'}).status_code == 412
         assert c.delete(path, headers={"If-Match": tag}).status_code == 204
         assert c.get(path).status_code == 404
         versions = c.get(f"{path}/history").json()["versions"]
@@ -223,8 +222,7 @@ def test_hidden_records_cannot_be_edited_or_their_history_read(store):
         with client(store, who) as c:
             assert c.get(path).status_code == 404
             assert c.get(f"{path}/history").status_code == 404
-            response = c.patch(path, json={"properties": {"notes": "x"}},
-                               headers={**GEOJSON, "If-Match": "*"})  # fmt: skip
+            response = c.patch(path, json={"properties": {"notes": "x"}}, headers=GEOJSON)
             assert response.status_code == (404 if who else 401)
     with client(store, "authority") as c:
         assert c.get(f"{path}/history").status_code == 200
@@ -269,8 +267,18 @@ def test_changes_made_outside_the_api_are_kept_too(store):
     assert last[1] == "update" and last[2] is None and last[3] != "emining_api"
 
 
+def admitted(send) -> httpx.Response:
+    """The answer once the caller is let in (429: too many of its requests at once)."""
+    while (response := send()).status_code == 429:
+        time.sleep(0.05)
+    return response
+
+
 def test_fifty_concurrent_editors_lose_no_update(store):
-    """Each editor reads, adds 1 to the tonnage and writes with If-Match, retrying on 412."""
+    """Each editor reads, adds 1 to the tonnage and writes with If-Match, retrying on 412.
+
+    All fifty use one key, which may have api.limits.PER_CALLER requests in flight: the others
+    are told 429 and come back (sooner than Retry-After says, to keep the test short)."""
     path = create(store, "alpha", deposit("Contended", tonnage_mt=0.0)).headers["location"]
     fid = int(path.rsplit("/", 1)[1])
     editors = 50
@@ -279,11 +287,11 @@ def test_fifty_concurrent_editors_lose_no_update(store):
         conflicts = 0
         with client(store, "alpha") as c:
             while True:
-                read = c.get(path)
+                read = admitted(lambda: c.get(path))
                 tonnage = read.json()["properties"]["tonnage_mt"]
                 change = {"properties": {"tonnage_mt": tonnage + 1}}
-                tag = read.headers["etag"]
-                response = c.patch(path, json=change, headers={**GEOJSON, "If-Match": tag})
+                headers = {**GEOJSON, "If-Match": read.headers["etag"]}
+                response = admitted(partial(c.patch, path, json=change, headers=headers))
                 if response.status_code == 204:
                     return conflicts
                 assert response.status_code == 412, response.text

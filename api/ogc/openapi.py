@@ -98,8 +98,9 @@ PARAMETERS = {
         "name": "If-Match",
         "in": "header",
         "required": False,
-        "description": "The ETag the feature was read with (the server answers 428 without it "
-        "and 412 when the feature changed since).",
+        "description": "The ETag the feature was read with: 412 when the feature changed "
+        "since. Without it (or with *) the write is accepted and marked unconditional in the "
+        "feature's history.",
         "schema": {"type": "string"},
     },
     "featureId": {
@@ -144,20 +145,20 @@ FEATURE_BODY = {
 def write_operations(layer_id: str) -> tuple[dict, dict]:
     """Part 4 operations on a layer's items and on one of its features."""
     common = {"security": AUTH}
-    errors = ("400", "401", "403", "404", "409", "413", "415")
+    errors = ("400", "401", "403", "404", "409", "413", "415", "429")
     create = {"summary": f"Add features to {layer_id} (a Feature or a FeatureCollection)",
               "requestBody": FEATURE_BODY, "responses": write_responses("201", *errors),
               **common}  # fmt: skip
     one = [ref("featureId"), ref("If-Match")]
     change = {"parameters": one, "requestBody": FEATURE_BODY,
-              "responses": write_responses("204", *errors, "412", "428"), **common}  # fmt: skip
+              "responses": write_responses("204", *errors, "412"), **common}  # fmt: skip
     return {"post": create}, {
         "put": {"summary": f"Replace a feature of {layer_id}", **change},
         "patch": {"summary": f"Update a feature of {layer_id} (JSON merge patch)", **change},
         "delete": {
             "summary": f"Delete a feature of {layer_id}",
             "parameters": one,
-            "responses": write_responses("204", "401", "403", "404", "412", "428"),
+            "responses": write_responses("204", "401", "403", "404", "412", "429"),
             **common,
         },
     }

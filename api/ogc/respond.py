@@ -22,12 +22,19 @@ HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CACHE_CONTROL = "public, max-age=30, must-revalidate"
 PRIVATE_CACHE_CONTROL = "private, max-age=30, must-revalidate"
-VARY = "Accept, Authorization, X-API-Key"
+VARY = "Accept, Authorization, X-API-Key, Cookie"
+CREDENTIALS = ("authorization", "x-api-key", "cookie")
 
 
 def cache_control(request: Request) -> str:
-    """What a caller with credentials sees may be theirs alone: no shared cache may keep it."""
+    """What a caller with credentials sees may be theirs alone: no shared cache may keep it.
+
+    Any request that carries credentials or a cookie is answered ``private``, even when they
+    turn out to read as anonymous (an expired session): a shared cache must never hand a public
+    answer to a signed-in person, nor theirs to anyone (issue 15)."""
     claims = getattr(request.state, "claims", None)
+    if any(name in request.headers for name in CREDENTIALS):
+        return PRIVATE_CACHE_CONTROL
     return CACHE_CONTROL if claims is None or claims.anonymous else PRIVATE_CACHE_CONTROL
 
 

@@ -3,8 +3,10 @@
 Why a module of its own: reads and writes share the catalogue and the errors, nothing else.
 Each write is one transaction acting as the caller (``api.auth.session``), so row-level
 security decides what they may change, history triggers record it (migration 0007), and a
-failure leaves nothing behind. Replace, update and delete need ``If-Match`` with the ETag the
-feature was read with (428 without, 412 when it changed since): no lost updates.
+failure leaves nothing behind. Replace, update and delete with ``If-Match`` go ahead only if
+it holds the feature's current ETag (412 otherwise: no lost updates); without one (QGIS sends
+none) or with ``*`` they are accepted and marked unconditional in the history
+(``geo.edit.precondition``; docs/security.md).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api import errors
+from api import errors, limits
 from api.auth import identify, session
 from api.ogc.features import layer_or_404
 from api.ogc.params import ParameterError
@@ -31,19 +33,19 @@ READ = "GET, HEAD, OPTIONS"
 router = APIRouter(tags=["OGC API - Features - Part 4"])
 
 
-async def body_of(request: Request) -> object:
+async def body_of(request: Request, limit: int = MAX_BODY) -> object:
+    """The JSON body, read as it streams in: over ``limit`` bytes it is a 413 at once, not
+    after the whole of it has been kept (api.limits.read_body)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in WRITABLE_TYPES:
         raise EditError(
             415, f"send GeoJSON ({', '.join(WRITABLE_TYPES)}), not {media or 'nothing'}"
         )
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise EditError(413, f"the body is over {MAX_BODY // 2**20} MiB; load big files with "
-                        "`emining load`")  # fmt: skip
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise EditError(413, f"the body is over {MAX_BODY // 2**20} MiB")
+    try:
+        raw = await limits.read_body(request, limit)
+    except limits.LimitError as error:
+        hint = "; load big files with `emining load`" if error.status_code == 413 else ""
+        raise EditError(error.status_code, f"{error.detail}{hint}") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -131,8 +133,9 @@ async def change(request: Request, collection_id: str, fid: str, merge: bool) ->
             raise EditError(400, "the body must be a GeoJSON Feature (an object)")
         crs = content_crs(request)
         async with session(request) as conn:
-            current = await edit.locked_etag(conn, layer.id, number)
-            edit.precondition(current, request.headers.get("if-match"))
+            if_match = request.headers.get("if-match")
+            current = await edit.locked_etag(conn, layer.id, number, if_match)
+            await edit.precondition(conn, current, if_match)
             if merge:
                 body = await merged(conn, layer, number, body)
             written = await edit.replace(conn, layer.id, number, body, crs)
@@ -165,8 +168,9 @@ async def remove(request: Request, collection_id: str, fid: str) -> Response:
         await writer(request, layer)
         number = feature_id(layer, fid)
         async with session(request) as conn:
-            current = await edit.locked_etag(conn, layer.id, number)
-            edit.precondition(current, request.headers.get("if-match"))
+            if_match = request.headers.get("if-match")
+            current = await edit.locked_etag(conn, layer.id, number, if_match)
+            await edit.precondition(conn, current, if_match)
             await edit.delete(conn, layer.id, number)
     except EditError as error:
         return failed(error)

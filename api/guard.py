@@ -1,0 +1,101 @@
+"""The gate every request passes: per-caller and per-address concurrency, and a share of the
+database pool for expensive requests, so that no caller can starve the others.
+
+Why an ASGI middleware (not Starlette's BaseHTTPMiddleware): it must hold its count until a
+streamed response has been sent in full, and add nothing to the path of an ordinary read but
+two dictionary updates. Over a limit the answer is a 429 in OGC exception JSON with
+Retry-After, before any database work. The figures are api.limits'; docs/security.md says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections import Counter
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api import limits
+
+
+class CallerGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        pool_max: int,
+        per_caller: int = limits.PER_CALLER,
+        per_address: int = limits.PER_ADDRESS,
+    ):
+        self.app = app
+        self.per_caller, self.per_address = per_caller, per_address
+        self.in_flight: Counter[str] = Counter()
+        self.heavy_in_flight: Counter[str] = Counter()
+        self.heavy_slots = max(1, int(pool_max * limits.HEAVY_SHARE))
+        # One semaphore per event loop: tests run one app under several loops in turn.
+        self._heavy: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        found = self._heavy.get(loop)
+        if found is None:
+            found = self._heavy[loop] = asyncio.Semaphore(self.heavy_slots)
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        who = limits.caller_key(dict(scope["headers"]), address)
+        where = "address:" + address
+        if self.in_flight[who] >= self.per_caller or (
+            who != where and self.in_flight[where] >= self.per_address
+        ):
+            await refuse(send, f"at most {self.per_caller} requests at once per caller "
+                         f"({self.per_address} per address); wait for the others")  # fmt: skip
+            return
+        is_heavy = limits.heavy(scope["method"], scope["path"])
+        if is_heavy and self.heavy_in_flight[who] >= limits.HEAVY_PER_CALLER:
+            await refuse(send, f"at most {limits.HEAVY_PER_CALLER} checks, writes or sign-ins "
+                         "at once per caller; wait for the others")  # fmt: skip
+            return
+        self.in_flight[who] += 1
+        if who != where:
+            self.in_flight[where] += 1
+        try:
+            if not is_heavy:
+                await self.app(scope, receive, send)
+                return
+            self.heavy_in_flight[who] += 1
+            try:
+                await self.heavy(scope, receive, send)
+            finally:
+                release(self.heavy_in_flight, who)
+        finally:
+            release(self.in_flight, who)
+            if who != where:
+                release(self.in_flight, where)
+
+    async def heavy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slots = self.semaphore()
+        try:
+            await asyncio.wait_for(slots.acquire(), limits.HEAVY_WAIT)
+        except TimeoutError:
+            await refuse(send, "the platform is busy with checks and writes; try again shortly")
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()
+
+
+def release(counter: Counter[str], key: str) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]
+
+
+async def refuse(send: Send, description: str, retry_after: float = 1.0) -> None:
+    status, headers, body = limits.too_many(description, retry_after)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,184 @@
+"""What one caller may take of the platform: body sizes, concurrent requests, request rates.
+
+Why in the app and not only in the reverse proxy (deploy/nginx.conf): the app is also served
+on its own (``emining serve``, the tests, a developer's machine), and only the app knows who a
+caller is (their API key or token, not just their address). The proxy adds a coarser net in
+front. The policy (figures, and why) is stated in docs/security.md.
+
+Everything here is per worker process: with ``--workers N`` a caller gets N times the
+allowance. The limits are small enough that N× is still harmless for a 10-connection pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+import anyio
+import orjson
+from fastapi import HTTPException, Request
+
+from geo.settings import CHECK_BURST, CHECKS_PER_HOUR, PER_ADDRESS, PER_CALLER  # noqa: F401
+
+AUTH_BODY_MAX = 8 * 2**10  # bytes: an e-mail, a password and a path fit many times over
+BODY_SECONDS = 30.0  # a body must have arrived in full within this (slow-trickle bodies)
+HEAVY_PER_CALLER = 4
+"""Expensive requests (``HEAVY``: conflict checks, writes, logins) one caller may have in flight."""
+HEAVY_SHARE = 0.5
+"""Of the pool's connections, the share expensive requests may hold together: the rest is
+kept for reads, so a flood of checks or writes never leaves anonymous readers waiting."""
+HEAVY_WAIT = 10.0  # seconds an expensive request queues for its share before a 429
+BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fits 10 times
+LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+PASSWORD_CHECKS = 2
+"""Password hashes (argon2: ~50 ms of CPU and 64 MiB each) computed at once per worker; the
+others wait their turn in the thread pool, never on the event loop."""
+TRACKED = 50_000  # callers remembered per table; the least recently seen are forgotten
+
+
+class LimitError(HTTPException):
+    """A request over a limit: 413, 408 or 429 (with Retry-After) in OGC exception JSON."""
+
+    def __init__(self, status: int, description: str, retry_after: float | None = None):
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after else None
+        super().__init__(status, description, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, read as it streams in and refused (413) as soon as it passes ``limit`` bytes,
+    or when Content-Length announces more; 408 when it has not arrived within BODY_SECONDS.
+
+    Why not ``request.body()``: it keeps whatever is sent (a 1.5 GB chunked POST took the
+    server to 3.35 GB) before any length can be looked at."""
+    too_big = f"the body is over {limit:,} bytes"
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise LimitError(413, too_big)
+    chunks, size = [], 0
+    try:
+        with anyio.fail_after(BODY_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise LimitError(413, too_big)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise LimitError(408, f"the body did not arrive within {BODY_SECONDS:.0f} s") from None
+    return b"".join(chunks)
+
+
+def caller_key(headers: dict[bytes, bytes], address: str) -> str:
+    """Who a request counts against: its credential (hashed, never kept as given), else its
+    address. A made-up credential is a caller of its own, but PER_ADDRESS still holds."""
+    for name in (b"x-api-key", b"authorization", b"cookie"):
+        value = headers.get(name)
+        if value:
+            return name.decode() + ":" + hashlib.blake2b(value, digest_size=12).hexdigest()
+    return "address:" + address
+
+
+@dataclass
+class Window:
+    """Events per key within a sliding window (failed logins), bounded in keys."""
+
+    seconds: float
+    events: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        queue = self.events.get(key)
+        if queue is None:
+            queue = self.events[key] = deque()
+            if len(self.events) > TRACKED:
+                self.events.popitem(last=False)
+        self.events.move_to_end(key)
+        while queue and queue[0] <= now - self.seconds:
+            queue.popleft()
+        return queue
+
+    def wait(self, key: str, allowed: int, now: float | None = None) -> float:
+        """Seconds until ``key`` may try again (0: now)."""
+        now = time.monotonic() if now is None else now
+        queue = self._recent(key, now)
+        return 0.0 if len(queue) < allowed else queue[-allowed] + self.seconds - now
+
+    def add(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._recent(key, now).append(now)
+
+    def clear(self, key: str) -> None:
+        self.events.pop(key, None)
+
+
+@dataclass
+class Bucket:
+    """A token bucket per key: ``rate`` tokens per second up to ``burst``."""
+
+    rate: float
+    burst: int
+    state: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+
+    def take(self, key: str) -> float:
+        """0 when a token was taken, else the seconds until one is there."""
+        now = time.monotonic()
+        tokens, then = self.state.pop(key, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        self.state[key] = (tokens, now)
+        if len(self.state) > TRACKED:
+            self.state.popitem(last=False)
+        if tokens >= 1:
+            self.state[key] = (tokens - 1, now)
+            return 0.0
+        return (1 - tokens) / self.rate
+
+
+def too_many(description: str, retry_after: float) -> tuple[int, list, bytes]:
+    body = orjson.dumps({"code": "TooManyRequests", "description": description})
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+               (b"retry-after", b"%d" % max(1, math.ceil(retry_after))),
+               (b"cache-control", b"no-store")]  # fmt: skip
+    return 429, headers, body
+
+
+def heavy(method: str, path: str) -> bool:
+    """Requests that cost the database (or a password hash) far more than a read."""
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    return path.startswith(("/applications", "/licences", "/collections", "/auth/token",
+                            "/auth/session"))  # fmt: skip
+
+
+def per_loop(owner: object, name: str, make):
+    """``make()`` once per event loop, kept on ``owner`` (an app's state): locks and limiters
+    belong to the loop they were made in, and tests run one app under several loops."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    found = getattr(owner, name, None)
+    if found is None or found[0] is not loop:
+        found = (loop, make())
+        setattr(owner, name, found)
+    return found[1]
+
+
+@dataclass
+class Logins:
+    """Failed sign-ins per account and per address (api.auth): checked before any hash."""
+
+    accounts: Window = field(default_factory=lambda: Window(LOGIN_WINDOW))
+    addresses: Window = field(default_factory=lambda: Window(LOGIN_WINDOW))
+
+    def wait(self, account: str, address: str) -> float:
+        return max(self.accounts.wait(account, LOGIN_FAILURES_PER_ACCOUNT),
+                   self.addresses.wait(address, LOGIN_FAILURES_PER_ADDRESS))  # fmt: skip
+
+    def failed(self, account: str, address: str) -> None:
+        self.accounts.add(account)
+        self.addresses.add(address)
+
+    def succeeded(self, account: str) -> None:
+        self.accounts.clear(account)
