@@ -10,7 +10,7 @@ purpose="${1:-run}"
 pg=15
 packages="postgresql-$pg postgresql-$pg-postgis-3 postgresql-$pg-pgrouting gdal-bin"
 if [ "$purpose" = "test" ]; then
-    packages="$packages docker-compose chromium fonts-wqy-microhei"
+    packages="$packages docker-compose chromium fonts-wqy-microhei patroni etcd-server haproxy pgbouncer"
 fi
 if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     packages="$packages python3-venv"
