@@ -99,6 +99,11 @@ def _spoken_to(conn: psycopg.AsyncConnection) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    database_read_url: str | None = field(
+        default_factory=lambda: os.environ.get("DATABASE_READ_URL", "").strip() or None
+    )
+    """Where reads go (GET, HEAD: items, tiles, maps, exports, summaries): e.g. HAProxy's port
+    of the synchronous replicas (docs/ha.md); unset, everything goes to ``database_url``."""
     pool_min: int = 1
     pool_max: int = 10
     pool_timeout: float = 30.0
@@ -115,10 +120,9 @@ class Settings:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = Pool(
-            settings.database_url,
+    def new_pool(url: str) -> Pool:
+        return Pool(
+            url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             timeout=settings.pool_timeout,
@@ -128,12 +132,22 @@ def create_app(settings: Settings) -> FastAPI:
             # seconds compiling (2.5 s of 3.1 s for a z5 tile); the API's statements are short.
             kwargs={"autocommit": True, "options": "-c statement_timeout=30000 -c jit=off"},
         )
-        await pool.open(wait=False)
-        app.state.pool = pool
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = new_pool(settings.database_url)
+        read_url = settings.database_read_url
+        reads = new_pool(read_url) if read_url and read_url != settings.database_url else pool
+        for each in {id(pool): pool, id(reads): reads}.values():
+            await each.open(wait=False)
+        app.state.pool = pool  # writes, and whatever must be current
+        app.state.read_pool = reads  # reads (api.auth.pool_for)
         try:
             yield
         finally:
             await pool.close()
+            if reads is not pool:
+                await reads.close()
 
     # The OpenAPI 3.0 definition (/api) and its page (/api.html) are the OGC router's own.
     app = FastAPI(

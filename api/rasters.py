@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import errors
-from api.auth import session
+from api.auth import pool_for, session
 from api.ogc.html import answer
 from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
@@ -50,7 +50,7 @@ class BadRequest(Exception):
 
 
 async def raster_or_404(request: Request, name: str) -> RasterInfo:
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         info = await get_raster_async(conn, name)
     if info is None:
         raise BadRequest(f"no raster {name!r}; see /rasters", 404)
@@ -114,7 +114,7 @@ def describe(request: Request, info: RasterInfo) -> dict:
 
 async def catalogue(request: Request) -> list[RasterInfo]:
     """Every registered raster's catalogue row."""
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         return await list_rasters_async(conn)
 
 
@@ -128,7 +128,7 @@ async def collection_response(request: Request, name: str) -> Response | None:
 
     The page also draws the legend (the /legend document), so it is added for HTML only.
     """
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         info = await get_raster_async(conn, name)
     if info is None:
         return None

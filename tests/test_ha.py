@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -25,6 +26,7 @@ from geo import access
 from geo.ha import HACluster
 from geo.ha_config import DCS, ETCD, MEMBERS
 from tests.conftest import REPO
+from tests.ha_load import GEOJSON, deposit
 
 TTL = DCS["ttl"]
 
@@ -125,3 +127,80 @@ def test_the_ports_route_writes_to_the_primary_and_reads_to_replicas_with_pgrout
             served.add(port)
     replica_ports = {topology.pg[name] for name in ha.replicas()}
     assert served <= replica_ports and served
+
+
+# -- the API's routing -----------------------------------------------------------------------
+
+
+def busy_since(ha: HACluster, member: str, moment: str) -> int:
+    """Client backends of the store's database on ``member`` that did anything after ``moment``
+    (pg_stat_activity.state_change; the API's pooled connections stay open in between)."""
+    with psycopg.connect(ha.topology.member_url(member)) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND state_change > %s::timestamptz",
+            [moment],
+        ).fetchone()[0]
+
+
+def test_api_reads_go_to_replicas_and_writes_to_the_primary(ha, key):
+    leader, replicas = ha.leader(), ha.replicas()
+    with httpx.Client(base_url=ha.topology.api_url, headers={"X-API-Key": key}) as client:
+        for _ in range(4):  # every API process has its pools open
+            client.get("/collections/deposits/items?limit=1").raise_for_status()
+        with psycopg.connect(ha.topology.write_url) as conn:
+            (moment,) = conn.execute("SELECT now()::text").fetchone()
+        for _ in range(20):
+            assert client.get("/collections/deposits/items?limit=3").status_code == 200
+        reads = {m: busy_since(ha, m, moment) for m in MEMBERS}
+        name = "SYNTHETIC-ha-routing"
+        created = client.post("/collections/deposits/items", json=deposit(name, 1), headers=GEOJSON)
+        assert created.status_code == 201, created.text
+        writes = {m: busy_since(ha, m, moment) for m in MEMBERS}
+    assert reads[leader] == 0 and sum(reads[m] for m in replicas) >= 2, reads
+    assert writes[leader] >= 1, writes
+
+
+def test_a_caller_reads_their_write_on_the_next_request_from_a_replica(ha, key):
+    """Read-your-writes: each write is acknowledged only once both replicas applied it
+    (remote_apply), so the next GET, on whichever API process and replica, finds it, and the
+    caches keyed by change counters (the layer's summary, tiles) move with it: each deposit is
+    put west of all others, so the collection's published extent must start at it."""
+    with httpx.Client(base_url=ha.topology.api_url, headers={"X-API-Key": key},
+                      timeout=30) as client:  # fmt: skip
+        west = west_of(client.get("/collections/deposits").json())
+        lat = 29.0
+        missed = []
+        for seq in range(30):
+            name = f"SYNTHETIC-ha-ryw-{seq:03d}"
+            lon = round(west - 0.01 * (seq + 1), 5)
+            feature = {
+                **deposit(name, seq),
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+            created = client.post("/collections/deposits/items", json=feature, headers=GEOJSON)
+            assert created.status_code == 201, created.text
+            fid = created.headers["Location"].rsplit("/", 1)[1]
+            read = client.get(f"/collections/deposits/items/{fid}")
+            if read.status_code != 200 or read.json()["properties"]["name"] != name:
+                missed.append((name, "item", read.status_code))
+            extent = west_of(client.get("/collections/deposits").json())
+            if abs(extent - lon) > 1e-6:
+                missed.append((name, "extent", extent))
+            x, y = tile_of(lon, lat, 14)
+            tile = client.get(f"/collections/deposits/tiles/WebMercatorQuad/14/{x}/{y}")
+            if tile.status_code != 200 or name.encode() not in tile.content:
+                missed.append((name, "tile", tile.status_code))
+    assert missed == []
+
+
+def west_of(collection: dict) -> float:
+    return collection["extent"]["spatial"]["bbox"][0][0]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    import morecantile
+
+    found = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+    return found.x, found.y
