@@ -26,7 +26,7 @@ from geo import access
 from geo.ha import HACluster
 from geo.ha_config import DCS, ETCD, MEMBERS
 from tests.conftest import REPO
-from tests.ha_load import GEOJSON, deposit
+from tests.ha_load import GEOJSON, Load, deposit
 
 TTL = DCS["ttl"]
 
@@ -73,6 +73,13 @@ def heal(ha: HACluster, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     ha.wait(lambda: ha.leader() is not None, deadline, "a leader")
     ha.wait_replicas(len(MEMBERS) - 1, deadline)
+
+
+@pytest.fixture(autouse=True)
+def whole_again(ha: HACluster) -> Iterator[None]:
+    """After each test, pass or fail, the next one starts from a whole cluster."""
+    yield
+    heal(ha)
 
 
 def api_pids(ha: HACluster) -> dict[str, int | None]:
@@ -192,7 +199,13 @@ def test_a_caller_reads_their_write_on_the_next_request_from_a_replica(ha, key):
             tile = client.get(f"/collections/deposits/tiles/WebMercatorQuad/14/{x}/{y}")
             if tile.status_code != 200 or name.encode() not in tile.content:
                 missed.append((name, "tile", tile.status_code))
+        # links are derived: reading them on a replica finds them stale, the rebuild runs on
+        # the primary, and the replica's read then sees the new deposit's links.
+        links = client.get("/collections/links/items", params={"from_name": name, "limit": 10})
     assert missed == []
+    assert links.status_code == 200, links.text
+    assert links.json()["numberMatched"] >= 1
+    assert {f["properties"]["from_name"] for f in links.json()["features"]} == {name}
 
 
 def west_of(collection: dict) -> float:
@@ -204,3 +217,155 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
     found = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
     return found.x, found.y
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+WRITES_RESUME = 15.0  # s from the kill of the primary to the first acknowledged write after it
+READ_WINDOW = 5.0  # s: the longest stretch without a successful read, whatever fails
+
+
+def test_kill_9_the_primary_under_load_loses_no_acknowledged_write(ha, key):
+    """8 readers and 2 writers through HAProxy's API port; the primary's Patroni and PostgreSQL
+    are SIGKILLed (a crashed machine). Patroni promotes a synchronous replica once the leader
+    key expires (ttl 10 s); the API processes reconnect through HAProxy on their own."""
+    pids, old = api_pids(ha), ha.leader()
+    with Load(ha.topology.api_url, key, readers=8, writers=2) as load:
+        time.sleep(3)
+        killed = time.monotonic()
+        ha.kill(old)
+        ha.wait(lambda: ha.leader() not in (None, old), killed + 40, "a new leader")
+        promoted = time.monotonic()
+        resumed = load.wait_for_ok("write", killed, timeout=40)
+        time.sleep(2)
+    ended = time.monotonic()
+    last_good = load.last_ok_before("write", killed)
+    lost = set(load.acknowledged) - names_in_store(ha, load.acknowledged)
+    read_gap = load.longest_gap("read", killed, ended)
+    print(
+        f"\nkill -9 {old}: last good write {killed - last_good:.2f} s before the kill, promotion "
+        f"after {promoted - killed:.1f} s, first good write after {resumed - killed:.1f} s; "
+        f"{len(load.acknowledged)} writes acknowledged, {len(lost)} lost; longest stretch "
+        f"without a read {read_gap:.2f} s, {len(load.failures('read'))} reads failed of "
+        f"{len(load.done('read'))}, {len(load.failures('write'))} writes failed"
+    )
+    assert lost == set()
+    assert resumed is not None and resumed - killed < WRITES_RESUME
+    assert read_gap < READ_WINDOW
+    assert load.count("write") > 10 and load.count("read") > 100
+    assert api_pids(ha) == pids  # the same API processes, never restarted
+    started = time.monotonic()
+    heal(ha)  # the old primary rejoins as a replica (pg_rewind when it must)
+    assert old in ha.replicas(), f"{old} rejoined in {time.monotonic() - started:.1f} s"
+
+
+def test_kill_a_replica_reads_continue_and_it_rejoins_when_restarted(ha, key):
+    victim = ha.replicas()[0]
+    with Load(ha.topology.api_url, key, readers=8, writers=1) as load:
+        time.sleep(2)
+        killed = time.monotonic()
+        ha.kill(victim)
+        time.sleep(6)
+    ended = time.monotonic()
+    read_gap = load.longest_gap("read", killed, ended)
+    resumed = load.first_ok_after("write", killed)
+    lost = set(load.acknowledged) - names_in_store(ha, load.acknowledged)
+    print(
+        f"\nkill -9 {victim}: longest stretch without a read {read_gap:.2f} s "
+        f"({len(load.failures('read'))} failed of {len(load.done('read'))}); first write "
+        f"after {resumed - killed:.2f} s, {len(lost)} lost"
+    )
+    assert read_gap < READ_WINDOW and lost == set()
+    assert resumed is not None and resumed - killed < 5.0
+    assert victim not in ha.replicas()
+    started = time.monotonic()
+    ha.start_member(victim)
+    heal(ha, timeout=60)
+    rejoined = time.monotonic() - started
+    assert victim in ha.replicas(sync=True), f"not synchronous again after {rejoined:.1f} s"
+    with psycopg.connect(ha.topology.write_url) as primary:
+        expected = primary.execute("SELECT count(*), max(id) FROM deposits").fetchone()
+    with psycopg.connect(ha.topology.member_url(victim)) as rejoined_conn:
+        assert (
+            rejoined_conn.execute("SELECT count(*), max(id) FROM deposits").fetchone() == expected
+        )
+
+
+def writable(ha: HACluster) -> list[str]:
+    """Members that would take a write now (up and not in recovery)."""
+    found = []
+    for member in MEMBERS:
+        try:
+            with psycopg.connect(ha.topology.member_url(member), connect_timeout=1) as conn:
+                if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    found.append(member)
+        except psycopg.Error:
+            pass
+    return found
+
+
+def test_a_primary_cut_off_from_etcd_stops_taking_writes_and_no_other_starts(ha):
+    """Two of the three etcd members stop: no quorum, so the primary cannot renew its leader key.
+    It must demote itself within the TTL, and no replica may promote meanwhile (no split brain);
+    with etcd back, a primary is elected again and every acknowledged write is there."""
+    old = ha.leader()
+    with psycopg.connect(ha.topology.write_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS ha_probe (id bigserial PRIMARY KEY, note text)")
+    acknowledged, samples, last_ok = [], [], None
+    cut = time.monotonic()
+    ha.stop("etcd1", "etcd2")
+    try:
+        while time.monotonic() - cut < TTL + 6:
+            samples.append(writable(ha))
+            try:
+                with psycopg.connect(ha.topology.member_url(old), connect_timeout=1,
+                                     autocommit=True) as conn:  # fmt: skip
+                    note = f"partition-{len(samples)}"
+                    conn.execute("INSERT INTO ha_probe (note) VALUES (%s)", [note])
+                    acknowledged.append(note)
+                    last_ok = time.monotonic()
+            except psycopg.Error:
+                pass
+            time.sleep(0.2)
+    finally:
+        heal(ha)
+    refused_after = (last_ok or cut) - cut
+    print(
+        f"\netcd quorum lost: {old} took its last write {refused_after:.1f} s after the cut "
+        f"(ttl {TTL} s); {len(samples)} samples, most writable at once: "
+        f"{max(len(s) for s in samples)}"
+    )
+    assert all(len(s) <= 1 for s in samples), samples  # never two primaries
+    assert all(s == [] for s in samples[-5:]), samples  # and none without a quorum
+    # The leader key was last renewed up to loop_wait before the cut, and it expires ttl later:
+    # by then Patroni has demoted the primary (a restart as a replica, read-only).
+    assert refused_after <= TTL + DCS["loop_wait"] + 1
+    with psycopg.connect(ha.topology.write_url) as conn:
+        found = {n for (n,) in conn.execute("SELECT note FROM ha_probe")}
+    assert set(acknowledged) <= found
+
+
+def test_switchover_by_command_while_writing_loses_nothing(ha, key):
+    old = ha.leader()
+    candidate = ha.replicas()[0]
+    with Load(ha.topology.api_url, key, readers=2, writers=2) as load:
+        time.sleep(2)
+        started = time.monotonic()
+        result = ha.patronictl(
+            "switchover", "--leader", old, "--candidate", candidate, "--force", "emining"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        ha.wait(lambda: ha.leader() == candidate, started + 30, f"{candidate} to lead")
+        resumed = load.wait_for_ok("write", time.monotonic(), timeout=30)
+        time.sleep(1)
+    gap = load.longest_gap("write", started, resumed or time.monotonic())
+    lost = set(load.acknowledged) - names_in_store(ha, load.acknowledged)
+    print(
+        f"\nswitchover {old} -> {candidate}: longest stretch without a write {gap:.2f} s, "
+        f"{len(load.acknowledged)} acknowledged, {len(lost)} lost, "
+        f"{len(load.failures('write'))} failed"
+    )
+    assert lost == set() and resumed is not None
+    assert gap < 10.0
+    heal(ha)
+    assert old in ha.replicas()
