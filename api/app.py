@@ -100,10 +100,9 @@ def _spoken_to(conn: psycopg.AsyncConnection) -> bool:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = Pool(
-            settings.database_url,
+    def new_pool(url: str) -> Pool:
+        return Pool(
+            url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             timeout=settings.pool_timeout,
@@ -116,8 +115,16 @@ def create_app(settings: Settings) -> FastAPI:
                 "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off",
             },
         )
-        await pool.open(wait=False)
-        app.state.pool = pool
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = new_pool(settings.database_url)
+        read_url = settings.database_read_url
+        reads = new_pool(read_url) if read_url and read_url != settings.database_url else pool
+        for each in {id(pool): pool, id(reads): reads}.values():
+            await each.open(wait=False)
+        app.state.pool = pool  # writes, and whatever must be current
+        app.state.read_pool = reads  # reads (api.auth.pool_for)
         job = NetworkJob(settings.database_url, settings.network_check_seconds)
         app.state.network_job = job
         job.start()
@@ -126,6 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await job.stop()
             await pool.close()
+            if reads is not pool:
+                await reads.close()
 
     # The OpenAPI 3.0 definition (/api) and its page (/api.html) are the OGC router's own.
     app = FastAPI(

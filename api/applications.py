@@ -31,7 +31,7 @@ from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from api import errors, limits
-from api.auth import identify, session
+from api.auth import identify, pool_for, session
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from api.ogc.transactions import body_of, content_crs, failed, feature_id
 from geo import licensing
@@ -47,7 +47,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 async def caller(request: Request) -> Claims:
     """The caller's claims; 401 for anonymous requests (every endpoint here needs credentials)."""
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         claims = await identify(request, conn)
     if claims.anonymous:
         raise EditError(401, "licence applications need credentials (an API key or a token)")

@@ -8,7 +8,10 @@ anonymous, so a client with an expired token notices.
 
 Every read and write goes through ``session``: it identifies the caller on the connection it
 hands out and switches that connection's transaction to the caller's claims, so row-level
-security (migration 0005) filters whatever the endpoint then runs.
+security (migration 0005) filters whatever the endpoint then runs. Reads (GET, HEAD) take it from
+the read pool (``Settings.database_read_url``: the synchronous replicas, docs/ha.md), anything
+else from the primary's; the few writes a read may need (a stale derived layer, the first token
+secret) are sent to the primary.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import anyio
 import jwt
 from fastapi import APIRouter, HTTPException, Request
 from psycopg import AsyncConnection
+from psycopg.errors import ReadOnlySqlTransaction
+from psycopg_pool import AsyncConnectionPool
 from starlette.responses import Response
 
 from api import limits
@@ -63,10 +68,22 @@ def credentials(request: Request) -> tuple[str, str] | None:
     return ("key", value) if value.startswith(access.KEY_PREFIX) else ("token", value)
 
 
+def pool_for(request: Request) -> AsyncConnectionPool:
+    """The read pool for reads (the primary's when no read URL is set), else the primary's."""
+    state = request.app.state
+    if request.method in SAFE_METHODS:
+        return getattr(state, "read_pool", state.pool)
+    return state.pool
+
+
 async def signing_secret(request: Request, conn: AsyncConnection) -> bytes:
     state = request.app.state
     if getattr(state, "token_secret", None) is None:
-        state.token_secret = await access.token_secret(conn)
+        try:
+            state.token_secret = await access.token_secret(conn)
+        except ReadOnlySqlTransaction:  # a replica, and no secret made yet: the primary makes it
+            async with state.pool.connection() as primary:
+                state.token_secret = await access.token_secret(primary)
     return state.token_secret
 
 
@@ -145,7 +162,7 @@ async def session(
     request: Request, refreshing: Iterable = (), timeout: float | None = None
 ) -> AsyncIterator[AsyncConnection]:
     """A pooled connection inside a transaction that acts as the caller (see geo.access)."""
-    async with request.app.state.pool.connection(timeout=timeout) as conn:
+    async with pool_for(request).connection(timeout=timeout) as conn:
         await note_staleness(request, conn, refreshing)
         claims = await identify(request, conn)
         async with conn.transaction():

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import psycopg
 
+from api.cli_cluster import cluster_group
 from api.cli_db import database_group
 from api.cli_rasters import raster_group
 from api.cli_users import user_group
@@ -330,6 +331,7 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
 
 
 main.add_command(database_group)
+main.add_command(cluster_group)
 main.add_command(user_group)
 main.add_command(raster_group)
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import errors
-from api.auth import session
+from api.auth import pool_for, session
 from api.ogc.html import answer
 from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
@@ -47,7 +47,7 @@ class BadRequest(Exception):
 
 
 async def raster_or_404(request: Request, name: str) -> RasterInfo:
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         found = await read_rasters(conn, name)
     if not found:
         raise BadRequest(f"no raster {name!r}; see /rasters", 404)
@@ -115,7 +115,7 @@ def describe(request: Request, info: RasterInfo) -> dict:
 
 async def catalogue(request: Request) -> list[RasterInfo]:
     """Every registered raster's catalogue row."""
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         return await read_rasters(conn)
 
 
@@ -129,7 +129,7 @@ async def collection_response(request: Request, name: str) -> Response | None:
 
     The page also draws the legend (the /legend document), so it is added for HTML only.
     """
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         found = await read_rasters(conn, name)
     if not found:
         return None

@@ -56,6 +56,10 @@ class Settings:
 
     database_url: str = field(default_factory=lambda: normalize_url(_env("DATABASE_URL", "")))
     """The store (``DATABASE_URL``); empty: the embedded cluster under ``home``."""
+    database_read_url: str | None = field(default_factory=lambda: _env("DATABASE_READ_URL"))
+    """Where reads go (``DATABASE_READ_URL``; GET, HEAD: items, tiles, maps, exports, summaries):
+    e.g. HAProxy's port of the synchronous replicas (docs/ha.md); unset, everything goes to
+    ``database_url``."""
     pool_min: int = 1
     """Connections each worker process keeps open."""
     pool_max: int = 10

@@ -45,6 +45,7 @@ fi
 packages="postgresql-$pg postgresql-$pg-postgis-3 postgresql-$pg-pgrouting gdal-bin"
 if [ "$purpose" = "test" ]; then
     packages="$packages docker-compose chromium fonts-wqy-microhei nginx"
+    packages="$packages patroni etcd-server haproxy pgbouncer"
 fi
 if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
     packages="$packages python3-venv"

@@ -17,7 +17,7 @@ import psycopg
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.auth import identify, note_staleness
+from api.auth import identify, note_staleness, pool_for
 from api.ogc.params import ParameterError
 from api.ogc.respond import GEOJSON, HTML, JSON, VARY, cache_control, link, url, with_params
 from geo.history import as_of_source, set_as_of
@@ -54,7 +54,7 @@ async def streamed_items(
     change counter (raised by the database on every write) and this request's URL. A database
     error after the first byte can only cut the body short: the status is already sent.
     """
-    pool = request.app.state.pool
+    pool = pool_for(request)
     conn = await pool.getconn()
     try:
         await note_staleness(request, conn, [layer])

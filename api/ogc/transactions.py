@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import errors, limits
-from api.auth import identify, session
+from api.auth import identify, pool_for, session
 from api.ogc.features import layer_or_404
 from api.ogc.params import ParameterError
 from api.ogc.params import crs as parse_crs
@@ -56,7 +56,7 @@ async def writer(request: Request, layer: Layer) -> None:
     """403 before any work for callers who may not write at all (the database checks again)."""
     if not layer.editable:
         raise EditError(405, f"{layer.id} is derived from the other layers and read-only")
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         claims = await identify(request, conn)
     if claims.anonymous:
         raise EditError(401, "writing needs credentials (an API key or a bearer token)")
@@ -194,7 +194,7 @@ async def options_item(request: Request, collection_id: str, fid: str) -> Respon
 
 async def may_write(request: Request) -> bool:
     """What QGIS asks before it offers editing: does this caller's role write at all?"""
-    async with request.app.state.pool.connection() as conn:
+    async with pool_for(request).connection() as conn:
         return (await identify(request, conn)).can_write
 
 
