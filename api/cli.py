@@ -103,6 +103,11 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     click.echo(f"loading the sample data from {SAMPLES}", err=True)
                     load_samples(conn)
                     counts = db.layer_counts(conn)
+                if not conn.execute("SELECT 1 FROM basemap LIMIT 1").fetchone():
+                    from geo.basemap import load_basemap
+
+                    loaded = load_basemap(conn)
+                    click.echo(f"loaded the offline basemap: {loaded} features", err=True)
                 if samples and not conn.execute("SELECT 1 FROM rasters LIMIT 1").fetchone():
                     from geo.raster_derive import derive_samples
 

@@ -115,6 +115,7 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
     logistics network and the links are brought up to date (where pgRouting exists), so the
     store is complete when serving starts rather than on the first read of links.
     """
+    from geo.basemap import load_basemap
     from geo.projects import load_projects  # it reads LoadError and LoadReport from here
 
     with conn.transaction():
@@ -124,6 +125,7 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
         ]
         if (directory / "projects.json").exists():
             reports.append(load_projects(conn, directory / "projects.json", upsert=True))
+    load_basemap(conn)  # reference geography, replaced whole (geo/basemap.py)
     if network.routable(conn):
         network.build(conn)
     return reports
