@@ -136,6 +136,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "links": "LINESTRING",
         "rasters": "POLYGON",  # footprints (migration 0004)
         "project_features": "GEOMETRY",  # the projects' sites, collected (view, migration 0006)
+        "basemap": "GEOMETRY",  # land, lines and places of the offline basemap (migration 0016)
     }
 
 
