@@ -22,6 +22,7 @@ from api import (
     analysis,
     applications,
     auth,
+    basemap,
     browser_session,
     errors,
     health,
@@ -162,6 +163,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(maps.router)
+    app.include_router(basemap.router)
     # CSS, the map scripts and the vendored Leaflet and plugins (no CDN: it runs offline).
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

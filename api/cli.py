@@ -96,6 +96,7 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
 
     from api import server
     from api.app import Settings, create_app
+    from geo.basemap import has_basemap
     from geo.raster import has_rasters
 
     try:
@@ -106,6 +107,11 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
                     click.echo(f"loading the sample data from {SAMPLES}", err=True)
                     load_samples(conn)
                     counts = db.layer_counts(conn)
+                if not has_basemap(conn):
+                    from geo.basemap import load_basemap
+
+                    loaded = load_basemap(conn)
+                    click.echo(f"loaded the offline basemap: {loaded} features", err=True)
                 if samples and not has_rasters(conn):
                     from geo.raster_derive import derive_samples
 

@@ -20,6 +20,7 @@ import shapely
 from psycopg import sql
 
 from geo import copy, network, tile_rank
+from geo.basemap import load_basemap
 from geo.files import FileError, read_file
 from geo.load_errors import LoadError, LoadReport
 from geo.models import LAYERS
@@ -101,6 +102,7 @@ def load_samples(conn: psycopg.Connection, directory: Path = SAMPLES) -> list[Lo
             reports.append(load_resources(conn, directory / "deposit_resources.csv", upsert=True))
         if (directory / "projects.json").exists():
             reports.append(load_projects(conn, directory / "projects.json", upsert=True))
+    load_basemap(conn)  # reference geography, replaced whole (geo/basemap.py)
     if network.routable(conn):
         network.build(conn)
     return reports

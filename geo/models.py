@@ -430,6 +430,23 @@ DERIVED: dict[str, type[Base]] = {"links": Link, "projects": ProjectFeature}
 """Published tables and views built from the layers (never loaded from files), by layer id."""
 
 
+class Basemap(Base):
+    """The offline basemap (migration 0016, ``geo.basemap``): reference geography, not a layer."""
+
+    __tablename__ = "basemap"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    layer: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_ur: Mapped[str | None] = mapped_column(Text)
+    names_source: Mapped[str | None] = mapped_column(Text)
+    rank: Mapped[int | None] = mapped_column(SmallInteger)
+    capital: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False)
+
+
 # The catalogue's resources and its EarthResourceML-Lite views (migration 0014), kept in their
 # own module for size; imported here so that every model is known once this module is.
 from geo.models_erml import (  # noqa: E402

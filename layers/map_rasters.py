@@ -28,6 +28,7 @@ from folium.raster_layers import ImageOverlay
 from geo import raster_read
 from geo.raster import RasterInfo
 from geo.zonal import zonal_rows, zones_statement
+from layers import map_texts
 
 PANE = "em-rasters"
 OPACITY = 0.75
@@ -103,8 +104,8 @@ def embedded(conn: psycopg.Connection, infos: Sequence[RasterInfo]) -> list[MapR
 def attribution(info: RasterInfo) -> str:
     """What the map credits while the raster is shown (folium requires some text)."""
     title = html.escape(info.title)
-    if info.derived:
-        return f"{title}: derived from {html.escape(', '.join(info.derived_from or []))}"
+    if info.derived:  # its inputs are table names: developer text, not a credit
+        return f"{title}: computed by this platform from its own layers"
     if info.source.startswith(("http://", "https://")):
         return f'<a href="{html.escape(info.source)}">{title}</a>'
     return title
@@ -155,5 +156,6 @@ def config(item: MapRaster) -> dict:
         "source": {"kind": "tiles" if item.tiles else "image"},
         "legend": item.legend,
         "legendUrl": item.legend_url,
+        "about": about.as_dict() if (about := map_texts.RASTERS.get(info.name)) else None,
         "zonal": zonal,
     }

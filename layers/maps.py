@@ -23,12 +23,12 @@ from branca.element import Element, MacroElement
 from folium.plugins import MarkerCluster
 from jinja2 import Template
 
-from geo import network
+from geo import basemap, network
 from geo.query import ItemsQuery, items_statement
 from geo.raster import list_rasters
 from geo.settings import MAP_EMBED_MAX
 from geo.validate import EXTENT
-from layers import i18n, map_rasters, terms
+from layers import i18n, map_fonts, map_rasters, map_texts, terms
 from layers.catalogue import CATALOGUE, Layer
 from layers.map_rasters import MapRaster
 
@@ -39,11 +39,17 @@ OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">Open
 ICON = "favicon.svg"
 BOUNDS = [[EXTENT[1], EXTENT[0]], [EXTENT[3], EXTENT[2]]]
 LINKS = "links"
-CSS = ("leaflet/leaflet.css", "markercluster/MarkerCluster.css",
+CSS = ("fonts/fonts.css", "leaflet/leaflet.css", "markercluster/MarkerCluster.css",
        "markercluster/MarkerCluster.Default.css", "emining-map.css")  # fmt: skip
+FEATURED = ("copper", "gold")
+"""Commodities drawn on their own, never inside a cluster, so that the first view shows them."""
 JS = ("leaflet/leaflet.js", "markercluster/leaflet.markercluster.js",
       "vectorgrid/Leaflet.VectorGrid.bundled.min.js", "emining-map.js",
-      "emining-rasters.js")  # fmt: skip
+      "emining-i18n.js", "emining-rasters.js", "emining-basemap.js")  # fmt: skip
+BASEMAP_ATTRIBUTION = (
+    '<a href="https://www.naturalearthdata.com/">Natural Earth</a> (public domain), '
+    '<a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0)'
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,8 @@ class Assets:
     folder: Path
     url: str | None = None
 
-    def tags(self, vector_tiles: bool) -> str:
+    def tags(self, vector_tiles: bool, text: str = "") -> str:
+        """``text``: what the page shows, whose characters choose the inlined font chunks."""
         scripts = [js for js in JS if vector_tiles or "vectorgrid" not in js]
         if self.url is not None:
             links = [f'<link rel="icon" href="{self.url}/{ICON}" type="image/svg+xml">']
@@ -77,7 +84,8 @@ class Assets:
             return "\n".join(links + [f'<script src="{self.url}/{js}"></script>' for js in scripts])
         icon = base64.b64encode((self.folder / ICON).read_bytes()).decode()
         styles = [f'<link rel="icon" href="data:image/svg+xml;base64,{icon}">']
-        styles += [f"<style>{self._css(css)}</style>" for css in CSS]
+        styles += [f"<style>{map_fonts.inline_css(self.folder, text)}</style>"]
+        styles += [f"<style>{self._css(css)}</style>" for css in CSS if css != map_fonts.CSS]
         return "\n".join(styles + [f"<script>{self._read(js)}</script>" for js in scripts])
 
     def _read(self, name: str) -> str:
@@ -135,6 +143,7 @@ def _layer_config(item: MapLayer, items_base: str | None) -> dict:
         "style": layer.style.as_dict(),
         "popup": layer.popup.as_dict(),
         "cluster": layer.cluster and not item.tiles,
+        "featured": list(FEATURED) if layer.style.by == "commodities" else [],
         "source": source,
         "total": item.total,
         "shown": item.shown,
@@ -151,6 +160,7 @@ def build_map(
     links: MapLayer | None = None,
     items_base: str | None = None,
     rasters: Sequence[MapRaster] = (),
+    offline: dict | None = None,
 ) -> str:
     """The map as one HTML document.
 
@@ -158,18 +168,19 @@ def build_map(
     a deposit is clicked, or its inlined data is searched (standalone). ``items_base``: the
     /collections URL, for "details" links to each feature's page (None in a standalone file).
     ``rasters``: overlays under the vector layers, off at first (``layers.map_rasters``).
+    ``offline``: the platform's own basemap, ``{"url": ".../basemap/{layer}.geojson"}`` or
+    ``{"data": {layer: FeatureCollection bytes}}`` (``geo.basemap``); drawn under everything.
     """
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
     shown = [*layers, *([links] if links else [])]
     figure = folium.Figure(title=i18n.UI["map_title"][lang])
     # maxZoom: with no tile layer Leaflet has none, and marker clustering needs one.
     m = folium.Map(
-        location=[30.4, 69.3], zoom_start=5, tiles=None, control_scale=True, maxZoom=18, minZoom=3
+        location=[30.4, 69.3], zoom_start=5, tiles=None, maxZoom=18, minZoom=3, zoomSnap=0.25
     )
     m.default_js, m.default_css = [], []  # replaced by the vendored copies below
     m.add_to(figure)
     vector_tiles = any(item.tiles for item in shown)
-    figure.header.add_child(Element(assets.tags(vector_tiles)), name="emining_assets")
     if basemap:
         folium.TileLayer(
             basemap,
@@ -189,27 +200,41 @@ def build_map(
         group.add_to(m)
         groups.append((item.layer.id, group.get_name()))
     groups += map_rasters.add_to(m, rasters, lang)
-    control = folium.LayerControl(collapsed=False, position="topright")
+    # Collapsed to its button (opened by a tap or hover) so that it covers no marker on a phone.
+    control = folium.LayerControl(collapsed=True, position="topright")
     control.add_to(m)
     config = {
         "lang": lang,
         "languages": i18n.LANGUAGES,
         "rtl": sorted(i18n.RTL),
-        "ui": _texts(i18n.UI),
+        "ui": {**_texts(i18n.UI), **_texts(map_texts.UI)},
+        "places": _texts(map_texts.PROVINCES),
+        "units": _texts(map_texts.UNITS),
         "fields": _texts(i18n.FIELDS),
         "terms": _texts(terms.TERMS),
         "bounds": BOUNDS,
         "layers": [_layer_config(item, items_base) for item in layers],
         "links": _layer_config(links, items_base) if links else None,
         "rasters": [map_rasters.config(r) for r in rasters],
+        "basemap": _offline(offline),
     }
     payload = orjson.dumps(config).replace(b"<", b"\\u003c").decode()
+    figure.header.add_child(Element(assets.tags(vector_tiles, payload)), name="emining_assets")
     figure.html.add_child(
         Element(f'<script type="application/json" id="emining-config">{payload}</script>'),
         name="emining_config",
     )
     _Start(m.get_name(), control.get_name(), groups).add_to(m)
     return figure.render()
+
+
+def _offline(offline: dict | None) -> dict | None:
+    if offline is None:
+        return None
+    found = {"attribution": BASEMAP_ATTRIBUTION, "url": offline.get("url")}
+    if "data" in offline:
+        found["data"] = {k: orjson.Fragment(v) for k, v in offline["data"].items()}
+    return found
 
 
 CLUSTER = {"disableClusteringAtZoom": 9, "maxClusterRadius": 45, "showCoverageOnHover": False}
@@ -233,6 +258,7 @@ def plan(
 def _columns(layer: Layer) -> tuple[str, ...]:
     """The columns a map reads: the popup's, the style's, and the links' endpoints."""
     names = [*layer.popup.columns, *([layer.style.by] if layer.style.by else [])]
+    names += ["name_zh", "name_ur"]  # titles in the map's language, where the store has them
     if layer.id == LINKS:
         names += ["from_layer", "from_id", "kind", "km", "hours", "to_name"]
     return tuple(n for n in dict.fromkeys(names) if n in layer.source.properties)
@@ -267,6 +293,13 @@ def standalone(
     layers = [read_layer(conn, layer) for layer in CATALOGUE if layer.id != LINKS]
     links = next((read_layer(conn, lay) for lay in CATALOGUE if lay.id == LINKS), None)
     rasters = map_rasters.embedded(conn, list_rasters(conn))
+    offline = {"data": basemap.read_all(conn)}
     return build_map(
-        layers, Assets(assets_folder), lang=lang, links=links, rasters=rasters, **options
+        layers,
+        Assets(assets_folder),
+        lang=lang,
+        links=links,
+        rasters=rasters,
+        offline=offline,
+        **options,
     )

@@ -2,8 +2,8 @@
 
 Why data, not code: the folium map (``layers.maps``), the vector-tile styling in the browser and
 any later consumer (a QGIS style export, a notebook) read the same colours and fields, and a test
-checks that every vocabulary value has a colour. Colours come from ColorBrewer/Tableau-like
-qualitative palettes chosen to stay distinct on the pale, tile-less background of the maps.
+checks that every vocabulary value has a colour. Colours come from
+colour-blind safe palettes (see below) chosen to stay distinct on the offline basemap.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Style:
     radius: float = 6.0
     dashes: dict[str, str] = field(default_factory=dict)
     """SVG dash arrays per value (rail drawn dashed, for readers who cannot tell the colours)."""
+    shape: Literal["circle", "square", "diamond"] = "circle"
+    """How points are drawn, so that kinds differ by shape as well as colour."""
 
     def colour_of(self, value: object) -> str:
         if isinstance(value, list | tuple):
@@ -53,6 +55,7 @@ class Style:
             "fillOpacity": self.fill_opacity,
             "radius": self.radius,
             "dashes": self.dashes,
+            "shape": self.shape,
         }
 
 
@@ -90,85 +93,103 @@ def palette(values: tuple[str, ...], colours: tuple[str, ...]) -> dict[str, str]
     return dict(zip(values, colours, strict=False))
 
 
-# 29 commodities: related metals share a hue family (base metals warm, precious gold/silver,
-# energy dark, industrial minerals muted), so a cluster of colours still reads as a family.
+# Colours are Okabe-Ito (Okabe & Ito 2008) and Paul Tol's "muted"/"vibrant" schemes, chosen
+# for readers with colour-vision deficiency, and every layer kind differs in shape or dash as
+# well as colour: deposits are circles, SEZs squares, facilities diamonds, concessions areas,
+# roads solid, rail dashed, each link kind its own dash. The most reported commodities take the
+# eight Okabe-Ito colours (copper vermillion, gold orange); the rest are tints that the legend
+# only lists when present. No kind's colour is reused by another kind (tests/test_map_style.py),
+# and cluster bubbles are white with a dark ring (emining-map.css), not any of these.
 COMMODITY_COLOURS = palette(
     vocab.COMMODITIES,
     (
-        "#8c6d31",  # antimony
-        "#9c9ede",  # barite
-        "#ad494a",  # bauxite
-        "#5254a3",  # chromite
-        "#252525",  # coal
-        "#d95f02",  # copper
-        "#7b4173",  # fluorite
-        "#e7298a",  # gemstones
-        "#e6ab02",  # gold
-        "#969696",  # granite
-        "#636363",  # graphite
-        "#bdbdbd",  # gypsum
-        "#843c39",  # iron
-        "#6b6ecf",  # lead
-        "#b5cf6b",  # limestone
-        "#17becf",  # lithium
-        "#cedb9c",  # magnesite
-        "#a55194",  # manganese
-        "#e7cb94",  # marble
-        "#393b79",  # molybdenum
-        "#637939",  # nickel
-        "#8ca252",  # phosphate
-        "#1b9e77",  # rare_earths
-        "#9ecae1",  # salt
-        "#7f7f7f",  # silver
-        "#bcbd22",  # sulphur
-        "#3182bd",  # tungsten
-        "#31a354",  # uranium
-        "#756bb1",  # zinc
+        "#7d6b91",  # antimony
+        "#c2b8e0",  # barite
+        "#a0522d",  # bauxite
+        "#56b4e9",  # chromite (Okabe-Ito sky blue)
+        "#000000",  # coal (Okabe-Ito black)
+        "#d55e00",  # copper (Okabe-Ito vermillion)
+        "#9467bd",  # fluorite
+        "#cc79a7",  # gemstones (Okabe-Ito reddish purple)
+        "#e69f00",  # gold (Okabe-Ito orange)
+        "#a6a6a6",  # granite
+        "#4d4d4d",  # graphite
+        "#e0e0e0",  # gypsum
+        "#8c2d04",  # iron
+        "#6a5acd",  # lead
+        "#d8d3b0",  # limestone
+        "#00a3a3",  # lithium
+        "#b3de69",  # magnesite
+        "#8e3b8e",  # manganese
+        "#f2e6d9",  # marble
+        "#1f4e79",  # molybdenum
+        "#6b8e23",  # nickel
+        "#9acd32",  # phosphate
+        "#009e73",  # rare_earths (Okabe-Ito bluish green)
+        "#fafafa",  # salt
+        "#c0c0c0",  # silver
+        "#f0e442",  # sulphur (Okabe-Ito yellow)
+        "#2f4f4f",  # tungsten
+        "#7fbf3f",  # uranium
+        "#7570b3",  # zinc
     ),
 )
+# Tol muted; the two lapsed states share grey and differ by dash.
 LICENCE_STATUS_COLOURS = palette(
     vocab.LICENCE_STATUS,
-    ("#fdae61", "#1a9641", "#66bd63", "#d7191c", "#878787", "#bababa", "#7b3294", "#fee0b6"),
+    ("#ddcc77", "#117733", "#44aa99", "#cc6677", "#888888", "#aaaaaa", "#882255", "#aa4499"),
 )
-CORRIDOR_MODE_COLOURS = palette(vocab.CORRIDOR_MODE, ("#c51b7d", "#2c7bb6"))
+LICENCE_STATUS_DASHES = {"expired": "6 4", "relinquished": "2 4", "withdrawn": "8 3 2 3"}
+CORRIDOR_MODE_COLOURS = palette(vocab.CORRIDOR_MODE, ("#7f4f24", "#1a1a1a"))
 FACILITY_KIND_COLOURS = palette(
     vocab.FACILITY_KIND,
-    (
-        "#08519c",
-        "#4292c6",
-        "#a50f15",
-        "#de2d26",
-        "#fb6a4a",
-        "#fc9272",
-        "#54278f",
-        "#737373",
-        "#969696",
-        "#3f007d",
-        "#fdae6b",
-    ),
-)
+    ("#0077bb", "#33bbee", "#cc3311", "#ee3377", "#ee7733", "#009988", "#bbbb00", "#555555",
+     "#999999", "#6a3d9a", "#225555"),
+)  # fmt: skip
 RESOURCE_CATEGORY_COLOURS = palette(
     vocab.RESOURCE_CATEGORY,
     ("#08306b", "#2171b5", "#6baed6", "#4292c6", "#00441b", "#41ab5d", "#238b45", "#8c6d31",
      "#bdbdbd"),
 )  # fmt: skip
-SEZ_STATUS_COLOURS = palette(vocab.SEZ_STATUS, ("#c994c7", "#df65b0", "#dd1c77", "#980043"))
-LINK_KIND_COLOURS = palette(LINK_KIND, ("#ff7f00", "#dd1c77", "#08519c"))
+SEZ_STATUS_COLOURS = palette(vocab.SEZ_STATUS, ("#9f94d6", "#6f61be", "#4b3aa8", "#332288"))
+LINK_KIND_COLOURS = palette(LINK_KIND, ("#999933", "#8e7cc3", "#66ccee"))
 PROJECT_STAGE_COLOURS = palette(
     vocab.PROJECT_STAGE, ("#4daf4a", "#984ea3", "#e41a1c", "#377eb8", "#a65628")
 )
 
-DEPOSITS = Style("point", "commodities", COMMODITY_COLOURS, radius=7, fill_opacity=0.85)
-CONCESSIONS = Style("polygon", "status", LICENCE_STATUS_COLOURS, weight=1.5, fill_opacity=0.2)
-FACILITIES = Style("point", "kind", FACILITY_KIND_COLOURS, radius=8, fill_opacity=0.9)
+DEPOSITS = Style("point", "commodities", COMMODITY_COLOURS, radius=7, fill_opacity=0.9)
+CONCESSIONS = Style(
+    "polygon",
+    "status",
+    LICENCE_STATUS_COLOURS,
+    weight=2,
+    fill_opacity=0.25,
+    dashes=LICENCE_STATUS_DASHES,
+)
+FACILITIES = Style(
+    "point", "kind", FACILITY_KIND_COLOURS, radius=8, fill_opacity=0.95, shape="diamond"
+)
 SEZS = Style(
-    "point", "status", SEZ_STATUS_COLOURS, colour="#ae017e", radius=8, fill_opacity=0.7, weight=2
+    "point",
+    "status",
+    SEZ_STATUS_COLOURS,
+    colour="#332288",
+    radius=8,
+    fill_opacity=0.9,
+    weight=2,
+    shape="square",
 )
 CORRIDORS = Style("line", "mode", CORRIDOR_MODE_COLOURS, weight=3, dashes={"rail": "8 5"})
-LINKS = Style("line", "kind", LINK_KIND_COLOURS, weight=4, dashes={"access": "2 6"})
+LINKS = Style(
+    "line",
+    "kind",
+    LINK_KIND_COLOURS,
+    weight=4,
+    dashes={"access": "2 6", "sez": "10 4 2 4", "port": "14 6"},
+)
 # Points and polygons (a project's sites): polygons drawn with the areas, points as large rings.
 PROJECTS = Style("polygon", "stage", PROJECT_STAGE_COLOURS, weight=3, fill_opacity=0.2, radius=11)
-PROVINCES = Style("polygon", colour="#7a8a84", weight=1.2, fill_opacity=0.08)
+PROVINCES = Style("polygon", colour="#6b7a74", weight=1.2, fill_opacity=0.0)
 RESOURCES = Style("point", "category", RESOURCE_CATEGORY_COLOURS, radius=6, fill_opacity=0.8)
 ERML = Style("point", colour="#6a51a3", radius=5, fill_opacity=0.7)
 DISTRICTS = Style("polygon", colour="#a3b1ab", weight=0.6, fill_opacity=0.0)

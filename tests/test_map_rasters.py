@@ -27,7 +27,7 @@ from geo.zonal import zonal_rows, zones_statement
 from layers import i18n
 from tests.conftest import LiveServer, add_sample_rasters, fresh_database
 from tests.test_html import Watched, browser, watching  # noqa: F401  (the browser fixture)
-from tests.test_map import EMINING, OUTPUT, open_map
+from tests.test_map import EMINING, OUTPUT, open_map, switch_layer
 
 ACCESS = "accessibility"
 DENSITY = "deposit_density"
@@ -118,7 +118,7 @@ def test_rasters_are_overlays_off_at_first_with_titles_in_each_language(browse, 
 def test_switching_a_raster_on_loads_its_png_tiles_and_shows_its_legend(browse, store):
     page = open_map(browse)
     info = store[1][ACCESS]
-    overlay_input(page, info).check()
+    switch_layer(overlay_input(page, info), True)
     tiles = page.locator(f".em-raster-{ACCESS} img.leaflet-tile-loaded")
     expect(tiles.first).to_be_attached()
     page.wait_for_function(f"() => window.eminingReady[{ACCESS!r}] !== undefined")
@@ -143,7 +143,7 @@ def test_switching_a_raster_on_loads_its_png_tiles_and_shows_its_legend(browse, 
     expect(legend.locator(".em-units")).to_have_text(info.units)
     assert f"{browse.origin}/collections/{ACCESS}/legend" in browse.requests
     page.screenshot(path=OUTPUT / "map-raster.png")
-    overlay_input(page, info).uncheck()
+    switch_layer(overlay_input(page, info), False)
     expect(legend).to_have_count(0)
     expect(page.locator(f".em-raster-{ACCESS}")).to_have_count(0)
     browse.assert_clean()
@@ -178,8 +178,9 @@ def test_the_standalone_file_has_each_raster_inlined_with_legend_and_statistics(
         page = watched.page
         page.goto(origin, wait_until="load")
         page.wait_for_function("() => window.eminingMap !== undefined")
+        page.evaluate("() => { eminingMap.control.expand(); }")
         info = rasters[ACCESS]
-        overlay_input(page, info).check()
+        switch_layer(overlay_input(page, info), True)
         picture = page.locator(f"img.leaflet-image-layer.em-raster-{ACCESS}")
         expect(picture).to_be_attached()
         page.wait_for_function(

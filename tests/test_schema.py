@@ -140,6 +140,7 @@ def test_geometry_columns_are_typed_in_4326(conn):
         "resource_features": "POINT",
         "erml_mineral_occurrences": "POINT",
         "erml_commodity_resources": "POINT",
+        "basemap": "GEOMETRY",  # land, lines and places of the offline basemap (migration 0016)
     }
 
 

@@ -59,6 +59,7 @@
     }
     map.fitBounds(this.config.bounds, { animate: false });  // clusters must not be filled mid-zoom
     this.highlight.addTo(map);
+    this.startBasemap();  // emining-basemap.js
     const all = this.config.layers.concat(this.config.links ? [this.config.links] : []);
     for (const layer of all) {
       const group = this.groups[layer.id];
@@ -76,14 +77,63 @@
     this.addLanguageSwitch();
     this.legend = L.control({ position: "bottomright" });
     this.legend.onAdd = () => {
-      const box = el("div", "em-legend leaflet-control");
+      // A disclosure: open on a wide screen, closed on a phone (its summary stays a button).
+      const box = el("details", "em-legend leaflet-control");
+      box.open = !this.narrow();
+      box.appendChild(el("summary", "em-legend-title"));
+      const body = el("div", "em-legend-body");
+      body.tabIndex = 0;  // it scrolls: reachable by keyboard
+      box.appendChild(body);
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       return box;
     };
     this.legend.addTo(map);
+    L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
+    if (this.narrow()) this.control.collapse();
     this.setLanguage(this.lang);
     map.getContainer().classList.add("em-map");
+    this.fitFirstView();
+  };
+
+  EMap.prototype.narrow = function () {
+    return this.map.getSize().x < 700;
+  };
+
+  // The first view: Pakistan fitted in the part of the map that the controls leave free. The
+  // controls sit in the corners; padding either the sides or the top and bottom by what they
+  // take, whichever leaves Pakistan larger (sides on a landscape screen, top/bottom on a phone).
+  EMap.prototype.fitFirstView = function () {
+    const map = this.map;
+    const box = map.getContainer().getBoundingClientRect();
+    const pad = { left: 0, right: 0, top: 0, bottom: 0 };
+    const bars = { top: 0, bottom: 0 };
+    for (const corner in map._controlCorners) {
+      for (const control of map._controlCorners[corner].children) {
+        const r = control.getBoundingClientRect();
+        if (!r.width || !r.height) continue;
+        const bar = r.width > box.width * 0.4;  // a wide, low strip (attribution): top/bottom only
+        if (bar && corner.indexOf("top") >= 0) bars.top = Math.max(bars.top, r.bottom - box.top);
+        else if (bar) bars.bottom = Math.max(bars.bottom, box.bottom - r.top);
+        if (bar) continue;
+        if (corner.indexOf("left") >= 0) pad.left = Math.max(pad.left, r.right - box.left);
+        else pad.right = Math.max(pad.right, box.right - r.left);
+        if (corner.indexOf("top") >= 0) pad.top = Math.max(pad.top, r.bottom - box.top);
+        else pad.bottom = Math.max(pad.bottom, box.bottom - r.top);
+      }
+    }
+    const m = 6;
+    const sides = { paddingTopLeft: [pad.left + m, bars.top + m], paddingBottomRight: [pad.right + m, bars.bottom + m] };
+    const ends = { paddingTopLeft: [m, Math.max(pad.top, bars.top) + m], paddingBottomRight: [m, Math.max(pad.bottom, bars.bottom) + m] };
+    const size = map.getSize();
+    const zoom = (o) => {
+      const padding = L.point(o.paddingTopLeft).add(o.paddingBottomRight);
+      if (padding.x >= size.x - 100 || padding.y >= size.y - 100) return -Infinity;  // no room
+      return map.getBoundsZoom(this.config.bounds, false, padding);
+    };
+    const best = zoom(sides) >= zoom(ends) ? sides : ends;
+    map.fitBounds(this.config.bounds, Object.assign({ animate: false }, best));
+    this.firstView = best;
   };
 
   // ---- data --------------------------------------------------------------------------------
@@ -136,6 +186,7 @@
     const self = this;
     const isLink = this.config.links && layer.id === this.config.links.id;
     if (isLink) this.indexLinks(features);
+    if (layer.id === "provinces") this.learnNames(features);
     const background = layer.style.geometry === "polygon" && !layer.style.by;
     const kind = isLink ? "links" : background ? "background" : layer.style.geometry;
     const geojson = L.geoJSON({ type: "FeatureCollection", features: features }, {
@@ -144,18 +195,52 @@
       pointToLayer: (f, latlng) => {
         const options = self.pathStyle(layer, f.properties || {}, "Point", f.id);
         options.pane = PANES.point[0];
+        if (layer.style.shape && layer.style.shape !== "circle") return self.shapeMarker(latlng, options, layer.style.shape);
         return L.circleMarker(latlng, options);
       },
       onEachFeature: (f, item) => {
         self.note(layer, (f.properties || {})[layer.style.by]);
         item.feature = f;
-        item.bindPopup(() => self.popup(layer, f.id, f.properties || {}), { maxWidth: 360, minWidth: 220 });
+        item.bindPopup(() => self.popup(layer, f.id, f.properties || {}, f.geometry), { maxWidth: 360, minWidth: 220 });
       },
     });
-    if (layer.cluster) group.addLayers(geojson.getLayers());
-    else geojson.getLayers().forEach((item) => group.addLayer(item));
+    if (layer.cluster) {
+      // Featured commodities (copper, gold) stay out of the clusters, drawn on their own from
+      // the first view; the companion group follows the cluster group on and off the map.
+      const featured = layer.featured || [];
+      const first = (f) => { const v = (f.properties || {})[layer.style.by]; return Array.isArray(v) ? v[0] : typeof v === "string" ? v.split(",")[0] : v; };
+      const alone = geojson.getLayers().filter((m) => featured.indexOf(first(m.feature)) >= 0);
+      group.addLayers(geojson.getLayers().filter((m) => alone.indexOf(m) < 0));
+      if (alone.length) alone.forEach((m) => this.companion(group).addLayer(m));
+    } else geojson.getLayers().forEach((item) => group.addLayer(item));
     this.drawLegend();
     if (!ready[layer.id]) ready[layer.id] = { at: performance.now(), tiles: 0, features: features.length };
+  };
+
+  // Squares (SEZs) and diamonds (facilities) as inline SVG, so that kinds differ by shape as
+  // well as colour; the path carries the feature's classes like a circle marker's.
+  EMap.prototype.shapeMarker = function (latlng, options, shape) {
+    const size = 2 * options.radius + 4;
+    const c = size / 2;
+    const r = options.radius;
+    const d = shape === "square"
+      ? "M" + (c - r) + " " + (c - r) + "h" + 2 * r + "v" + 2 * r + "h" + -2 * r + "z"
+      : "M" + c + " " + (c - r - 1) + "L" + (c + r + 1) + " " + c + "L" + c + " " + (c + r + 1) + "L" + (c - r - 1) + " " + c + "z";
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="' + size + '" height="' + size + '" aria-hidden="true">' +
+      '<path class="' + options.className + '" d="' + d + '" fill="' + options.fillColor + '" fill-opacity="' + options.fillOpacity +
+      '" stroke="#ffffff" stroke-width="1.5"/></svg>';
+    const icon = L.divIcon({ html: svg, className: "em-shape em-shape-" + shape, iconSize: [size, size] });
+    return L.marker(latlng, { icon: icon, pane: options.pane, keyboard: false });
+  };
+
+  EMap.prototype.companion = function (group) {
+    if (!group.featured) {
+      group.featured = L.featureGroup();
+      if (this.map.hasLayer(group)) group.featured.addTo(this.map);
+      group.on("add", () => group.featured.addTo(this.map));
+      group.on("remove", () => this.map.removeLayer(group.featured));
+    }
+    return group.featured;
   };
 
   EMap.prototype.loadTiles = function (layer, group) {
@@ -222,33 +307,23 @@
     return this.lang === "ur" ? "ur-PK" : this.lang;
   };
 
-  EMap.prototype.value = function (name, value) {
-    const sep = { en: ", ", zh: "、", ur: "، " }[this.lang] || ", ";
-    if (Array.isArray(value)) return value.map((v) => this.t("terms", String(v))).join(sep);
-    if (typeof value === "boolean") return this.t("terms", String(value));
-    if (typeof value === "number") return value.toLocaleString(this.locale(), { maximumFractionDigits: 2 });
-    if (typeof value === "string" && this.config.terms[value]) return this.t("terms", value);
-    if (name === "commodities" && typeof value === "string") return this.value(name, value.split(","));
-    return String(value);
-  };
+  // value(), number formats and names in the map's language: emining-i18n.js
 
-  EMap.prototype.popup = function (layer, id, props) {
+  EMap.prototype.popup = function (layer, id, props, geometry) {
     const spec = layer.popup;
     const box = el("div", "em-popup");
     box.dir = this.rtl() ? "rtl" : "ltr";
     box.lang = this.lang;
     box.dataset.layer = layer.id;
     box.dataset.id = id;
-    const titleColumn = spec.localisedTitles[this.lang] || spec.title;
-    const title = props[titleColumn] || props[spec.title] || (layer.id + " " + id);
-    box.appendChild(el("h3", "em-title", title));
+    box.appendChild(this.featureTitle(layer, id, props));  // emining-i18n.js
     const table = el("table", "em-fields");
     for (const name of spec.fields) {
       const value = props[name];
       if (value === null || value === undefined || value === "") continue;
       const row = table.insertRow();
       row.appendChild(el("th", null, this.t("fields", name)));
-      row.appendChild(el("td", "em-" + name, this.value(name, value)));
+      row.appendChild(this.fill(el("td", "em-" + name), name, value));
     }
     box.appendChild(table);
     this.showResources(box, props.resources);
@@ -256,15 +331,15 @@
       const source = el("p", "em-source");
       source.appendChild(el("span", "em-label", this.t("ui", "source") + ": "));
       const link = spec.link && props[spec.link];
+      const [text, english] = this.sourceText(props[spec.source]);
+      const node = el(isHttp(link) ? "a" : "span", null, text);
       if (isHttp(link)) {
-        const a = el("a", null, props[spec.source]);
-        a.href = link;
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        source.appendChild(a);
-      } else {
-        source.appendChild(el("span", null, props[spec.source]));
+        node.href = link;
+        node.target = "_blank";
+        node.rel = "noopener noreferrer";
       }
+      if (english) this.markEnglish(node);
+      source.appendChild(node);
       box.appendChild(source);
     }
     if (layer.details && id !== undefined && id !== null) {
@@ -272,6 +347,7 @@
       a.href = layer.details + "/" + encodeURIComponent(id) + "?f=html";
       box.appendChild(a);
     }
+    if (geometry && geometry.type === "Point") this.showAreas(box, layer, geometry.coordinates);
     if (layer.id === "deposits" && this.config.links) this.showLinks(box, id);
     this.showZonal(box, layer.id, id);  // emining-rasters.js
     return box;
@@ -298,6 +374,49 @@
     section.appendChild(table);
     box.appendChild(section);
   };
+
+  // A point drawn over an area (a deposit at the centre of its concession block) would hide
+  // the area's popup: the point's popup lists the areas under it, each opening its own popup
+  // (licence, zonal statistics). Areas come from the layers drawn as features, not tiles.
+  EMap.prototype.showAreas = function (box, layer, coordinates) {
+    const at = L.latLng(coordinates[1], coordinates[0]);
+    const found = [];
+    for (const [config, group] of this.overlays) {
+      if (config.raster || config.id === layer.id || config.style.geometry !== "polygon" || !config.style.by) continue;
+      if (!this.map.hasLayer(group) || !group.eachLayer) continue;
+      group.eachLayer((area) => {
+        if (area.getBounds && area.getBounds().contains(at) && inside(at, area.getLatLngs())) found.push([config, area]);
+      });
+    }
+    if (!found.length) return;
+    const section = el("div", "em-areas");
+    for (const [config, area] of found) {
+      const p = area.feature.properties || {};
+      const button = el("button", "em-open-area", this.t("ui", "open_area").replace("{layer}", config.title[this.lang] || config.title.en)
+        .replace("{name}", p[config.popup.title] || area.feature.id));
+      button.type = "button";
+      button.dataset.layer = config.id;
+      button.dataset.id = area.feature.id;
+      button.addEventListener("click", () => area.openPopup(at));
+      section.appendChild(button);
+    }
+    box.appendChild(section);
+  };
+
+  function inside(at, rings) {
+    // Even-odd rule over every ring of a (multi)polygon's nested LatLng arrays.
+    let hit = false;
+    (function walk(list) {
+      if (!list.length) return;
+      if (list[0] instanceof L.LatLng) {
+        for (let i = 0, j = list.length - 1; i < list.length; j = i++) {
+          const a = list[i], b = list[j];
+          if ((a.lat > at.lat) !== (b.lat > at.lat) && at.lng < ((b.lng - a.lng) * (at.lat - a.lat)) / (b.lat - a.lat) + a.lng) hit = !hit;
+        }
+      } else list.forEach(walk);
+    })(rings);
+    return hit;
+  }
 
   EMap.prototype.indexLinks = function (features) {
     const index = this.linksByDeposit || (this.linksByDeposit = {});
@@ -326,7 +445,9 @@
         row.className = "em-link em-link-" + p.kind;
         row.appendChild(el("td", "em-kind", this.t("terms", p.kind)));
         const reached = p.km !== null && p.km !== undefined;
-        row.appendChild(el("td", "em-to", reached ? p.to_name : p.reason || p.to_name));
+        const to = el("td", "em-to", reached ? p.to_name : p.reason || p.to_name);
+        if (this.lang !== "en") this.markEnglish(to);
+        row.appendChild(to);
         row.appendChild(el("td", "em-km", reached ? this.value("km", p.km) + " " + this.t("ui", "km") : ""));
         row.appendChild(el("td", "em-hours", reached ? this.value("hours", p.hours) + " " + this.t("ui", "hours") : ""));
         if (f.geometry) {
@@ -357,10 +478,11 @@
 
   EMap.prototype.drawLegend = function () {
     if (!this.legend || !this.legend.getContainer()) return;
-    const box = this.legend.getContainer();
+    const details = this.legend.getContainer();
+    details.dir = this.rtl() ? "rtl" : "ltr";
+    details.querySelector("summary").textContent = this.t("ui", "legend");
+    const box = details.querySelector(".em-legend-body");
     box.replaceChildren();
-    box.dir = this.rtl() ? "rtl" : "ltr";
-    box.appendChild(el("h3", null, this.t("ui", "legend")));
     for (const [layer] of this.overlays) {
       if (!this.onMap[layer.id]) continue;
       if (layer.raster) {
@@ -382,10 +504,13 @@
       for (const value of entries) {
         const item = el("li");
         item.dataset.value = value;
-        const swatch = el("span", "em-swatch em-swatch-" + (layer.id === "links" ? "line" : style.geometry));
+        const kind = layer.id === "links" ? "line" : style.geometry === "point" && style.shape !== "circle" ? style.shape : style.geometry;
+        const swatch = el("span", "em-swatch em-swatch-" + kind);
         const colour = value ? style.colours[value] : style.colour;
         swatch.style.background = colour;
-        swatch.style.borderColor = colour;
+        if (kind === "line" || kind === "polygon") swatch.style.borderColor = colour;  // points: dark rim
+        const dash = value && style.dashes[value];
+        if (dash) swatch.classList.add(Number(dash.split(" ")[0]) <= 2 ? "em-dotted" : "em-dashed");
         item.appendChild(swatch);
         const label = value ? this.t("terms", value) : style.by ? this.t("ui", "other") : layer.title[this.lang] || layer.title.en;
         item.appendChild(el("span", "em-entry", label));
@@ -447,6 +572,7 @@
     }
     this.relabelControl();
     this.drawLegend();
+    if (this.drawPlaces) this.drawPlaces();  // place names in the new language
     // An open popup is rebuilt in the new language. Its box is read from the page: a popup
     // bound to a feature holds the function that builds the box, not the box.
     this.map.eachLayer((layer) => {
@@ -456,7 +582,7 @@
           const config = this.config.layers.find((l) => l.id === old.dataset.layer);
           const source = layer._source;
           const props = (source && source.feature && source.feature.properties) || null;
-          if (config && props) layer.setContent(this.popup(config, old.dataset.id, props));
+          if (config && props) layer.setContent(this.popup(config, source.feature.id, props, source.feature.geometry));
         }
       }
     });

@@ -63,8 +63,10 @@
     scale.appendChild(el("span", "em-ramp-high", "≥ " + this.stat(legend.range[1])));
     section.appendChild(ramp);
     section.appendChild(scale);
-    const units = [legend.units, raster.band].filter((x) => x).join(" · ");
+    const units = [this.unit(legend.units), raster.band].filter((x) => x).join(" · ");
     if (units) section.appendChild(el("p", "em-units", units));
+    // What the surface means and what it does not (layers/map_texts.py RASTERS).
+    if (raster.about) section.appendChild(el("p", "em-caveat", raster.about[this.lang] || raster.about.en));
     return section;
   };
 
@@ -132,6 +134,6 @@
     head.appendChild(el("th", null, this.t("ui", "cells")));
     values.appendChild(el("td", "em-count", this.value("count", row.count)));
     part.appendChild(table);
-    if (raster.units) part.appendChild(el("p", "em-units", raster.units));
+    if (raster.units) part.appendChild(el("p", "em-units", this.unit(raster.units)));
   };
 })();

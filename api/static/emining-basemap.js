@@ -1,0 +1,96 @@
+// The offline basemap under the folium map's layers (layers/maps.py writes its configuration):
+// land on a sea-coloured background, lakes, rivers, international borders and, dashed, the
+// disputed lines (Natural Earth draws the Line of Control and the other claims as such), then
+// place names in the map's language. Served by the platform (/basemap/{layer}.geojson, from
+// PostGIS) or inlined in a standalone file; nothing comes from the internet. A name with no
+// translation is shown in English, in italics and marked lang="en", never left out.
+(function () {
+  "use strict";
+  const EMap = window.EMiningMap && window.EMiningMap.EMap;
+  if (!EMap) return;
+  const el = window.EMiningMap.el;
+  const ready = window.eminingReady || (window.eminingReady = {});
+  const SHAPES = ["land", "lakes", "rivers", "borders", "disputed"];
+  const STYLE = {
+    land: { stroke: false, fillColor: "#f4f1ea", fillOpacity: 1 },
+    lakes: { color: "#9cc3da", weight: 0.6, fillColor: "#cfe2ec", fillOpacity: 1 },
+    rivers: { color: "#7fb2d5", weight: 1.3, opacity: 0.9 },
+    borders: { color: "#7a7a7a", weight: 1.4, opacity: 0.9 },
+    disputed: { color: "#7a7a7a", weight: 1.6, opacity: 0.9, dashArray: "5 5" },
+  };
+
+  EMap.prototype.startBasemap = function () {
+    const config = this.config.basemap;
+    if (!config) return;
+    const map = this.map;
+    map.createPane("em-basemap").style.zIndex = 150;  // under online tiles (200) if any
+    const labels = map.createPane("em-labels");
+    labels.style.zIndex = 440;  // over areas and lines, under the points (450)
+    labels.style.pointerEvents = "none";
+    this.basemapRenderer = L.canvas({ pane: "em-basemap", padding: 0.2 });
+    this.places = [];
+    this.placeLayer = L.layerGroup().addTo(map);
+    const layers = SHAPES.concat(["places"]);
+    const got = layers.map((name) => this.basemapLayer(config, name));
+    Promise.all(got).then((collections) => {
+      collections.forEach((collection, i) => {
+        const name = layers[i];
+        if (name === "places") {
+          this.places = collection.features;
+          this.drawPlaces();
+          return;
+        }
+        L.geoJSON(collection, {
+          renderer: this.basemapRenderer, pane: "em-basemap", interactive: false,
+          style: () => STYLE[name],
+        }).addTo(map);
+      });
+      map.getContainer().dataset.basemap = "1";
+      ready.basemap = { at: performance.now(), tiles: 0, features: collections.reduce((n, c) => n + c.features.length, 0) };
+    }).catch((error) => console.warn("basemap not loaded: " + error.message));
+    map.on("zoomend", () => this.drawPlaces());
+    if (config.attribution) map.attributionControl.addAttribution(config.attribution);
+  };
+
+  EMap.prototype.basemapLayer = function (config, name) {
+    if (config.data) return Promise.resolve(config.data[name] || { type: "FeatureCollection", features: [] });
+    return fetch(config.url.replace("{layer}", name), { headers: { Accept: "application/geo+json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(name + ": HTTP " + r.status))));
+  };
+
+  // Which places are named at a zoom: capitals and the largest cities first (Natural Earth's
+  // scale rank), then towns as one zooms in; a name overlapping one already placed is skipped.
+  EMap.prototype.drawPlaces = function () {
+    if (!this.placeLayer) return;
+    this.placeLayer.clearLayers();
+    const zoom = this.map.getZoom();
+    const limit = zoom < 5 ? 3 : zoom < 6 ? 4 : zoom < 7 ? 6 : 10;
+    const taken = [];
+    const size = this.map.getSize();
+    for (const f of this.places) {
+      const p = f.properties || {};
+      if ((p.rank === undefined ? 10 : p.rank) > limit) continue;
+      const [lng, lat] = f.geometry.coordinates;
+      const at = this.map.latLngToContainerPoint([lat, lng]);
+      if (at.x < 0 || at.y < 0 || at.x > size.x || at.y > size.y) continue;
+      const local = this.lang === "en" ? p.name : p["name_" + this.lang];
+      const text = local || p.name;
+      const width = 7 * text.length + 8;
+      const box = L.bounds([at.x - 4, at.y - 8], [at.x + width, at.y + 8]);
+      if (taken.some((b) => b.intersects(box))) continue;
+      taken.push(box);
+      const label = el("span", null, text);
+      label.lang = local ? this.lang : "en";
+      if (!local) label.className = "em-english";
+      const icon = L.divIcon({
+        className: "em-place" + (p.capital ? " em-capital" : ""), html: label,
+        iconSize: null, iconAnchor: [-4, 8],
+      });
+      L.marker([lat, lng], { icon: icon, pane: "em-labels", interactive: false, keyboard: false }).addTo(this.placeLayer);
+      L.circleMarker([lat, lng], {
+        renderer: this.basemapRenderer, pane: "em-basemap", radius: p.capital ? 3.5 : 2.5,
+        color: "#333", weight: 1, fillColor: p.capital ? "#333" : "#fff", fillOpacity: 1, interactive: false,
+      }).addTo(this.placeLayer);
+    }
+  };
+})();
