@@ -138,6 +138,7 @@ PAGE: dict[str, Text] = {
     ),
     # site page
     "location": Text("Location", "位置", "مقام"),
+    "coordinates": Text("Coordinates", "坐标", "محدد"),
     "licences": Text("Licence status", "许可状态", "لائسنس کی حیثیت"),
     "no_licence": Text(
         "No concession on record covers this site.",

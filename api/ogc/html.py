@@ -116,7 +116,7 @@ environment.tests["url"] = is_url
 
 
 CRUMBS = {"collections": "collections", "items": "features", "conformance": "conformance",
-          "rasters": "rasters", "sites": "collections", "analysis": "route", "route": "route",
+          "rasters": "rasters", "sites": "features", "analysis": "route", "route": "route",
           "login": "sign_in", "queryables": "queryables"}  # fmt: skip
 
 
@@ -259,7 +259,7 @@ def layer_summary(layer: Layer) -> dict:
 
 def items_document(page: Page, links: list[dict], layer: Layer, query: ItemsQuery) -> dict:
     collection = rel(links, "collection")
-    return {
+    document = {
         "layer": layer_summary(layer),
         "numberMatched": page.matched,
         "numberReturned": page.returned,
@@ -272,6 +272,15 @@ def items_document(page: Page, links: list[dict], layer: Layer, query: ItemsQuer
         "links": links,
         "features": orjson.loads(page.features),
     }
+    # The table shows the columns with a value on this page (an all-empty column says nothing).
+    document["shown_columns"] = [
+        c
+        for c in document["columns"]
+        if any(
+            (f.get("properties") or {}).get(c) not in (None, "", []) for f in document["features"]
+        )
+    ]
+    return document
 
 
 def item_document(feature: bytes, links: list[dict], layer: Layer) -> dict:
