@@ -90,6 +90,5 @@ async def site(request: Request, deposit_id: str) -> Response:
             link(url(request, item), "item", GEOJSON, "The deposit"),
             link(url(request, item, f="html"), "item", HTML, "The deposit as HTML"),
         ],
-        "items_href": url(request, "/collections"),
     }
     return answer(request, document, "site")

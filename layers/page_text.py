@@ -174,7 +174,7 @@ PAGE: dict[str, Text] = {
     "route_title": Text(
         "Route: {origin} → {destination}",
         "路线：{origin} → {destination}",
-        "راستہ: {origin} ← {destination}",
+        "راستہ: {origin} سے {destination} تک",
     ),
     "legs": Text("Legs", "路段", "مراحل"),
     "leg": Text("Leg", "路段", "مرحلہ"),

@@ -106,6 +106,8 @@ TERMS: dict[str, Text] = {
     "road": Text("Road", "公路", "سڑک"),
     "rail": Text("Rail", "铁路", "ریل"),
     "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
+    # route legs' modes besides road and rail (the pages' route table, issue 14)
+    "transfer": Text("Transfer", "换装", "منتقلی"),
     # links (the port kind is shared with facilities)
     "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),
     "sez": Text("Nearest SEZ", "最近经济特区", "قریب ترین اقتصادی زون"),

@@ -21,6 +21,7 @@ import pytest
 from fontTools.ttLib import TTFont
 from playwright.sync_api import Browser, sync_playwright
 
+from layers.catalogue import CATALOGUE
 from layers.i18n import FIELDS, LANGUAGES
 from layers.terms import TERMS
 from tests import chromium
@@ -280,3 +281,11 @@ def test_the_vocabulary_list_is_not_empty_and_excludes_shared_codes():
     words = english_vocabulary()
     assert {"copper", "granted", "province"} <= words
     assert "jorc" not in words  # the same in every language: not an English word left over
+
+
+def test_every_published_column_has_a_label_in_every_language():
+    """No column name reaches a reader: the pages label every column a layer publishes."""
+    for layer in CATALOGUE:
+        for name in layer.source.properties:
+            assert name in FIELDS, f"{layer.id}.{name} has no label"
+            assert all(FIELDS[name][lang] for lang in LANGUAGES), f"{layer.id}.{name}"
