@@ -67,6 +67,7 @@ def helpers(lang: str) -> dict:
         "plain": values.plain,
         "strong": strong,
         "popups": lambda layer_id, features: popups(layer_id, features, lang),
+        "link_end": lambda links, kind: link_end(links, kind, lang),
         "error_key": lambda status: f"error_{status}" if f"error_{status}" in PAGE else None,
         "languages": LANGUAGES,
     }
@@ -155,3 +156,23 @@ def layer_title(lang: str):
         return values.foreign(fallback or layer_id, lang)
 
     return title
+
+
+def link_end(links: list[dict], kind: str, lang: str) -> dict:
+    """The far end of a deposit's ``kind`` link (its SEZ or port) as a point, and its popup."""
+    features, texts = [], {}
+    for feature in links:
+        properties = feature.get("properties") or {}
+        geometry = feature.get("geometry")
+        if properties.get("kind") != kind or not geometry:
+            continue
+        end = {"type": "Point", "coordinates": geometry["coordinates"][-1]}
+        features.append({"type": "Feature", "id": kind, "geometry": end, "properties": {}})
+        texts[kind] = {
+            "title": properties.get("to_name") or "",
+            "rows": [
+                [display.label(key, lang), display.text(key, properties.get(key), lang)]
+                for key in ("kind", "km", "hours")
+            ],
+        }
+    return {"features": features, "popups": texts}

@@ -83,6 +83,11 @@
       L.geoJSON(data.filter((f) => f.geometry), {
         style: { color: color, weight: script.dataset.weight ? Number(script.dataset.weight) : 3,
           dashArray: script.dataset.dash || null, fillOpacity: 0.15 },
+        // data-circle: points as coloured circles (a link's far end), not pins (the site itself)
+        pointToLayer: script.dataset.circle
+          ? (feature, latlng) => L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 2,
+            fillColor: color, fillOpacity: 1 })
+          : undefined,
         onEachFeature: (feature, item) => item.bindPopup(() => popup(feature, known, items)),
       }).addTo(all);
     }
