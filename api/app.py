@@ -28,6 +28,7 @@ from api import (
     health,
     maps,
     rasters,
+    sites,
     tiles,
 )
 from api.cors import PublicCORS
@@ -160,6 +161,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(transactions.router)
     app.include_router(applications.router)
     app.include_router(analysis.router)
+    app.include_router(sites.router)
     app.include_router(tiles.router)
     app.include_router(rasters.router)
     app.include_router(maps.router)

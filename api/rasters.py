@@ -23,6 +23,7 @@ from starlette.responses import Response
 from api import errors
 from api.auth import pool_for, session
 from api.ogc.html import answer
+from api.ogc.params import IGNORED
 from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
 from geo.raster import RasterError, RasterInfo, read_rasters
@@ -55,24 +56,26 @@ async def raster_or_404(request: Request, name: str) -> RasterInfo:
 
 
 def only(request: Request, *allowed: str) -> None:
-    unknown = set(request.query_params) - set(allowed) - {"f"}
+    unknown = set(request.query_params) - set(allowed) - {"f", *IGNORED}
     if unknown:
         raise BadRequest(
             f"unknown parameter(s) {', '.join(sorted(unknown))}; use {', '.join(allowed)}"
         )
 
 
-async def guarded(work: Callable[[], Awaitable[Response]]) -> Response:
+async def guarded(
+    work: Callable[[], Awaitable[Response]], request: Request | None = None
+) -> Response:
     try:
         return await work()
     except BadRequest as error:
-        return errors.exception(error.status, str(error))
+        return errors.exception(error.status, str(error), request=request)
     except RasterError as error:
-        return errors.refusal(error)
+        return errors.refusal(error, request=request)
     except RasterioError:
         # GDAL's message names the file on the server: the log has it, the answer does not.
         log.exception("reading a raster failed")
-        return errors.exception(500, "the raster's file could not be read")
+        return errors.exception(500, "the raster's file could not be read", request=request)
 
 
 def describe(request: Request, info: RasterInfo) -> dict:
@@ -151,7 +154,7 @@ async def rasters(request: Request) -> Response:
             link(url(request, "/map"), "related", HTML, "The map (each raster is an overlay)"),
         ]}, "rasters")  # fmt: skip
 
-    return await guarded(work)
+    return await guarded(work, request)
 
 
 @endpoint("/collections/{name}/legend", methods=["GET", "HEAD"], summary="Legend of a raster")
@@ -162,7 +165,7 @@ async def legend(request: Request, name: str) -> Response:
         band = info.band_index(request.query_params.get("band"))
         return send(request, raster_read.legend(info, band))
 
-    return await guarded(work)
+    return await guarded(work, request)
 
 
 @endpoint(
@@ -180,7 +183,7 @@ async def map_tile(request: Request, name: str, z: str, x: str, y: str) -> Respo
         body = await run_in_threadpool(raster_read.tile, info, int(z), int(x), int(y), band)
         return send(request, body, PNG)
 
-    return await guarded(work)
+    return await guarded(work, request)
 
 
 def numbers(name: str, text: str | None, count: int | None = None) -> list[float]:
@@ -208,7 +211,7 @@ async def coverage(request: Request, name: str) -> Response:
         headers = {"Content-Disposition": f'attachment; filename="{name}.tif"'}
         return send(request, body, TIFF, headers)
 
-    return await guarded(work)
+    return await guarded(work, request)
 
 
 def parse_points(text: str) -> list[tuple[float, float]]:
@@ -267,7 +270,7 @@ async def sample(request: Request, name: str) -> Response:
                     "band": info.band_names[band - 1], "features": features}  # fmt: skip
         return send(request, document, GEOJSON)
 
-    return await guarded(work)
+    return await guarded(work, request)
 
 
 @endpoint("/collections/{name}/zonal", methods=["GET", "HEAD"], summary="Zonal statistics")
@@ -302,4 +305,4 @@ async def zonal(request: Request, name: str) -> Response:
         }
         return send(request, document)
 
-    return await guarded(work)
+    return await guarded(work, request)

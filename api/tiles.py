@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from api import tilesets
 from api.auth import session
-from api.ogc.params import ParameterError
+from api.ogc.params import IGNORED, FormatError, ParameterError
 from api.ogc.respond import JSON, cache_control, send
 from api.summaries import summaries
 from api.tile_cache import FORMAT, TileCache, TileKey
@@ -72,7 +72,7 @@ def chosen_layers(request: Request) -> list[Layer]:
 
 
 def check_parameters(request: Request, allowed: tuple[str, ...]) -> None:
-    unknown = [key for key in request.query_params if key not in allowed]
+    unknown = [key for key in request.query_params if key not in allowed and key not in IGNORED]
     if unknown:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(map(repr, unknown))}; use {', '.join(allowed)}"
@@ -181,7 +181,7 @@ def metadata_format(request: Request, tms_id: str) -> str:
     """``f=json`` (default) or ``f=tilejson`` (WebMercatorQuad only) for tileset metadata."""
     f = request.query_params.get("f", "json").lower()
     if f not in ("json", "tilejson"):
-        raise ParameterError(f"f must be json or tilejson for tileset metadata, not {f!r}")
+        raise FormatError(f"f must be json or tilejson for tileset metadata, not {f!r}")
     if f == "tilejson" and tms_id != "WebMercatorQuad":
         raise ParameterError("TileJSON describes WebMercatorQuad tiles only")
     return f
@@ -261,7 +261,7 @@ async def collection_tile(
 ) -> Response:
     check_parameters(request, TILE_PARAMETERS)
     if request.query_params.get("f", "mvt") != "mvt":
-        raise ParameterError("f must be mvt for a tile")
+        raise FormatError("f must be mvt for a tile")
     low, high = tilesets.zoom_range([layer], tms)
     if not low <= tile.z <= high:
         raise HTTPException(
@@ -311,7 +311,7 @@ async def dataset_tile(
 ) -> Response:
     check_parameters(request, ("f", "collections"))
     if request.query_params.get("f", "mvt") != "mvt":
-        raise ParameterError("f must be mvt for a tile")
+        raise FormatError("f must be mvt for a tile")
     low, high = tilesets.zoom_range(layers, tms)
     if not low <= tile.z <= high:
         raise HTTPException(404, f"these layers have tiles at {tms.id} levels {low}–{high}")

@@ -352,3 +352,43 @@ COMMODITY_RESOURCES = LayerText(
         "لغت میں قدر موجود ہو وہاں CGI URI بھی۔ صرف پڑھنے کے لیے۔",
     ),
 )
+
+# --- The HTML pages (issue 14): every other published column, and the keys of the projects'
+# detail records, so that no column name reaches a reader.
+FIELDS.update(
+    {
+        "name_zh": Text("Name in Chinese", "中文名称", "چینی نام"),
+        "name_ur": Text("Name in Urdu", "乌尔都语名称", "اردو نام"),
+        "status_note": Text("About the status", "状态说明", "حیثیت کی وضاحت"),
+        "classification": Text("Resource class", "资源类别", "وسائل کی درجہ بندی"),
+        "reporting_code": Text("Reporting code", "报告准则", "رپورٹنگ ضابطہ"),
+        "updated_at": Text("Last updated", "最后更新", "آخری تجدید"),
+        "visibility": Text("Visibility", "可见性", "رسائی"),
+        "owner_org": Text("Owning organisation", "所属机构", "مالک ادارہ"),
+        "applied_on": Text("Applied", "申请日期", "تاریخِ درخواست"),
+        "applied_at": Text("Application received", "申请受理时间", "درخواست موصول"),
+        "authority": Text("Licensing authority", "发证机关", "لائسنس جاری کرنے والا ادارہ"),
+        "shape_id": Text("Boundary id", "边界编号", "حد کی شناخت"),
+        "from_layer": Text("From (layer)", "起点图层", "آغاز کی تہہ"),
+        "from_id": Text("From (id)", "起点编号", "آغاز کی شناخت"),
+        "to_layer": Text("To (layer)", "终点图层", "منزل کی تہہ"),
+        "to_id": Text("To (id)", "终点编号", "منزل کی شناخت"),
+        "partners": Text("Partners", "合作方", "شراکت دار"),
+        "investments": Text("Investments", "投资", "سرمایہ کاری"),
+        "agreements": Text("Agreements", "协议", "معاہدے"),
+        "sites": Text("Linked sites", "关联地点", "منسلک مقامات"),
+        "organisation": Text("Organisation", "机构", "ادارہ"),
+        "country": Text("Country", "国家", "ملک"),
+        "role": Text("Role", "角色", "کردار"),
+        "share_percent": Text("Share (%)", "份额（%）", "حصہ (%)"),
+        "note": Text("Note", "说明", "نوٹ"),
+        "amount": Text("Amount", "金额", "رقم"),
+        "currency": Text("Currency", "币种", "کرنسی"),
+        "committed_on": Text("Committed", "承诺日期", "تاریخِ وعدہ"),
+        "parties": Text("Parties", "各方", "فریقین"),
+        "signed_on": Text("Signed", "签署日期", "تاریخِ دستخط"),
+        "subject": Text("Subject", "事项", "موضوع"),
+        "layer": Text("Layer", "图层", "تہہ"),
+        "id": Text("Number", "编号", "نمبر"),
+    }
+)

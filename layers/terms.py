@@ -113,6 +113,8 @@ TERMS: dict[str, Text] = {
     "road": Text("Road", "公路", "سڑک"),
     "rail": Text("Rail", "铁路", "ریل"),
     "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
+    # route legs' modes besides road and rail (the pages' route table, issue 14)
+    "transfer": Text("Transfer", "换装", "منتقلی"),
     # links (the port kind is shared with facilities)
     "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),
     "sez": Text("Nearest SEZ", "最近经济特区", "قریب ترین اقتصادی زون"),
@@ -148,3 +150,18 @@ TERMS: dict[str, Text] = {
     "true": Text("Yes", "是", "ہاں"),
     "false": Text("No", "否", "نہیں"),
 }
+
+PLACES: dict[str, Text] = {
+    # Province and territory names as the samples and geoBoundaries write them (HTML pages and
+    # popups show them in the reader's language; a name not listed here stays as written).
+    "Balochistan": Text("Balochistan", "俾路支省", "بلوچستان"),
+    "Sindh": Text("Sindh", "信德省", "سندھ"),
+    "Punjab": Text("Punjab", "旁遮普省", "پنجاب"),
+    "Khyber Pakhtunkhwa": Text("Khyber Pakhtunkhwa", "开伯尔-普什图省", "خیبر پختونخوا"),
+    "Gilgit-Baltistan": Text("Gilgit-Baltistan", "吉尔吉特-巴尔蒂斯坦", "گلگت بلتستان"),
+    "Azad Kashmir": Text("Azad Kashmir", "自由克什米尔", "آزاد کشمیر"),
+    "Islamabad Capital Territory": Text(
+        "Islamabad Capital Territory", "伊斯兰堡首都区", "اسلام آباد وفاقی دارالحکومت"
+    ),
+}
+"""Place names by their English spelling in the data."""

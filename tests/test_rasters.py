@@ -25,6 +25,7 @@ from api.cli import main
 from geo import raster_read
 from geo.raster import RasterError, add_raster, get_raster
 from geo.zonal import zonal_file
+from layers import display
 from tests.conftest import add_sample_rasters
 from tests.test_html import OUTPUT, browser, watching  # noqa: F401  (the browser fixture)
 
@@ -430,7 +431,7 @@ def test_raster_pages_load_cleanly_in_chromium_with_tiles_and_legend(
         prefix = f"{live_server.url}/collections/accessibility/map/tiles/WebMercatorQuad/"
         assert any(r.startswith(prefix) for r in watched.requests)
         lo, hi = raster_read.legend(info)["range"]
-        expect(page.locator(".legend .low")).to_have_text(f"≤ {round(lo, 4)}")
-        expect(page.locator(".legend .high")).to_have_text(f"≥ {round(hi, 4)}")
+        expect(page.locator(".legend .low")).to_have_text(f"≤ {display.number(lo, 'en')}")
+        expect(page.locator(".legend .high")).to_have_text(f"≥ {display.number(hi, 'en')}")
         page.screenshot(path=OUTPUT / "raster-page.png", full_page=True)
         watched.assert_clean()

@@ -17,7 +17,7 @@ from api.auth import session
 from api.ogc import html, openapi
 from api.ogc.html import answer
 from api.ogc.pages import page_head, page_links, query_errors, read_as_of, streamed_items
-from api.ogc.params import LIMIT_MAX, ParameterError, as_of, items_query
+from api.ogc.params import IGNORED, LIMIT_MAX, ParameterError, as_of, items_query
 from api.ogc.params import crs as parse_crs
 from api.ogc.respond import (
     GEOJSON,
@@ -279,7 +279,7 @@ async def items(request: Request, collection_id: str) -> Response:
 async def item(request: Request, collection_id: str, feature_id: str) -> Response:
     layer = layer_or_404(collection_id)
     for key in request.query_params:
-        if key not in ("f", "crs", "as-of"):
+        if key not in ("f", "crs", "as-of", *IGNORED):
             raise ParameterError(
                 f"unknown parameter {key!r} for a single feature (use f, crs, as-of)"
             )

@@ -20,13 +20,20 @@ LIMIT_DEFAULT = 10
 LIMIT_MAX = 10_000
 STANDARD = (
     "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-    "filter-crs", "sortby", "properties", "skipGeometry", "as-of",
+    "filter-crs", "sortby", "properties", "skipGeometry", "as-of", "lang",
 )  # fmt: skip
+IGNORED = ("lang",)
+"""Accepted everywhere and ignored by JSON answers: the language of HTML pages (issue 14)."""
 FILTER_LANGS = ("cql2-text", "cql2-json")
 
 
 class ParameterError(ValueError):
     """An invalid parameter; the message is the OGC exception's description."""
+
+
+class FormatError(ParameterError):
+    """An ``f`` the resource cannot answer in: the 400 is OGC exception JSON even for a browser
+    (there is no page of that resource to show it on)."""
 
 
 def integer(name: str, value: str | None, default: int, minimum: int, maximum: int) -> int:

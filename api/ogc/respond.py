@@ -14,7 +14,8 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from api.ogc.params import ParameterError
+from api.ogc.params import FormatError
+from layers import i18n
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -46,10 +47,22 @@ def wants_html(request: Request) -> bool:
             return True
         if f.lower() in ("json", "geojson"):
             return False
-        raise ParameterError(f"f must be json or html, not {f!r}")
+        raise FormatError(f"f must be json or html, not {f!r}")
     accept = request.headers.get("accept", "")
     html, json = accept.find("text/html"), accept.find("json")
     return html >= 0 and (json < 0 or html < json)
+
+
+def page_language(request: Request) -> str:
+    """The language of an HTML page: ``?lang=`` first, then the browser's Accept-Language.
+
+    Never a 400: a language the platform does not speak falls back to English (JSON clients
+    ignore ``lang`` altogether).
+    """
+    chosen = request.query_params.get("lang")
+    if chosen and chosen[:2].lower() in i18n.LANGUAGES:
+        return chosen[:2].lower()
+    return i18n.language(request.headers.get("accept-language"))
 
 
 def base_url(request: Request) -> str:
@@ -98,6 +111,9 @@ def send(
         **(headers or {}),
         "ETag": etag,
     }
+    if media_type == HTML:  # a page's words follow the reader's language
+        all_headers["Vary"] = all_headers["Vary"] + ", Accept-Language"
+        all_headers["Content-Language"] = page_language(request)
     if status == 200 and etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=all_headers)
     return Response(content, status_code=status, media_type=media_type, headers=all_headers)

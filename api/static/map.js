@@ -12,20 +12,32 @@
   map.attributionControl.setPrefix(false);
   map.fitBounds(PAKISTAN);
 
-  function popup(feature) {
+  // Popups in the page's language: titles and labelled values the server wrote for each
+  // feature (<script id="BLOCK-popups">, or id="popups" for the page's one block), so a page in
+  // Urdu never shows a column name or "True".
+  const chosenLang = el.dataset.chosenLang;
+
+  function texts(block) {
+    const own = document.getElementById(block + "-popups") || document.getElementById("popups");
+    return own ? JSON.parse(own.textContent) : {};
+  }
+
+  function popup(feature, known, items) {
     const box = document.createElement("div");
     box.className = "popup";
     const title = document.createElement("a");
-    const props = feature.properties || {};
-    title.textContent = props.name || props.licence_no || "Feature " + feature.id;
-    if (el.dataset.items) title.href = el.dataset.items + "/" + encodeURIComponent(feature.id) + "?f=html";
+    const text = known[String(feature.id ?? "")] || { title: String(feature.id ?? ""), rows: [] };
+    title.textContent = text.title;
+    if (items) {
+      title.href = items + "/" + encodeURIComponent(feature.id) + "?f=html" +
+        (chosenLang ? "&lang=" + encodeURIComponent(chosenLang) : "");
+    }
     box.appendChild(title);
     const table = document.createElement("table");
-    for (const [key, value] of Object.entries(props)) {
-      if (value === null || value === "") continue;
+    for (const [label, value] of text.rows) {
       const row = table.insertRow();
-      row.insertCell().textContent = key;
-      row.insertCell().textContent = Array.isArray(value) ? value.join(", ") : String(value);
+      row.insertCell().textContent = label;
+      row.insertCell().textContent = value;
     }
     box.appendChild(table);
     return box;
@@ -58,14 +70,28 @@
     map.fitBounds(box.getBounds(), { padding: [12, 12] });
   }
 
-  if (el.dataset.features) {
-    let data = JSON.parse(document.getElementById(el.dataset.features).textContent);
-    if (!Array.isArray(data)) data = [data];
-    const layer = L.geoJSON(data.filter((f) => f.geometry), {
-      style: { color: "#c0392b", weight: 2, fillOpacity: 0.25 },
-      onEachFeature: (feature, item) => item.bindPopup(() => popup(feature)),
-    }).addTo(map);
-    const bounds = layer.getBounds();
+  if (el.dataset.features) {  // one or more JSON blocks, each with its colour and items link
+    const all = L.featureGroup().addTo(map);
+    for (const block of el.dataset.features.split(" ")) {
+      const script = document.getElementById(block);
+      if (!script) continue;
+      let data = JSON.parse(script.textContent);
+      if (!Array.isArray(data)) data = [data];
+      const known = texts(block);
+      const items = script.dataset.items || el.dataset.items;
+      const color = script.dataset.color || "#c0392b";
+      L.geoJSON(data.filter((f) => f.geometry), {
+        style: { color: color, weight: script.dataset.weight ? Number(script.dataset.weight) : 3,
+          dashArray: script.dataset.dash || null, fillOpacity: 0.15 },
+        // data-circle: points as coloured circles (a link's far end), not pins (the site itself)
+        pointToLayer: script.dataset.circle
+          ? (feature, latlng) => L.circleMarker(latlng, { radius: 8, color: "#fff", weight: 2,
+            fillColor: color, fillOpacity: 1 })
+          : undefined,
+        onEachFeature: (feature, item) => item.bindPopup(() => popup(feature, known, items)),
+      }).addTo(all);
+    }
+    const bounds = all.getBounds();
     if (bounds.isValid() && bounds.getNorthEast().equals(bounds.getSouthWest())) {
       map.setView(bounds.getCenter(), 6);  // one point: show its region, not a blank close-up
     } else if (bounds.isValid()) {
