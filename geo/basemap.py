@@ -14,7 +14,8 @@ from pathlib import Path
 import orjson
 import psycopg
 
-BASEMAP = Path(__file__).resolve().parents[1] / "data" / "basemap"
+from geo.sample_files import BASEMAP
+
 LAYERS = ("land", "lakes", "rivers", "borders", "disputed", "places")
 COLUMNS = ("name", "name_zh", "name_ur", "names_source", "rank", "capital", "note")
 

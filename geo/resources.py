@@ -20,9 +20,10 @@ import psycopg
 
 from geo import vocab
 from geo.load_errors import LoadError, LoadReport
+from geo.sample_files import SAMPLES
 from geo.validate import Problem
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "samples" / "deposit_resources.csv"
+SAMPLE = SAMPLES / "deposit_resources.csv"
 REQUIRED = ("deposit", "commodity", "category", "reporting_code", "as_of", "source")
 OPTIONAL = ("tonnage_mt", "grade", "grade_unit", "contained", "contained_unit", "source_url",
             "notes")  # fmt: skip
