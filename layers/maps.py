@@ -233,7 +233,8 @@ def _columns(layer: Layer) -> tuple[str, ...]:
     """The columns a map reads: the popup's, the style's, and the links' endpoints."""
     names = [*layer.popup.columns, *([layer.style.by] if layer.style.by else [])]
     if layer.id == LINKS:
-        names += ["from_layer", "from_id", "kind", "km", "hours", "to_name"]
+        names += ["from_layer", "from_id", "kind", "km", "hours", "to_name", "road_km", "rail_km",
+                  "transfers", "access_detour", "access_kmh"]  # fmt: skip
     return tuple(n for n in dict.fromkeys(names) if n in layer.source.properties)
 
 

@@ -105,6 +105,10 @@ TERMS: dict[str, Text] = {
     # corridors
     "road": Text("Road", "公路", "سڑک"),
     "rail": Text("Rail", "铁路", "ریل"),
+    # Corridor classes (vocab.CORRIDOR_CLASS): what sets a corridor's speed in the network.
+    "motorway": Text("Motorway", "高速公路", "موٹر وے"),
+    "national highway": Text("National highway", "国道", "قومی شاہراہ"),
+    "other road": Text("Other road", "其他道路", "دیگر سڑک"),
     "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
     # links (the port kind is shared with facilities)
     "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),
