@@ -173,7 +173,21 @@ CATALOGUE: tuple[Layer, ...] = (
         keywords=("roads", "railways", "CPEC", "corridors"),
         attribution=FACTS,
         style=styles.CORRIDORS,
-        popup=Popup("ref", ("name", "mode", "status", "cpec", "length_km", "published_length_km")),
+        popup=Popup(
+            "name",
+            (
+                "ref",
+                "mode",
+                "road_class",
+                "published_length_km",
+                "length_source_url",
+                "length_as_of",
+                "status",
+                "cpec",
+                "names_source",
+            ),
+            localised_titles={"zh": "name_zh", "ur": "name_ur"},
+        ),
         maxzoom=12,
     ),
     Layer(
@@ -185,7 +199,21 @@ CATALOGUE: tuple[Layer, ...] = (
         minzoom=5,  # three lines per deposit: a tangle below a province's scale
         style=styles.LINKS,
         popup=Popup(
-            "from_name", ("kind", "to_name", "km", "hours", "reason"), source=None, link=None
+            "from_name",
+            (
+                "kind",
+                "to_name",
+                "hours",
+                "km",
+                "road_km",
+                "rail_km",
+                "transfers",
+                "access_detour",
+                "access_kmh",
+                "reason",
+            ),
+            source=None,
+            link=None,
         ),
         visible=False,  # 3 routes per deposit hide the map; a click on a deposit shows its own
     ),

@@ -57,6 +57,14 @@ UI: dict[str, Text] = {
     "no_links": Text("No links for this site", "该地点无连接", "اس مقام کے لیے کوئی رابطہ نہیں"),
     "km": Text("km", "公里", "کلومیٹر"),
     "hours": Text("h", "小时", "گھنٹے"),
+    "by_road": Text("road", "公路", "سڑک"),
+    "by_rail": Text("rail", "铁路", "ریل"),
+    "transfers": Text("road-rail transfer(s)", "次公铁换装", "سڑک-ریل منتقلی"),
+    "straight": Text(
+        "no road within reach: straight line × {factor} at {kmh} km/h",
+        "附近无道路：直线 × {factor}，{kmh} 公里/小时",
+        "قریب کوئی سڑک نہیں: سیدھی لکیر × {factor}، {kmh} کلومیٹر فی گھنٹہ",
+    ),
     "shown_of": Text(
         "showing {shown} of {total}",
         "显示 {total} 个中的 {shown} 个",
@@ -123,7 +131,24 @@ FIELDS: dict[str, Text] = {
     "ref": Text("Reference", "编号", "حوالہ"),
     "mode": Text("Mode", "运输方式", "ذریعہ"),
     "cpec": Text("CPEC", "中巴经济走廊", "سی پیک"),
-    "length_km": Text("Length (km)", "长度（公里）", "لمبائی (کلومیٹر)"),
+    "length_km": Text(
+        "Drawn line (km, display only)",
+        "绘制线长度（公里，仅供显示）",
+        "کھینچی گئی لکیر (کلومیٹر، صرف دکھانے کے لیے)",
+    ),
+    "road_class": Text("Class", "等级", "درجہ"),
+    "length_source_url": Text("Length source", "长度来源", "لمبائی کا ماخذ"),
+    "length_as_of": Text("Length as of", "长度截至", "لمبائی بمطابق"),
+    "names_source": Text("Names from", "名称来源", "ناموں کا ماخذ"),
+    "road_km": Text("By road (km)", "公路（公里）", "سڑک سے (کلومیٹر)"),
+    "rail_km": Text("By rail (km)", "铁路（公里）", "ریل سے (کلومیٹر)"),
+    "transfers": Text("Road-rail transfers", "公铁换装", "سڑک-ریل منتقلیاں"),
+    "access_detour": Text(
+        "Straight access leg × detour", "直线接入段 × 绕行系数", "سیدھی رسائی × چکر کا ضریب"
+    ),
+    "access_kmh": Text(
+        "Access speed (km/h)", "接入速度（公里/小时）", "رسائی کی رفتار (کلومیٹر فی گھنٹہ)"
+    ),
     "published_length_km": Text(
         "Published length (km)", "公布长度（公里）", "شائع شدہ لمبائی (کلومیٹر)"
     ),
@@ -212,14 +237,27 @@ SEZS = LayerText(
 CORRIDORS = LayerText(
     Text("Logistics corridors", "物流通道", "لاجسٹکس راہداریاں"),
     Text(
-        "Highways, motorways and railways (N-25, M-8, N-35 Karakoram Highway, ML-1, ...). "
-        "Sample lines run through town-centre waypoints, so length_km is shorter than the real "
-        "route; published_length_km gives the published figure where known.",
-        "公路、高速公路和铁路（N-25、M-8、N-35 喀喇昆仑公路、ML-1 等）。样例线路经过城镇中心，"
-        "因此 length_km 短于实际路线；published_length_km 给出已知的公布数值。",
-        "شاہراہیں، موٹر ویز اور ریلوے (N-25، M-8، N-35 شاہراہِ قراقرم، ML-1 وغیرہ)۔ نمونے کی لکیریں "
-        "شہروں کے مراکز سے گزرتی ہیں، اس لیے length_km اصل راستے سے کم ہے؛ published_length_km "
-        "جہاں معلوم ہو شائع شدہ لمبائی دیتا ہے۔",
+        "National highways, motorways, the railway main lines and the access roads of the "
+        "sample's mines (N-5, N-10, N-25, N-35 Karakoram Highway, M-1 to M-9, ML-1 to ML-4, ...). "
+        "Lines are schematic, drawn through GeoNames towns: their drawn length (length_km) is "
+        "for display only. published_length_km is the published length with its source "
+        "(length_source_url, length_as_of); routes cost it, apportioned to a corridor's segments "
+        "by drawn length. No public source gives the length of the mine roads (their "
+        "published_length_km is empty and the drawn length is used) nor average freight speeds "
+        "(the network's speeds per class are stated assumptions).",
+        "国道、高速公路、铁路干线及样例矿山的进场道路（N-5、N-10、N-25、N-35 喀喇昆仑公路、"
+        "M-1 至 M-9、ML-1 至 ML-4 等）。线路为示意图，经 GeoNames 城镇绘制：绘制长度（length_km）"
+        "仅供显示。published_length_km 为公布长度，并注明来源（length_source_url、length_as_of）；"
+        "路线按公布长度计费，并按绘制长度分摊到各路段。矿山道路的长度没有公开来源"
+        "（其 published_length_km 为空，使用绘制长度），货运平均速度也没有公开来源"
+        "（网络按等级设定的速度为声明的假设）。",
+        "قومی شاہراہیں، موٹر ویز، ریلوے کی مرکزی لائنیں اور نمونے کی کانوں کی رسائی سڑکیں "
+        "(N-5، N-10، N-25، N-35 شاہراہِ قراقرم، M-1 تا M-9، ML-1 تا ML-4 وغیرہ)۔ لکیریں خاکہ "
+        "ہیں، GeoNames کے قصبوں سے کھینچی گئی: ان کی کھینچی گئی لمبائی (length_km) صرف دکھانے "
+        "کے لیے ہے۔ published_length_km شائع شدہ لمبائی ہے، ماخذ کے ساتھ (length_source_url، "
+        "length_as_of)؛ راستوں کی لاگت اسی سے، کھینچی گئی لمبائی کے تناسب سے حصوں میں تقسیم۔ "
+        "کانوں کی سڑکوں کی لمبائی (ان کا published_length_km خالی ہے، کھینچی گئی لمبائی لی گئی) "
+        "اور مال برداری کی اوسط رفتار کا کوئی عوامی ماخذ نہیں (رفتاریں بیان کردہ مفروضے ہیں)۔",
     ),
 )
 PROVINCES = LayerText(
@@ -256,25 +294,26 @@ LINKS = LayerText(
         "ذخائر کے روابط: رسائی، قریب ترین اقتصادی زون، قریب ترین بندرگاہ",
     ),
     Text(
-        "For every deposit, three links: where it joins the nearest corridor (access, a straight "
-        "line), and its nearest special economic zone and port by network distance, with the "
-        "route (access leg, road/rail network, access leg at the far end). km on the ellipsoid; "
-        "hours at assumed average speeds (road 45 km/h, rail 30 km/h, off-network 20 km/h, 6 h "
-        "per road-rail transshipment). Rebuilt from corridors and sites whenever they change. "
-        "A link that cannot exist has no geometry and a reason. Corridors are drawn through town "
-        "centres, so network km are shorter than real roads (N-25 by about 8%).",
-        "每个矿床三条连接：接入最近通道的位置（接入，直线），以及按网络距离最近的经济特区和港口，"
-        "含路线（接入段、公路/铁路网络、终点接入段）。公里按椭球面计算；小时按假定平均速度"
-        "（公路 45 公里/小时，铁路 30 公里/小时，网络外 20 公里/小时，每次公铁换装 6 小时）。"
-        "通道或地点变化时重建。无法成立的连接没有几何并说明原因。通道经过城镇中心绘制，"
-        "因此网络公里数短于实际道路（N-25 约短 8%）。",
-        "ہر ذخیرے کے تین روابط: قریب ترین راہداری سے ملنے کی جگہ (رسائی، سیدھی لکیر)، "
-        "اور نیٹ ورک فاصلے کے لحاظ سے قریب ترین خصوصی اقتصادی زون اور بندرگاہ، راستے کے ساتھ۔ "
-        "کلومیٹر بیضوی سطح پر؛ گھنٹے فرض کردہ اوسط رفتار پر (سڑک 45، ریل 30، نیٹ ورک سے باہر 20 "
-        "کلومیٹر فی گھنٹہ، ہر سڑک-ریل منتقلی پر 6 گھنٹے)۔ راہداریوں یا مقامات کے بدلنے پر "
-        "دوبارہ بنتے ہیں۔ جو رابطہ ممکن نہ ہو اس کی کوئی جیومیٹری نہیں اور وجہ لکھی ہے۔ "
-        "راہداریاں شہروں کے مراکز سے کھینچی گئی ہیں، اس لیے نیٹ ورک کلومیٹر اصل سڑکوں سے کم "
-        "ہیں (N-25 تقریباً 8%)۔",
+        "For every deposit, three links: where it joins the network (access), and the special "
+        "economic zone and the port it reaches soonest, with the route, its km by mode (road_km, "
+        "rail_km) and road-rail transfers. Routes cost each corridor's published length; hours "
+        "at assumed average speeds (motorway 60, national highway 45, other road 30, rail 30, "
+        "off the network 20 km/h; 6 h where freight changes between road and rail, only at dry "
+        "ports and ports served by both). A site joins the nearest road within 10 km; beyond, "
+        "by a straight line multiplied by 1.3 (access_detour). A link that cannot exist has no "
+        "geometry and a reason.",
+        "每个矿床三条连接：接入网络的位置（接入），以及最快到达的经济特区和港口，含路线、"
+        "按运输方式的公里数（road_km、rail_km）和公铁换装次数。路线按各通道的公布长度计费；"
+        "小时按假定平均速度（高速公路 60、国道 45、其他道路 30、铁路 30、网络外 20 公里/小时；"
+        "仅在干港及兼通公铁的港口换装，每次 6 小时）。地点接入 10 公里内最近的道路；"
+        "更远时按直线乘以 1.3（access_detour）。无法成立的连接没有几何并说明原因。",
+        "ہر ذخیرے کے تین روابط: نیٹ ورک سے ملنے کی جگہ (رسائی)، اور سب سے جلد پہنچنے والا "
+        "خصوصی اقتصادی زون اور بندرگاہ، راستے، ذریعے کے لحاظ سے کلومیٹر (road_km، rail_km) "
+        "اور سڑک-ریل منتقلیوں کے ساتھ۔ لاگت ہر راہداری کی شائع شدہ لمبائی؛ گھنٹے فرض کردہ "
+        "اوسط رفتار پر (موٹر وے 60، قومی شاہراہ 45، دیگر سڑک 30، ریل 30، نیٹ ورک سے باہر 20 "
+        "کلومیٹر فی گھنٹہ؛ منتقلی صرف خشک بندرگاہوں اور دونوں سے جڑی بندرگاہوں پر، 6 گھنٹے)۔ "
+        "کوئی مقام 10 کلومیٹر کے اندر قریب ترین سڑک سے ملتا ہے؛ اس سے دور سیدھی لکیر ضرب 1.3 "
+        "(access_detour)۔ جو رابطہ ممکن نہ ہو اس کی کوئی جیومیٹری نہیں اور وجہ لکھی ہے۔",
     ),
 )
 PROJECTS = LayerText(

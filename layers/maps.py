@@ -260,7 +260,8 @@ def _columns(layer: Layer) -> tuple[str, ...]:
     names = [*layer.popup.columns, *([layer.style.by] if layer.style.by else [])]
     names += ["name_zh", "name_ur"]  # titles in the map's language, where the store has them
     if layer.id == LINKS:
-        names += ["from_layer", "from_id", "kind", "km", "hours", "to_name"]
+        names += ["from_layer", "from_id", "kind", "km", "hours", "to_name", "road_km", "rail_km",
+                  "transfers", "access_detour", "access_kmh"]  # fmt: skip
     return tuple(n for n in dict.fromkeys(names) if n in layer.source.properties)
 
 

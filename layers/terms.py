@@ -112,6 +112,10 @@ TERMS: dict[str, Text] = {
     # corridors
     "road": Text("Road", "公路", "سڑک"),
     "rail": Text("Rail", "铁路", "ریل"),
+    # Corridor classes (vocab.CORRIDOR_CLASS): what sets a corridor's speed in the network.
+    "motorway": Text("Motorway", "高速公路", "موٹر وے"),
+    "national highway": Text("National highway", "国道", "قومی شاہراہ"),
+    "other road": Text("Other road", "其他道路", "دیگر سڑک"),
     "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
     # route legs' modes besides road and rail (the pages' route table, issue 14)
     "transfer": Text("Transfer", "换装", "منتقلی"),

@@ -234,13 +234,29 @@ def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path
         assert not watched.problems, watched.problems
 
 
-def deposit_links(url: str, deposit: int) -> list[tuple[str, str, float | None, float | None]]:
+def deposit_links(url: str, deposit: int) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT kind, to_name, km, hours FROM links "
-            "WHERE from_layer = 'deposits' AND from_id = %s ORDER BY id",
+            "SELECT kind, to_name, km, hours, road_km, rail_km, transfers, access_detour, "
+            "access_kmh FROM links WHERE from_layer = 'deposits' AND from_id = %s ORDER BY id",
             [deposit],
         ).fetchall()
+
+
+def link_how(road_km, rail_km, transfers, detour, kmh) -> str:
+    """The popup's account of a route, from the link's columns (English)."""
+    ui = i18n.UI
+    parts = []
+    if rail_km:
+        parts += [
+            f"{ui['by_road'].en} {number(road_km)} km",
+            f"{ui['by_rail'].en} {number(rail_km)} km",
+        ]
+    if transfers:
+        parts.append(f"{transfers} {ui['transfers'].en}")
+    if detour:
+        parts.append(ui["straight"].en.format(factor=number(detour), kmh=number(kmh)))
+    return " · ".join(parts)
 
 
 def linked_deposit(url: str) -> int:
@@ -263,11 +279,12 @@ def check_links_shown(page: Page, url: str, deposit: int) -> None:
     expected = deposit_links(url, deposit)
     rows = page.locator(".leaflet-popup-content .em-link")
     expect(rows).to_have_count(len(expected))
-    for row, (kind, to_name, km, hours) in zip(rows.all(), expected, strict=True):
+    for row, (kind, to_name, km, hours, *how) in zip(rows.all(), expected, strict=True):
         expect(row).to_have_class(f"em-link em-link-{kind}")
         expect(row.locator(".em-to")).to_have_text(to_name)
         expect(row.locator(".em-km")).to_have_text(f"{number(km)} km")
         expect(row.locator(".em-hours")).to_have_text(f"{number(hours)} h")
+        expect(row.locator(".em-how")).to_have_text(link_how(*how))
     expect(page.locator("path.em-highlight")).to_have_count(len(expected))
     page.locator(".leaflet-popup-close-button").click()
     expect(page.locator("path.em-highlight")).to_have_count(0)
@@ -301,8 +318,10 @@ def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):
         legend = page.locator(".em-legend section[data-layer=deposits] .em-partial")
         expect(legend).to_contain_text(i18n.UI["tiles"].en)
         expect(legend).to_contain_text(str(total))
-        # small layers are still fetched as features
-        expect(page.locator("path.em-corridors").first).to_be_attached()
+        # small layers (fewer rows than the limit) are still fetched as features
+        with psycopg.connect(map_url) as conn:
+            assert conn.execute("SELECT count(*) FROM facilities").fetchone()[0] < total - 1
+        expect(page.locator("path.em-facilities").first).to_be_attached()
         page.screenshot(path=OUTPUT / "map-vector-tiles.png")
         # the grid's click event as VectorGrid fires it for a drawn feature (hit-testing a
         # canvas pixel is VectorGrid's own business): the popup opens, links asked of the API
@@ -320,6 +339,42 @@ def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):
         rows = page.locator(".leaflet-popup-content .em-link")
         expect(rows).to_have_count(len(deposit_links(map_url, feature_id)))
         w.assert_clean()
+
+
+def test_a_straight_access_leg_is_flagged_in_the_popup(browse, map_url):
+    """A deposit with no road within reach: its popup says straight line, factor and speed."""
+    with psycopg.connect(map_url) as conn:
+        found = conn.execute(
+            "SELECT from_id, access_detour, access_kmh FROM links "
+            "WHERE kind = 'access' AND access_detour IS NOT NULL ORDER BY from_id LIMIT 1"
+        ).fetchone()
+    assert found, "the samples have a deposit beyond the reach of every road"
+    deposit, detour, kmh = found
+    page = open_map(browse)
+    page.locator(".marker-cluster").first.wait_for()
+    reveal(page, "deposits", deposit)
+    page.locator(f"path.em-deposits.em-id-{deposit}").dispatch_event("click")
+    how = page.locator(".leaflet-popup-content .em-link-access .em-how")
+    expect(how).to_have_text(i18n.UI["straight"].en.format(factor=number(detour), kmh=number(kmh)))
+    browse.assert_clean()
+
+
+def test_a_corridor_popup_shows_its_published_length_not_the_drawn_one(browse, map_url):
+    with psycopg.connect(map_url) as conn:
+        corridor, name, published = conn.execute(
+            "SELECT id, name, published_length_km FROM corridors "
+            "WHERE published_length_km IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    page = open_map(browse)
+    page.wait_for_function("() => document.querySelectorAll('path.em-corridors').length > 0")
+    page.locator(f"path.em-corridors.em-id-{corridor}").first.dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content .em-popup")
+    expect(popup.locator("h3")).to_have_text(name)
+    expect(popup.locator("td.em-published_length_km")).to_have_text(number(published))
+    labels = popup.locator("th").all_inner_texts()
+    assert i18n.FIELDS["published_length_km"].en in labels
+    assert i18n.FIELDS["length_km"].en not in labels and "Length (km)" not in labels
+    browse.assert_clean()
 
 
 def test_the_landing_page_links_to_the_map(browse):

@@ -149,6 +149,9 @@ def test_every_deposit_has_its_three_links_or_a_reason(live_server, samples_url)
         if p["reason"] is None:
             assert feature["geometry"]["type"] == "LineString"
             assert p["km"] >= 0 and p["hours"] >= 0 and p["to_id"] is not None
+            # km by mode add up; a transfer never comes without a leg on each mode
+            assert p["road_km"] + p["rail_km"] == pytest.approx(p["km"])
+            assert not p["transfers"] or (p["road_km"] > 0 and p["rail_km"] > 0)
         else:
             assert feature["geometry"] is None and p["km"] is None
     assert {d: set(k) for d, k in by_deposit.items()} == {

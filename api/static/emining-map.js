@@ -427,6 +427,18 @@
     }
   };
 
+  EMap.prototype.linkHow = function (p) {
+    const km = (v) => this.value("km", v) + " " + this.t("ui", "km");
+    const parts = [];
+    if (p.rail_km > 0) parts.push(this.t("ui", "by_road") + " " + km(p.road_km), this.t("ui", "by_rail") + " " + km(p.rail_km));
+    if (p.transfers > 0) parts.push(p.transfers + " " + this.t("ui", "transfers"));
+    if (p.access_detour) {
+      parts.push(this.t("ui", "straight").replace("{factor}", this.value("access_detour", p.access_detour))
+        .replace("{kmh}", this.value("access_kmh", p.access_kmh)));
+    }
+    return parts.join(" · ");
+  };
+
   EMap.prototype.showLinks = function (box, id) {
     const links = this.config.links;
     const section = el("div", "em-links");
@@ -448,8 +460,11 @@
         const to = el("td", "em-to", reached ? p.to_name : p.reason || p.to_name);
         if (this.lang !== "en") this.markEnglish(to);
         row.appendChild(to);
-        row.appendChild(el("td", "em-km", reached ? this.value("km", p.km) + " " + this.t("ui", "km") : ""));
+        // Nearest by time: hours first, km beside them, then how (km by mode, transfers, or a
+        // straight access leg with its detour factor and speed).
         row.appendChild(el("td", "em-hours", reached ? this.value("hours", p.hours) + " " + this.t("ui", "hours") : ""));
+        row.appendChild(el("td", "em-km", reached ? this.value("km", p.km) + " " + this.t("ui", "km") : ""));
+        row.appendChild(el("td", "em-how", reached ? this.linkHow(p) : ""));
         if (f.geometry) {
           L.geoJSON(f, {
             pane: PANES.links[0],
