@@ -120,19 +120,14 @@ def feature_json(
     source: Source, properties: tuple[str, ...], crs: CRS, skip_geometry: bool
 ) -> sql.Composable:
     """A GeoJSON Feature as a json expression over one row of ``source``."""
+    nested = dict(source.nested)
     pairs = sql.SQL(", ").join(
-        [
-            *(
-                sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name))
-                for name in properties
-            ),
-            *(
-                sql.SQL("{}, {}({})").format(
-                    sql.Literal(name), _identifier(function), _identifier(source.id_column)
-                )
-                for name, function in source.nested
-            ),
-        ]
+        sql.SQL("{}, {}({})").format(
+            sql.Literal(name), _identifier(nested[name]), _identifier(source.id_column)
+        )
+        if name in nested
+        else sql.SQL("{}, {}").format(sql.Literal(name), _identifier(name))
+        for name in properties
     )
     geometry = (
         sql.SQL("NULL::json")
