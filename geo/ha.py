@@ -22,11 +22,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 import yaml
 
@@ -262,14 +263,9 @@ class HACluster:
         return pid
 
     # -- observation ---------------------------------------------------------------------------
-    def rest(self, member: str, path: str = "/patroni", timeout: float = 1.0) -> dict | None:
-        try:
-            response = httpx.get(
-                f"http://127.0.0.1:{self.topology.rest[member]}{path}", timeout=timeout
-            )
-            return response.json()
-        except (httpx.HTTPError, ValueError):
-            return None
+    def rest(self, member: str, path: str = "/patroni", timeout: float = 3.0) -> dict | None:
+        answer = _get(f"http://127.0.0.1:{self.topology.rest[member]}{path}", timeout)
+        return answer[1] if answer else None
 
     def members(self) -> list[Member]:
         found = []
@@ -305,18 +301,12 @@ class HACluster:
                 ("running", "streaming") and (m.sync or not sync)]  # fmt: skip
 
     def etcd_healthy(self, name: str) -> bool:
-        try:
-            url = f"http://127.0.0.1:{self.topology.etcd_client[name]}/health"
-            return httpx.get(url, timeout=1).json().get("health") == "true"
-        except (httpx.HTTPError, ValueError):
-            return False
+        answer = _get(f"http://127.0.0.1:{self.topology.etcd_client[name]}/health", 1.0)
+        return bool(answer) and answer[1].get("health") == "true"
 
     def api_ready(self, name: str) -> bool:
-        try:
-            url = f"http://127.0.0.1:{self.topology.api[name]}/healthz"
-            return httpx.get(url, timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        answer = _get(f"http://127.0.0.1:{self.topology.api[name]}/healthz", 2.0)
+        return bool(answer) and answer[0] == 200
 
     def wait_replicas(self, count: int, deadline: float) -> None:
         self.wait(lambda: len(self.replicas()) >= count, deadline, f"{count} synchronous replicas")
@@ -401,3 +391,22 @@ class HACluster:
             data = self.home / member / "data"
             if data.exists():
                 data.chmod(0o700)
+
+
+# Loopback only: no proxy from the environment may stand in between.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _get(url: str, timeout: float) -> tuple[int, dict] | None:
+    """(status, JSON body) of a GET, or None when nothing answered with JSON (stdlib only:
+    ``emining cluster`` runs where only the platform's dependencies are installed)."""
+    try:
+        with _OPENER.open(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read() or b"{}")
+        except ValueError:
+            return error.code, {}
+    except (OSError, ValueError):
+        return None
