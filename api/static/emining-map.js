@@ -66,7 +66,6 @@
       this.overlays.push([layer, group]);
       this.onMap[layer.id] = map.hasLayer(group);
       if (layer.attribution) map.attributionControl.addAttribution(layer.attribution);
-      this.load(layer, group);
     }
     this.startRasters();  // emining-rasters.js
     map.on("overlayadd overlayremove", (e) => {
@@ -93,7 +92,9 @@
     if (this.narrow()) this.control.collapse();
     this.setLanguage(this.lang);
     map.getContainer().classList.add("em-map");
+    // Fitted before any layer loads: tiles and clusters are asked for once, at the final view.
     this.fitFirstView();
+    for (const [layer, group] of this.overlays) if (!layer.raster) this.load(layer, group);
   };
 
   EMap.prototype.narrow = function () {
