@@ -51,6 +51,7 @@ def helpers(lang: str) -> dict:
         "km": lambda value: display.km(value, lang),
         "hours": lambda value: display.hours(value, lang),
         "en": lambda text: values.foreign(str(text), lang),
+        "heading": lambda text: heading(str(text), lang),
         "attribution": lambda text: (
             Markup.escape(ATTRIBUTIONS[text][lang])
             if text in ATTRIBUTIONS
@@ -176,3 +177,10 @@ def link_end(links: list[dict], kind: str, lang: str) -> dict:
             ],
         }
     return {"features": features, "popups": texts}
+
+
+def heading(text: str, lang: str) -> Markup:
+    """A page's title: a name in the data's own (Latin) words is marked as English."""
+    latin = any(c.isascii() and c.isalpha() for c in text)
+    other = any(not c.isascii() and c.isalpha() for c in text)
+    return values.foreign(text, lang) if latin and not other else Markup.escape(text)
