@@ -43,9 +43,11 @@ class NetworkJob:
         self.wake.set()
 
     async def run(self) -> None:
+        failing = False  # say so once per outage, not every interval
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    failing = False
                     while True:
                         if await network.stale(conn):
                             report = await network.rebuild(conn)
@@ -55,7 +57,9 @@ class NetworkJob:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the database is down or the build failed: try later
-                log.warning("network job: %s; trying again in %.0f s", error, self.interval)
+                if not failing:
+                    log.warning("network job: %s; trying again every %.0f s", error, self.interval)
+                failing = True
                 await self.pause()
 
     async def pause(self) -> None:

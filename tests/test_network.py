@@ -475,3 +475,28 @@ def test_nearest_port_is_the_soonest_reached(live_server, samples_url):
             assert answer.json()["properties"]["hours"] >= p["hours"] - 1e-6
         checked += 1
     assert checked
+
+
+def test_migration_0013_goes_down_and_up_on_a_loaded_store(cluster):
+    """Down: the new columns go, the derived tables are emptied; up again: the next build fills
+    them with every column."""
+    from tests.test_licence_steps import alembic
+
+    url = fresh_database(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        load_samples(conn)
+    alembic(url, "downgrade", "0012")
+    with psycopg.connect(url, autocommit=True) as conn:
+        columns = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'links'"
+        )}  # fmt: skip
+        assert "rail_km" not in columns
+        assert conn.execute("SELECT count(*) FROM links").fetchone() == (0,)
+    alembic(url, "upgrade", "head")
+    with psycopg.connect(url, autocommit=True) as conn:
+        report = network.build(conn)
+        (deposits,) = conn.execute("SELECT count(*) FROM deposits").fetchone()
+        assert report is not None and report.links == 3 * deposits
+        assert conn.execute("SELECT count(*) FROM links WHERE road_km IS NULL").fetchone() == (
+            conn.execute("SELECT count(*) FROM links WHERE reason IS NOT NULL").fetchone()
+        )
