@@ -229,11 +229,13 @@ def plan(
 
 
 def _columns(layer: Layer) -> tuple[str, ...]:
-    """The columns a map reads: the popup's, the style's, and the links' endpoints."""
+    """The columns a map reads: the popup's, the style's, the links' endpoints, and the records
+    nested in a feature (a deposit's resources, which its popup lists)."""
     names = [*layer.popup.columns, *([layer.style.by] if layer.style.by else [])]
     if layer.id == LINKS:
         names += ["from_layer", "from_id", "kind", "km", "hours", "to_name"]
-    return tuple(n for n in dict.fromkeys(names) if n in layer.source.properties)
+    names += [name for name, _ in layer.source.nested]
+    return tuple(n for n in dict.fromkeys(names) if n in layer.source.published)
 
 
 def read_layer(conn: psycopg.Connection, layer: Layer, limit: int = EMBED_MAX) -> MapLayer:
