@@ -25,6 +25,7 @@ from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
 from geo.models import LAYERS
+from geo.resources import load_resources
 
 
 class ProgressPrinter:
@@ -148,7 +149,12 @@ def serve(host: str, port: int, samples: bool, workers: int, access_log: bool) -
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--layer", required=True, type=click.Choice(list(LAYERS)))
+@click.option(
+    "--layer",
+    required=True,
+    type=click.Choice([*LAYERS, "deposit_resources"]),
+    help="deposit_resources: a CSV of resource figures by deposit name (docs/catalogue.md).",
+)
 @click.option("--upsert", is_flag=True, help="Update rows whose natural key already exists.")
 @click.option("--source-layer", default=None, help="Layer to read from a multi-layer file.")
 @click.option(
@@ -168,14 +174,17 @@ def load(
     """
     try:
         with db.store() as target, psycopg.connect(target, autocommit=True) as conn:
-            report = load_file(
-                conn,
-                path,
-                layer,
-                upsert=upsert,
-                source_layer=source_layer,
-                progress=ProgressPrinter(f"load {path.name}"),
-            )
+            if layer == "deposit_resources":
+                report = load_resources(conn, path, upsert=upsert)
+            else:
+                report = load_file(
+                    conn,
+                    path,
+                    layer,
+                    upsert=upsert,
+                    source_layer=source_layer,
+                    progress=ProgressPrinter(f"load {path.name}"),
+                )
             rate = report.rows / max(report.seconds, 1e-9)
             click.echo(
                 f"{layer}: {report.inserted:,} inserted, {report.updated:,} updated from {path} "

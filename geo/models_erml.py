@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Float, Identity, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geo import vocab
-from geo.models import SRID, Base, one_of
+from geo.models import SRID, Base, Ranked, one_of
 
 
 class DepositResource(Base):
@@ -54,7 +54,7 @@ def view_geometry() -> Mapped:
     return mapped_column(Geometry("POINT", srid=SRID, spatial_index=False), nullable=False)
 
 
-class ResourceFeature(Base):
+class ResourceFeature(Ranked, Base):
     """The published ``resources`` collection (view ``resource_features``, migration 0014):
     each resource row at its deposit's point, with the deposit's name and province to filter."""
 
@@ -86,7 +86,7 @@ def text(name: str, nullable: bool = True) -> Mapped:
     return mapped_column(name, Text, nullable=nullable)
 
 
-class MineralOccurrenceView(Base):
+class MineralOccurrenceView(Ranked, Base):
     """EarthResourceML-Lite 2.0.1 ``MineralOccurrenceView`` of the deposits (view
     ``erml_mineral_occurrences``, migration 0014): its field names and CGI vocabulary URIs, so
     OneGeology and INSPIRE clients read the deposits without a mapping. Read-only."""
@@ -114,7 +114,7 @@ class MineralOccurrenceView(Base):
     geom = view_geometry()
 
 
-class CommodityResourceView(Base):
+class CommodityResourceView(Ranked, Base):
     """EarthResourceML-Lite 2.0.1 ``CommodityResourceView`` of ``deposit_resources`` (view
     ``erml_commodity_resources``, migration 0014). Read-only."""
 

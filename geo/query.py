@@ -63,8 +63,8 @@ def source_for(
     layer: str = "",
 ) -> Source:
     """The ``published_only`` entries of the table's info are nested records (see Source)."""
-    fields = {
-        c.name: Field(c.name, field_type(c.type))
+    fields = {  # str(): a column named in its model (camelCase ERML names) is a quoted_name
+        str(c.name): Field(str(c.name), field_type(c.type))
         for c in table.columns
         if c.name not in hidden
         and c.name not in NEVER_PUBLISHED

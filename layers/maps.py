@@ -256,13 +256,15 @@ def plan(
 
 
 def _columns(layer: Layer) -> tuple[str, ...]:
-    """The columns a map reads: the popup's, the style's, and the links' endpoints."""
+    """The columns a map reads: the popup's, the style's, the links' endpoints, and the records
+    nested in a feature (a deposit's resources, which its popup lists)."""
     names = [*layer.popup.columns, *([layer.style.by] if layer.style.by else [])]
     names += ["name_zh", "name_ur"]  # titles in the map's language, where the store has them
     if layer.id == LINKS:
         names += ["from_layer", "from_id", "kind", "km", "hours", "to_name", "road_km", "rail_km",
                   "transfers", "access_detour", "access_kmh"]  # fmt: skip
-    return tuple(n for n in dict.fromkeys(names) if n in layer.source.properties)
+    names += [name for name, _ in layer.source.nested]
+    return tuple(n for n in dict.fromkeys(names) if n in layer.source.published)
 
 
 def read_layer(conn: psycopg.Connection, layer: Layer, limit: int = EMBED_MAX) -> MapLayer:

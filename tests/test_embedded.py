@@ -111,12 +111,17 @@ def test_load_and_export_commands_use_database_url(db_url, tmp_path):
     assert "nothing was written" in result.stderr
 
     samples = REPO / "data/samples/deposits.geojson"
+    n = len(json.loads(samples.read_text(encoding="utf-8"))["features"])
     loaded = emining("load", str(samples), "--layer", "deposits", url=db_url).stdout
-    assert "13 inserted, 0 updated" in loaded
+    assert f"{n:,} inserted, 0 updated" in loaded
     again = emining("load", str(samples), "--layer", "deposits", "--upsert", url=db_url).stdout
-    assert "0 inserted, 13 updated" in again
+    assert f"0 inserted, {n:,} updated" in again
+    figures = REPO / "data/samples/deposit_resources.csv"
+    rows = len(figures.read_text(encoding="utf-8").splitlines()) - 1
+    added = emining("load", str(figures), "--layer", "deposit_resources", url=db_url).stdout
+    assert f"deposit_resources: {rows:,} inserted, 0 updated" in added
     out = tmp_path / "deposits.gpkg"
-    assert "13 features" in emining("export", "deposits", "-o", str(out), url=db_url).stdout
+    assert f"{n:,} features" in emining("export", "deposits", "-o", str(out), url=db_url).stdout
     assert out.stat().st_size > 0
 
 

@@ -149,7 +149,8 @@ def test_click_from_landing_to_the_items_and_page_through_them(browse):
     total = deposit_count(browse)
     expect(page.locator(".matched")).to_have_text(str(total))
     expect(page.locator(".returned")).to_have_text("10")
-    page.locator(".leaflet-overlay-pane path").first.wait_for()  # the provinces background
+    # the provinces background (Leaflet draws a polygon outside the view as "M0 0")
+    page.locator(".leaflet-overlay-pane path:not([d='M0 0'])").first.wait_for()
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.locator("#map").screenshot(path=OUTPUT / "items.png")
     page.screenshot(path=OUTPUT / "items-page.png", full_page=True)
@@ -171,6 +172,22 @@ def test_click_from_landing_to_the_items_and_page_through_them(browse):
     browse.assert_clean()
 
 
+def test_a_deposit_page_lists_its_resources_by_category(browse):
+    found = httpx.get(
+        f"{browse.origin}/collections/deposits/items",
+        params={"filter": "name = 'Reko Diq'", "filter-lang": "cql2-text"},
+    ).json()["features"]
+    (deposit,) = found
+    figures = deposit["properties"]["resources"]
+    assert figures  # Reko Diq's resource by category is stored (issue 13)
+    page = browse.open(f"/collections/deposits/items/{deposit['id']}?f=html")
+    records = page.locator("table.properties ul.records li")
+    expect(records).to_have_count(len(figures))
+    for figure in figures:
+        expect(records.filter(has_text=f"category: {figure['category']}").first).to_be_visible()
+    browse.assert_clean()
+
+
 def test_paging_keeps_the_query_parameters(browse):
     page = browse.open("/collections/deposits/items?f=html&limit=4&sortby=-name")
     first = page.locator("table.features tbody tr td:nth-child(2)").all_inner_texts()
@@ -184,9 +201,11 @@ def test_paging_keeps_the_query_parameters(browse):
 
 
 def test_item_page_shows_name_source_and_coord_quality(browse):
-    features = httpx.get(f"{browse.origin}/collections/deposits/items?limit=100").json()["features"]
+    features = httpx.get(f"{browse.origin}/collections/deposits/items?limit=1000").json()[
+        "features"
+    ]
     reko = next(f for f in features if f["properties"]["name"] == "Reko Diq")
-    page = browse.open("/collections/deposits/items?f=html")
+    page = browse.open(f"/collections/deposits/items?f=html&limit={len(features)}")
     page.get_by_role("link", name=str(reko["id"]), exact=True).click()
     page.wait_for_load_state("networkidle")
     expect(page.locator("h1")).to_have_text("Reko Diq")

@@ -91,8 +91,8 @@ CASES = [
     Case("corridors", {"cpec": "true"}),  # a boolean column
     # CQL2 text that is ECQL as well
     cql("deposits", "status IN ('explored', 'occurrence')"),
-    cql("deposits", "tonnage_mt > 50"),
-    cql("deposits", "tonnage_mt IS NULL AND province = 'Balochistan'"),
+    cql("deposits", "coord_radius_km > 20"),
+    cql("deposits", "as_of IS NULL AND province = 'Balochistan'"),
     cql("deposits", "name LIKE 'Thar%' OR status = 'development'"),
     cql(
         "districts",

@@ -202,7 +202,7 @@
       onEachFeature: (f, item) => {
         self.note(layer, (f.properties || {})[layer.style.by]);
         item.feature = f;
-        item.bindPopup(() => self.popup(layer, f.id, f.properties || {}, f.geometry), { maxWidth: 360, minWidth: 220 });
+        item.bindPopup(() => self.popup(layer, f.id, f.properties || {}, f.geometry), { maxWidth: 360, minWidth: 220, maxHeight: 380 });
       },
     });
     if (layer.cluster) {
@@ -281,7 +281,7 @@
     grid.on("click", (e) => {
       const props = e.layer.properties || {};
       const id = e.layer.featureId;
-      L.popup({ maxWidth: 360, minWidth: 220 }).setLatLng(e.latlng)
+      L.popup({ maxWidth: 360, minWidth: 220, maxHeight: 380 }).setLatLng(e.latlng)
         .setContent(self.popup(layer, id, props)).openOn(self.map);
     });
     // GridLayer's "load": every tile in view has been fetched and drawn (VectorGrid calls each

@@ -16,7 +16,8 @@ three languages, dated boundaries, processing sites, and EarthResourceML-Lite vi
   name comes from, or that it is a transliteration.
 - **as_of, source_url** wherever a layer lacked them (the date of the fact, the page itself).
 - **Facility kinds** cement, steel and beneficiation, for the plants that take minerals.
-- **Views** (``security_invoker``, so they show only what the caller may see):
+- **Views** (``security_invoker``, so they show only what the caller may see; each carries its
+  deposit's tile rank ``minzoom``, so vector tiles thin them as they thin the deposits):
   ``resource_features`` (the resources collection, at its deposit's point),
   ``erml_mineral_occurrences`` and ``erml_commodity_resources`` (EarthResourceML-Lite 4
   MineralOccurrenceView and CommodityResourceView field names, CGI/INSPIRE vocabulary URIs).
@@ -151,7 +152,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 RESOURCE_FEATURES = """SELECT r.id, d.name AS deposit, r.commodity, r.category,
     r.tonnage_mt, r.grade, r.grade_unit, r.contained, r.contained_unit, r.reporting_code,
     r.as_of, d.province, d.district, d.coord_quality, r.notes, r.source, r.source_url,
-    r.updated_at, d.geom
+    r.updated_at, d.minzoom, d.geom
     FROM deposit_resources r JOIN deposits d ON d.id = r.deposit_id"""
 
 
@@ -176,7 +177,7 @@ OCCURRENCES = f"""SELECT d.id, 'urn:emining:deposits:' || d.id AS identifier, d.
     '{CGI}/commodity-code/' || replace(replace(replace(d.commodities[1], 'rare_earths',
         'rare-earth-elements'), 'iron', 'iron-ore'), '_', '-') AS "representativeCommodity_uri",
     '/collections/deposits/items/' || d.id AS specification_uri,
-    d.province, d.as_of, d.source_url, d.updated_at, d.geom
+    d.province, d.as_of, d.source_url, d.updated_at, d.minzoom, d.geom
     FROM deposits d"""
 
 COMMODITY_RESOURCES = f"""SELECT r.id, 'urn:emining:resources:' || r.id AS identifier,
@@ -206,7 +207,7 @@ COMMODITY_RESOURCES = f"""SELECT r.id, 'urn:emining:resources:' || r.id AS ident
     CASE r.reporting_code WHEN 'JORC' THEN '{CGI}/classification-method-used/jorc-code'
          END AS "classificationMethodUsed_uri",
     '/collections/resources/items/' || r.id AS specification_uri,
-    d.province, r.as_of, r.source_url, r.updated_at, d.geom
+    d.province, r.as_of, r.source_url, r.updated_at, d.minzoom, d.geom
     FROM deposit_resources r JOIN deposits d ON d.id = r.deposit_id"""
 
 VIEWS = {
