@@ -43,9 +43,10 @@ BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fi
 LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
-PASSWORD_CHECKS = 2
-"""Password hashes (argon2: ~50 ms of CPU and 64 MiB each) computed at once per worker; the
-others wait their turn in the thread pool, never on the event loop."""
+PASSWORD_CHECKS = 1
+"""Password hashes computed at once per worker (argon2 at its defaults: a core for 50 ms to
+1 s, 64 MiB): a flood of sign-ins takes at most one core from the readers; the others wait
+their turn, never on the event loop (bench/abuse.py measured 4× the readers' p99 with 2)."""
 TRACKED = 50_000  # callers remembered per table; the least recently seen are forgotten
 
 

@@ -163,7 +163,7 @@ def test_expensive_requests_together_hold_at_most_their_share_of_the_pool(store)
 
 
 def test_the_guard_counts_requests_per_caller_and_per_address():
-    asyncio.run(guarded_requests())
+    asyncio.run(asyncio.wait_for(guarded_requests(), 10))
 
 
 async def guarded_requests() -> None:
