@@ -31,9 +31,11 @@ PER_ADDRESS = 32
 cannot escape PER_CALLER by sending made-up keys); NATs and offices share an address."""
 HEAVY_PER_CALLER = 4
 """Expensive requests (``HEAVY``: conflict checks, writes, logins) one caller may have in flight."""
-HEAVY_SHARE = 0.5
-"""Of the pool's connections, the share expensive requests may hold together: the rest is
-kept for reads, so a flood of checks or writes never leaves anonymous readers waiting."""
+HEAVY_SHARE = 0.2
+"""Of the pool's connections, the share expensive requests may hold together (2 of 10): the
+rest is kept for reads, so a flood of checks or writes never leaves readers waiting, and the
+database's CPU is not all theirs either (bench/abuse.py: limit-sized checks took the readers'
+p99 to 2.9x with half the pool, 1.7x with a fifth)."""
 HEAVY_WAIT = 10.0  # seconds an expensive request queues for its share before a 429
 CHECKS_PER_HOUR = 120
 """Conflict checks and applications per caller per hour (``/applications/check`` tells
