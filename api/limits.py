@@ -27,17 +27,20 @@ AUTH_BODY_MAX = 8 * 2**10  # bytes: an e-mail, a password and a path fit many ti
 BODY_SECONDS = 30.0  # a body must have arrived in full within this (slow-trickle bodies)
 HEAVY_PER_CALLER = 4
 """Expensive requests (``HEAVY``: conflict checks, writes, logins) one caller may have in flight."""
-HEAVY_SHARE = 0.5
-"""Of the pool's connections, the share expensive requests may hold together: the rest is
-kept for reads, so a flood of checks or writes never leaves anonymous readers waiting."""
+HEAVY_SHARE = 0.2
+"""Of the pool's connections, the share expensive requests may hold together (2 of 10): the
+rest is kept for reads, so a flood of checks or writes never leaves readers waiting, and the
+database's CPU is not all theirs either (bench/abuse.py: limit-sized checks took the readers'
+p99 to 2.9x with half the pool, 1.7x with a fifth)."""
 HEAVY_WAIT = 10.0  # seconds an expensive request queues for its share before a 429
 BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fits 10 times
 LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
-PASSWORD_CHECKS = 2
-"""Password hashes (argon2: ~50 ms of CPU and 64 MiB each) computed at once per worker; the
-others wait their turn in the thread pool, never on the event loop."""
+PASSWORD_CHECKS = 1
+"""Password hashes computed at once per worker (argon2 at its defaults: a core for 50 ms to
+1 s, 64 MiB): a flood of sign-ins takes at most one core from the readers; the others wait
+their turn, never on the event loop (bench/abuse.py measured 4× the readers' p99 with 2)."""
 TRACKED = 50_000  # callers remembered per table; the least recently seen are forgotten
 
 

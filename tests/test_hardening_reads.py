@@ -232,6 +232,21 @@ def test_tiles_vary_on_credentials_and_callers_with_them_are_cached_privately(st
         assert name in {v.strip() for v in TILE_VARY.split(",")}
 
 
+def varies_on(response) -> set[str]:
+    return {name.strip().lower() for name in response.headers["vary"].split(",")}
+
+
+def test_feature_answers_vary_alike_on_200_and_304(store):
+    c = store["client"]
+    path, gzip = "/collections/deposits/items?limit=100", {"Accept-Encoding": "gzip"}
+    page = c.get(path, headers=gzip)
+    assert page.headers.get("content-encoding") == "gzip"  # big enough to be compressed
+    again = c.get(path, headers={**gzip, "If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304
+    assert varies_on(page) == varies_on(again)
+    assert {"authorization", "x-api-key", "cookie", "accept-encoding"} <= varies_on(again)
+
+
 def test_repeated_or_unknown_property_names_are_400_before_a_page_starts(store):
     c = store["client"]
     for limit in (10, 1001):

@@ -23,7 +23,9 @@ HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 CACHE_CONTROL = "public, max-age=30, must-revalidate"
 PRIVATE_CACHE_CONTROL = "private, max-age=30, must-revalidate"
-VARY = "Accept, Authorization, X-API-Key, Cookie"
+VARY = "Accept, Accept-Encoding, Authorization, X-API-Key, Cookie"
+"""On every answer, 304s too: the GZip middleware names Accept-Encoding on the 200s it
+compresses only, and a 304 must vary as its 200 does (issue 15)."""
 CREDENTIALS = ("authorization", "x-api-key", "cookie")
 
 
