@@ -64,7 +64,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
         links=links,
         items_base=f"{base}/collections",
         rasters=rasters,
-        offline={"url": f"{base}/basemap/{{layer}}.geojson"},
+        offline={"url": f"{base}/basemap/all.json"},
     )
     headers = {"Vary": VARY + ", Accept-Language", "Content-Language": language}
     return send(request, page.encode(), HTML, headers)

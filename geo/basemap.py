@@ -71,6 +71,15 @@ def layer_statement(layer: str) -> tuple[str, list]:
     return statement, [layer]
 
 
+def all_statement() -> str:
+    """Every layer as {layer: FeatureCollection}, one JSON object built by PostGIS."""
+    parts = ", ".join(
+        f"'{layer}', ({layer_statement(layer)[0].replace('%s', repr(layer))})::json"
+        for layer in LAYERS
+    )
+    return f"SELECT json_build_object({parts})::text"
+
+
 def read_all(conn: psycopg.Connection) -> dict[str, bytes]:
     """Every layer's FeatureCollection (a standalone map inlines them)."""
     return {layer: conn.execute(*layer_statement(layer)).fetchone()[0].encode() for layer in LAYERS}

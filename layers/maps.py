@@ -168,7 +168,7 @@ def build_map(
     a deposit is clicked, or its inlined data is searched (standalone). ``items_base``: the
     /collections URL, for "details" links to each feature's page (None in a standalone file).
     ``rasters``: overlays under the vector layers, off at first (``layers.map_rasters``).
-    ``offline``: the platform's own basemap, ``{"url": ".../basemap/{layer}.geojson"}`` or
+    ``offline``: the platform's own basemap, ``{"url": ".../basemap/all.json"}`` or
     ``{"data": {layer: FeatureCollection bytes}}`` (``geo.basemap``); drawn under everything.
     """
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT

@@ -242,6 +242,8 @@ def test_the_basemap_is_served_from_the_store(server, store):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/geo+json")
         assert len(response.json()["features"]) == count
+    together = httpx.get(f"{server.url}/basemap/all.json").json()  # what /map asks for
+    assert {layer: len(c["features"]) for layer, c in together.items()} == counts
     missing = httpx.get(f"{server.url}/basemap/roads.geojson")
     assert missing.status_code == 404
     assert set(missing.json()) == {"code", "description"}

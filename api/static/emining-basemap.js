@@ -1,8 +1,8 @@
 // The offline basemap under the folium map's layers (layers/maps.py writes its configuration):
 // land on a sea-coloured background, lakes, rivers, international borders and, dashed, the
 // disputed lines (Natural Earth draws the Line of Control and the other claims as such), then
-// place names in the map's language. Served by the platform (/basemap/{layer}.geojson, from
-// PostGIS) or inlined in a standalone file; nothing comes from the internet. A name with no
+// place names in the map's language. Served by the platform (/basemap/all.json, from PostGIS,
+// one request) or inlined in a standalone file; nothing comes from the internet. A name with no
 // translation is shown in English, in italics and marked lang="en", never left out.
 (function () {
   "use strict";
@@ -31,8 +31,10 @@
     this.places = [];
     this.placeLayer = L.layerGroup().addTo(map);
     const layers = SHAPES.concat(["places"]);
-    const got = layers.map((name) => this.basemapLayer(config, name));
-    Promise.all(got).then((collections) => {
+    const all = config.data ? Promise.resolve(config.data)  // standalone: inlined
+      : fetch(config.url, { headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))));
+    all.then((found) => layers.map((name) => found[name] || { type: "FeatureCollection", features: [] })).then((collections) => {
       collections.forEach((collection, i) => {
         const name = layers[i];
         if (name === "places") {
@@ -50,12 +52,6 @@
     }).catch((error) => console.warn("basemap not loaded: " + error.message));
     map.on("zoomend", () => this.drawPlaces());
     if (config.attribution) map.attributionControl.addAttribution(config.attribution);
-  };
-
-  EMap.prototype.basemapLayer = function (config, name) {
-    if (config.data) return Promise.resolve(config.data[name] || { type: "FeatureCollection", features: [] });
-    return fetch(config.url.replace("{layer}", name), { headers: { Accept: "application/geo+json" } })
-      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(name + ": HTTP " + r.status))));
   };
 
   // Which places are named at a zoom: capitals and the largest cities first (Natural Earth's

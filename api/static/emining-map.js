@@ -59,7 +59,6 @@
     }
     map.fitBounds(this.config.bounds, { animate: false });  // clusters must not be filled mid-zoom
     this.highlight.addTo(map);
-    this.startBasemap();  // emining-basemap.js
     const all = this.config.layers.concat(this.config.links ? [this.config.links] : []);
     for (const layer of all) {
       const group = this.groups[layer.id];
@@ -95,6 +94,7 @@
     // Fitted before any layer loads: tiles and clusters are asked for once, at the final view.
     this.fitFirstView();
     for (const [layer, group] of this.overlays) if (!layer.raster) this.load(layer, group);
+    this.startBasemap();  // emining-basemap.js: asked for after the data, drawn under it
   };
 
   EMap.prototype.narrow = function () {
