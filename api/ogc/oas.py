@@ -7,6 +7,8 @@ Why apart from ``openapi.py``: the tiles and rasters modules describe their own 
 from __future__ import annotations
 
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}
+ERROR_OR_PAGE = {**ERROR, "text/html": {"schema": {"type": "string"}}}
+"""A GET's error: OGC exception JSON, or a page in the reader's language for a browser."""
 AUTH = [{"apiKey": []}, {"bearer": []}]  # writes: an API key or a bearer token
 
 
@@ -38,8 +40,8 @@ def responses(media_type: str, schema: str = "object", html: bool = True) -> dic
     return {
         "200": {"description": "Success", "content": content},
         "304": {"description": "Not modified (ETag matches)"},
-        "400": {"description": "Invalid parameter", "content": ERROR},
-        "404": {"description": "Not found", "content": ERROR},
+        "400": {"description": "Invalid parameter", "content": ERROR_OR_PAGE},
+        "404": {"description": "Not found", "content": ERROR_OR_PAGE},
     }
 
 

@@ -25,6 +25,12 @@ SCHEMA_TYPES = QUERY_PARAMETER_TYPES
 
 PARAMETERS = {
     "f": query("f", {"type": "string", "enum": ["json", "html"]}, "Response format."),
+    "lang": query(
+        "lang",
+        {"type": "string"},
+        "Language of an HTML page: en, zh or ur (else the browser's Accept-Language, else "
+        "English). JSON answers ignore it.",
+    ),
     "limit": query(
         "limit",
         {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
@@ -167,9 +173,9 @@ def write_operations(layer_id: str) -> tuple[dict, dict]:
 def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
     """The whole definition; ``rasters``: the registered rasters, each with its own paths."""
     paths: dict = {
-        "/": get("Landing page", [ref("f")]),
-        "/conformance": get("Conformance classes", [ref("f")]),
-        "/collections": get("The collections", [ref("f")]),
+        "/": get("Landing page", [ref("f"), ref("lang")]),
+        "/conformance": get("Conformance classes", [ref("f"), ref("lang")]),
+        "/collections": get("The collections", [ref("f"), ref("lang")]),
         "/healthz": {
             "get": {
                 "summary": "Database status and rows per layer",
@@ -192,12 +198,18 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
                  "description": "Start: deposits:ID, sezs:ID or facilities:ID."},
                 {"name": "to", "in": "query", "required": True, "schema": site,
                  "description": "End: deposits:ID, sezs:ID or facilities:ID."},
+                ref("f"), ref("lang"),
             ],
             "responses": {
                 k: v for k, v in responses("application/geo+json").items() if k != "404"
             },
         }
     }  # fmt: skip
+    paths["/sites/{featureId}"] = get(
+        "A deposit's page for investors (docs/pages.md): the deposit, the concessions covering "
+        "it, its links with km and hours, its projects and partners, its sources",
+        [ref("featureId"), ref("f"), ref("lang")],
+    )
     for layer in CATALOGUE:
         base = f"/collections/{layer.id}"
         equals = [
@@ -215,9 +227,9 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
             for name in layer.source.properties
             if layer.source.fields[name].type not in NOT_QUERYABLE
         ]
-        paths[base] = get(layer.title, [ref("f")])
+        paths[base] = get(layer.title, [ref("f"), ref("lang")])
         paths[f"{base}/queryables"] = get(
-            f"Queryables of {layer.id}", [ref("f")], "application/schema+json"
+            f"Queryables of {layer.id}", [ref("f"), ref("lang")], "application/schema+json"
         )
         paths[f"{base}/schema"] = get(
             f"JSON Schema of the features of {layer.id}", [], "application/schema+json"
@@ -229,7 +241,7 @@ def document(request: Request, rasters: Sequence[RasterInfo] = ()) -> dict:
         )
         paths[f"{base}/items/{{featureId}}"] = get(
             f"One feature of {layer.id}",
-            [ref("featureId"), ref("f"), ref("crs"), ref("as-of")],
+            [ref("featureId"), ref("f"), ref("crs"), ref("as-of"), ref("lang")],
             "application/geo+json",
         )
         if layer.editable:
