@@ -42,7 +42,9 @@ class CallerGuard:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Static files (scripts, styles, fonts) never touch the database, and a map page asks
+        # for a dozen at once: counting them would refuse a browser its own page.
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]

@@ -163,11 +163,11 @@ def properties(source: Source, value: str | None) -> tuple[str, ...] | None:
     repeated = sorted({name for name in chosen if chosen.count(name) > 1})
     if repeated:
         raise ParameterError(f"properties: {', '.join(map(repr, repeated))} given more than once")
-    unknown = [name for name in chosen if name not in source.properties]
+    unknown = [name for name in chosen if name not in source.published]  # nested records too
     if unknown:
         raise ParameterError(
             f"properties: unknown property {', '.join(map(repr, unknown))}; "
-            f"{source.table} has {', '.join(source.properties)}"
+            f"{source.table} has {', '.join(source.published)}"
         )
     return chosen
 
