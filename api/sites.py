@@ -5,8 +5,9 @@ Why a page of its own (``/sites/{deposit_id}``): the item page lists a row's col
 asks questions across tables, and this page answers them with the platform's own queries (the
 OGC items statements of ``geo.query``, each narrowed by a condition PostGIS evaluates), as the
 caller: a concession or project they may not see is not on their page. Each answer is a section
-(``SECTIONS``, one macro each in ``templates/site_sections.html``); a new one (resources per
-commodity) is a name here, a query below and a macro there. JSON clients get the same document.
+(``SECTIONS``, one macro each in ``templates/site_sections.html``); a new one is a name here, a
+query below (or, like the resources, records the deposit already carries) and a macro there.
+JSON clients get the same document.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from geo.query import ItemsQuery, fetch_item, fetch_items
 from layers.catalogue import get
 
 router = APIRouter(tags=["Sites"])
-SECTIONS = ("location", "licences", "value_chain", "projects", "sources")
+SECTIONS = ("location", "resources", "licences", "value_chain", "projects", "sources")
 """The page's sections, in order; each is a macro of templates/site_sections.html."""
 MOST = 100  # concessions, links or projects of one site shown (far more than any site has)
 COVERING = "ST_Intersects(geom, (SELECT d.geom FROM deposits d WHERE d.id = %s))"

@@ -64,14 +64,23 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def paths(live_server) -> dict[str, str]:
-    """One of each page, its ids read from the API: a deposit with links, and its SEZ route."""
+    """One of each page, its ids read from the API: a deposit with links (and published
+    resources, where one has both), and its SEZ route."""
     origin = live_server.url
     links = httpx.get(f"{origin}/collections/links/items", params={"limit": 1000}).json()
-    routed = next(
-        f["properties"]
-        for f in links["features"]
-        if f["properties"]["kind"] == "sez" and f["geometry"] is not None
-    )
+    deposits = httpx.get(
+        f"{origin}/collections/deposits/items",
+        params={"limit": 1000, "properties": "resources", "skipGeometry": "true"},
+    ).json()["features"]
+    with_resources = {f["id"] for f in deposits if f["properties"]["resources"]}
+    routed = sorted(
+        (
+            f["properties"]
+            for f in links["features"]
+            if f["properties"]["kind"] == "sez" and f["geometry"] is not None
+        ),
+        key=lambda p: p["from_id"] not in with_resources,
+    )[0]
     deposit = routed["from_id"]
     return {
         "landing": "/",
@@ -203,6 +212,13 @@ def test_site_page_shows_the_deposit_its_links_and_its_routes(browser, live_serv
     context, page, problems, _ = open_page(browser, origin, paths["site"], "en", 1366, 900)
     try:
         assert page.locator("h1").inner_text() == feature["properties"]["name"]
+        resources = feature["properties"]["resources"]
+        assert page.locator("table.resources tbody tr").count() == len(resources)
+        rows = page.locator("table.resources tbody tr").all()
+        for row, record in zip(rows, resources, strict=True):  # each figure with its source
+            if record["source_url"]:
+                source = row.locator("td").nth(9).locator("a")
+                assert source.get_attribute("href") == record["source_url"]
         for link in links:
             kind, properties = link["properties"]["kind"], link["properties"]
             box = page.locator(f".link-{kind}")
