@@ -52,6 +52,9 @@ UI: dict[str, Text] = {
     "language": Text("Language", "语言", "زبان"),
     "source": Text("Source", "来源", "ماخذ"),
     "details": Text("Details", "详情", "تفصیلات"),
+    "site_page": Text(
+        "Site page for investors", "投资者地点页面", "سرمایہ کاروں کے لیے مقام کا صفحہ"
+    ),
     "links": Text("Links to the value chain", "价值链连接", "ویلیو چین سے روابط"),
     "resources": Text("Resources by category", "分类资源量", "زمرہ وار وسائل"),
     "no_links": Text("No links for this site", "该地点无连接", "اس مقام کے لیے کوئی رابطہ نہیں"),

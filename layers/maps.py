@@ -148,6 +148,10 @@ def _layer_config(item: MapLayer, items_base: str | None) -> dict:
         "total": item.total,
         "shown": item.shown,
         "details": f"{items_base}/{layer.id}/items" if items_base else None,
+        # A deposit's page for investors (api/sites.py), beside the root of /collections.
+        "site": f"{items_base.removesuffix('/collections')}/sites"
+        if items_base and layer.id == "deposits"
+        else None,
     }
 
 

@@ -138,8 +138,11 @@ PAGE: dict[str, Text] = {
     ),
     # site page
     "location": Text("Location", "位置", "مقام"),
-    "resources": Text("Resources by commodity and category", "按矿种和类别的资源量",
-                      "معدن اور زمرے کے لحاظ سے وسائل"),
+    "resources": Text(
+        "Resources by commodity and category",
+        "按矿种和类别的资源量",
+        "معدن اور زمرے کے لحاظ سے وسائل",
+    ),
     "no_resources": Text(
         "No published resource or reserve figure is on record for this site.",
         "此地点没有已发布的资源量或储量数据记录。",

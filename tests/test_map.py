@@ -175,6 +175,9 @@ def test_clicking_a_deposit_shows_its_fields_and_source_link(browse, map_url):
     expect(popup.locator(".em-source a")).to_have_attribute("href", link)
     details = f"{browse.origin}/collections/deposits/items/{feature_id}?f=html"
     expect(popup.locator("a.em-details")).to_have_attribute("href", details)
+    site = f"{browse.origin}/sites/{feature_id}?lang=en"
+    expect(popup.locator("a.em-site")).to_have_attribute("href", site)
+    assert httpx.get(site, headers={"Accept": "text/html"}).status_code == 200
     browse.assert_clean()
 
 
@@ -271,7 +274,7 @@ def link_how(road_km, rail_km, transfers, detour, kmh) -> str:
     if transfers:
         parts.append(f"{transfers} {ui['transfers'].en}")
     if detour:
-        parts.append(ui["straight"].en.format(factor=number(detour), kmh=number(kmh)))
+        parts.append(ui["straight"].en.format(factor=f"{detour:g}", kmh=f"{kmh:g}"))  # as stated
     return " · ".join(parts)
 
 

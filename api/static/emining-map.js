@@ -348,6 +348,11 @@
       a.href = layer.details + "/" + encodeURIComponent(id) + "?f=html";
       box.appendChild(a);
     }
+    if (layer.site && id !== undefined && id !== null) {
+      const a = el("a", "em-site", this.t("ui", "site_page"));
+      a.href = layer.site + "/" + encodeURIComponent(id) + "?lang=" + this.lang;
+      box.appendChild(a);
+    }
     if (geometry && geometry.type === "Point") this.showAreas(box, layer, geometry.coordinates);
     if (layer.id === "deposits" && this.config.links) this.showLinks(box, id);
     this.showZonal(box, layer.id, id);  // emining-rasters.js
