@@ -445,22 +445,3 @@ class Basemap(Base):
     capital: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     note: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("GEOMETRY", srid=SRID, spatial_index=False), nullable=False)
-
-
-# The catalogue's resources and its EarthResourceML-Lite views (migration 0014), kept in their
-# own module for size; imported here so that every model is known once this module is.
-from geo.models_erml import (  # noqa: E402
-    CommodityResourceView,
-    DepositResource,
-    MineralOccurrenceView,
-    ResourceFeature,
-)
-
-DERIVED.update(
-    {
-        "resources": ResourceFeature,
-        "mineraloccurrences": MineralOccurrenceView,
-        "commodityresources": CommodityResourceView,
-    }
-)
-__all__ = ["DepositResource"]

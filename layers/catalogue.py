@@ -15,8 +15,9 @@ from functools import cached_property
 from psycopg import AsyncConnection
 
 from geo import network
-from geo.models import DERIVED, LAYERS, Base
+from geo.models import Base
 from geo.query import Source, source_for
+from geo.tables import DERIVED, LAYERS
 from layers import i18n, styles
 from layers.i18n import LayerText
 from layers.styles import Popup, Style

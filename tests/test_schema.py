@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import ARRAY
 
 from geo import db, vocab
-from geo.models import DERIVED, LAYERS, DepositResource
 from geo.query import NEVER_PUBLISHED
+from geo.tables import DERIVED, LAYERS, DepositResource
 
 REPO = Path(__file__).resolve().parents[1]
 
