@@ -367,12 +367,15 @@ MINERAL_OCCURRENCES = LayerText(
     Text(
         "The deposits under EarthResourceML-Lite 2.0.1 MineralOccurrenceView field names, with "
         "CGI vocabulary URIs, so OneGeology and INSPIRE tools read them without a mapping. "
-        "Read-only; source_url and as_of are added to the standard fields.",
+        "Read-only; source_url and as_of are added to the standard fields (as_of is empty where "
+        "the deposit's source states no date).",
         "以 EarthResourceML-Lite 2.0.1 MineralOccurrenceView 字段名和 CGI 词表 URI 发布的矿床，"
-        "OneGeology 和 INSPIRE 工具无需映射即可读取。只读；在标准字段外增加 source_url 和 as_of。",
+        "OneGeology 和 INSPIRE 工具无需映射即可读取。只读；在标准字段外增加 source_url 和 as_of"
+        "（来源未注明日期时 as_of 为空）。",
         "ذخائر EarthResourceML-Lite 2.0.1 کے MineralOccurrenceView ناموں اور CGI لغت کے URI کے "
         "ساتھ، تاکہ OneGeology اور INSPIRE کے اوزار انہیں بغیر تبدیلی پڑھ سکیں۔ صرف پڑھنے کے لیے؛ "
-        "معیاری فیلڈز کے ساتھ source_url اور as_of شامل ہیں۔",
+        "معیاری فیلڈز کے ساتھ source_url اور as_of شامل ہیں (جہاں ماخذ تاریخ نہیں دیتا وہاں as_of "
+        "خالی ہے)۔",
     ),
 )
 COMMODITY_RESOURCES = LayerText(

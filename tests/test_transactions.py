@@ -248,6 +248,7 @@ def test_as_of_returns_the_layer_as_it_was(store):
                 headers={**GEOJSON, "If-Match": etag_of(c, path)})  # fmt: skip
         later = create(store, "alpha", deposit("Born later")).headers["location"]
         then = c.get("/collections/deposits/items", params={"as-of": moment, "limit": 1000})
+        assert then.status_code == 200, then.text
         names = {f["properties"]["name"]: f for f in then.json()["features"]}
         assert names["Time traveller"]["properties"]["tonnage_mt"] == 1.0
         assert "Born later" not in names

@@ -239,6 +239,10 @@ async def feature_schema(request: Request, collection_id: str) -> Response:
         for name, field in layer.source.fields.items()
         if field.type != "geometry"
     }
+    # Records nested in each feature (a deposit's resources) are lists of objects too.
+    properties.update(
+        {name: dict(JSON_SCHEMA_TYPES["object[]"]) for name, _ in layer.source.nested}
+    )
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": url(request, f"/collections/{layer.id}/schema"),

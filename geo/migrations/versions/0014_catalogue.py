@@ -217,6 +217,30 @@ VIEWS = {
 }
 
 
+def as_of_view(table: str) -> str:
+    """Migration 0007's ``{table}_as_of``, made again: a view stores ``t.*`` as the columns the
+    table had when it was made, so one made before the new columns would not show them."""
+    return f"""CREATE VIEW {table}_as_of WITH (security_invoker = true) AS
+    SELECT t.* FROM {table} t WHERE NOT EXISTS (
+        SELECT 1 FROM history h WHERE h.layer = '{table}' AND h.fid = t.id
+        AND h.at > current_setting('emining.as_of')::timestamptz)
+    UNION ALL
+    SELECT (jsonb_populate_record(NULL::{table}, h.before)).* FROM (
+        SELECT DISTINCT ON (fid) op, before FROM history
+        WHERE layer = '{table}' AND at > current_setting('emining.as_of')::timestamptz
+        ORDER BY fid, version) h
+    WHERE h.op <> 'insert'"""
+
+
+def altered(change: dict[str, str]) -> None:
+    """ALTER each table under its as-of view: the view is dropped and made anew around it."""
+    for table, clause in change.items():
+        op.execute(f"DROP VIEW {table}_as_of")
+        op.execute(f"SELECT tile_rank_alter('{table}', $${clause}$$)")
+        op.execute(as_of_view(table))
+        op.execute(f"GRANT SELECT ON {table}_as_of TO {API_ROLE}")
+
+
 def kind_check(values: tuple[str, ...]) -> str:
     return (
         "ALTER TABLE facilities DROP CONSTRAINT facilities_kind_check, "
@@ -225,8 +249,7 @@ def kind_check(values: tuple[str, ...]) -> str:
 
 
 def upgrade() -> None:
-    for table, change in ADDED.items():
-        op.execute(f"SELECT tile_rank_alter('{table}', $${change}$$)")
+    altered(ADDED)
     op.execute(kind_check(KINDS))
     op.execute(RESOURCES)
     op.execute("CREATE INDEX deposit_resources_deposit_idx ON deposit_resources (deposit_id)")
@@ -269,6 +292,4 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION {name}()")
     op.execute("DELETE FROM facilities WHERE kind IN ('cement', 'steel', 'beneficiation')")
     op.execute(kind_check(OLD_KINDS))
-    for table, columns in DROPPED.items():
-        change = ", ".join(f"DROP COLUMN {c}" for c in columns)
-        op.execute(f"SELECT tile_rank_alter('{table}', '{change}')")
+    altered({t: ", ".join(f"DROP COLUMN {c}" for c in cols) for t, cols in DROPPED.items()})
