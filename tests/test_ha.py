@@ -42,7 +42,12 @@ def ha() -> Iterator[HACluster]:
         return
     cluster = HACluster(Path(tempfile.mkdtemp(prefix="emining-ha-")), {"fsync": "off"})
     try:
-        cluster.up(samples=True)
+        # The load here is 8 readers and 2 writers from one address with one key: one caller
+        # to the API's guard (api/guard.py), which would answer the tenth with a 429.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("EMINING_PER_CALLER", "64")
+            patch.setenv("EMINING_PER_ADDRESS", "128")
+            cluster.up(samples=True)
         yield cluster
     finally:
         cluster.destroy()
