@@ -376,7 +376,7 @@ def test_a_straight_access_leg_is_flagged_in_the_popup(browse, map_url):
     reveal(page, "deposits", deposit)
     page.locator(f"path.em-deposits.em-id-{deposit}").dispatch_event("click")
     how = page.locator(".leaflet-popup-content .em-link-access .em-how")
-    expect(how).to_have_text(i18n.UI["straight"].en.format(factor=number(detour), kmh=number(kmh)))
+    expect(how).to_have_text(i18n.UI["straight"].en.format(factor=f"{detour:g}", kmh=f"{kmh:g}"))
     browse.assert_clean()
 
 
