@@ -9,16 +9,16 @@ packages' binaries and prints where to point clients, ``down`` stops them (data 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
 from geo.ha import HACluster, HAError
+from geo.settings import Settings
 
 
 def default_home() -> Path:
-    return Path(os.environ.get("EMINING_HA_HOME", ".data-ha")).resolve()
+    return Settings().ha_home
 
 
 home_option = click.option(

@@ -14,31 +14,20 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request
-from psycopg import sql
 from starlette.responses import Response
 
 from api.auth import session
 from api.ogc.html import answer
 from api.ogc.params import IGNORED, ParameterError
 from api.ogc.respond import GEOJSON, HTML, JSON, link, url
-from geo.cql_terms import Where
 from geo.crs import DEFAULT
-from geo.query import ItemsQuery, fetch_item, fetch_items
+from geo.query import fetch_item, fetch_items
+from geo.site_query import COVERING, INVOLVED, LINKED, where
 from layers.catalogue import get
 
 router = APIRouter(tags=["Sites"])
 SECTIONS = ("location", "resources", "licences", "value_chain", "projects", "sources")
 """The page's sections, in order; each is a macro of templates/site_sections.html."""
-MOST = 100  # concessions, links or projects of one site shown (far more than any site has)
-COVERING = "ST_Intersects(geom, (SELECT d.geom FROM deposits d WHERE d.id = %s))"
-LINKED = "from_layer = 'deposits' AND from_id = %s"
-INVOLVED = (
-    "id IN (SELECT s.project_id FROM project_sites s WHERE s.layer = 'deposits' AND s.site_id = %s)"
-)
-
-
-def where(condition: str, deposit_id: int) -> ItemsQuery:
-    return ItemsQuery(where=Where(sql.SQL(condition), [deposit_id]), limit=MOST)
 
 
 def route_href(request: Request, deposit_id: int, link_feature: dict) -> str | None:

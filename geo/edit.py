@@ -38,7 +38,7 @@ from geo.validate import Problem, check, server_owned
 MAX_FEATURES = 10_000
 MAX_VERTICES = 200_000
 """Per feature: a province's boundary at full survey detail fits; more is a file to load."""
-MAX_PARTS = 5_000  # per feature (polygons of a MultiPolygon, lines of a MultiLineString)
+MAX_PARTS = 5000  # per feature (polygons of a MultiPolygon, lines of a MultiLineString)
 ACCESS_COLUMNS = ("visibility", "owner_org", "shared_with")
 """Kept as they are when a replacement leaves them out: who sees a record is not a property
 a client editing attributes should reset by omission."""

@@ -106,6 +106,12 @@ class Settings:
     """PostgreSQL's server binaries for the embedded cluster (``EMINING_PG_BINDIR``); default: the
     major with PostGIS under /usr/lib/postgresql (see ``geo.embedded.find_bindir``)."""
 
+    ha_home: Path = field(
+        default_factory=lambda: _path("EMINING_HA_HOME") or Path(".data-ha").resolve()
+    )
+    """The folder of ``emining cluster`` (``EMINING_HA_HOME``): etcd, Patroni, HAProxy and the
+    API processes of the highly available store (docs/ha.md); ``.data-ha`` by default."""
+
     @property
     def raster_folder(self) -> Path:
         return self.rasters or self.home / "rasters"

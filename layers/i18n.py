@@ -114,6 +114,31 @@ FIELDS: dict[str, Text] = {
     "mineralOccurrenceType": Text("Occurrence type", "产地类型", "وقوع کی قسم"),
     "commodityRank": Text("Commodity rank", "矿种地位", "معدن کا درجہ"),
     "mineralOccurrenceName": Text("Occurrence", "矿产地", "معدنی مقام"),
+    # EarthResourceML-Lite's remaining fields (the views keep the standard's names; these are
+    # their readers' labels) and the vocabulary URIs that go with them.
+    "identifier": Text("Identifier", "标识符", "شناخت کنندہ"),
+    "mineName": Text("Mine", "矿山", "کان"),
+    "observationMethod": Text("Observation method", "观测方法", "مشاہدے کا طریقہ"),
+    "explorationResult": Text("Exploration result", "勘查结果", "تلاش کا نتیجہ"),
+    "oreMeasureType": Text("Ore measure type", "矿石计量类型", "خام دھات کی پیمائش کی قسم"),
+    "commodity_uri": Text("Commodity (URI)", "矿种（URI）", "معدن (URI)"),
+    "mineralOccurrence_uri": Text("Occurrence (URI)", "矿产地（URI）", "معدنی مقام (URI)"),
+    "mineralOccurrenceType_uri": Text(
+        "Occurrence type (URI)", "矿产地类型（URI）", "معدنی مقام کی قسم (URI)"
+    ),
+    "representativeCommodity_uri": Text(
+        "Representative commodity (URI)", "代表性矿种（URI）", "نمائندہ معدن (URI)"
+    ),
+    "oreMeasureType_uri": Text(
+        "Ore measure type (URI)", "矿石计量类型（URI）", "خام دھات کی پیمائش کی قسم (URI)"
+    ),
+    "oreMeasureAssessmentCategory_uri": Text(
+        "Assessment category (URI)", "评估类别（URI）", "تخمینے کا زمرہ (URI)"
+    ),
+    "classificationMethodUsed_uri": Text(
+        "Classification method (URI)", "分类方法（URI）", "درجہ بندی کا طریقہ (URI)"
+    ),
+    "specification_uri": Text("Specification (URI)", "规范（URI）", "تفصیل (URI)"),
     "oreMeasure": Text("Ore measure", "矿石量", "خام مال کی پیمائش"),
     "oreMeasureAssessmentCategory": Text("Assessment category", "评估类别", "تخمینے کا زمرہ"),
     "classificationMethodUsed": Text("Classification method", "分类方法", "درجہ بندی کا طریقہ"),

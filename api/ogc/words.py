@@ -179,8 +179,16 @@ def link_end(links: list[dict], kind: str, lang: str) -> dict:
     return {"features": features, "popups": texts}
 
 
+LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’().,&/ -]*[A-Za-z0-9)]|[A-Za-z]")
+
+
 def heading(text: str, lang: str) -> Markup:
-    """A page's title: a name in the data's own (Latin) words is marked as English."""
-    latin = any(c.isascii() and c.isalpha() for c in text)
-    other = any(not c.isascii() and c.isalpha() for c in text)
-    return values.foreign(text, lang) if latin and not other else Markup.escape(text)
+    """A page's title: names in the data's own (Latin) words are marked as English, also inside
+    a title in the page's language ("路线：Ongar coalfield → …")."""
+    if lang == "en":
+        return Markup.escape(text)
+    parts, position = [], 0
+    for run in LATIN_RUN.finditer(text):
+        parts += [Markup.escape(text[position : run.start()]), values.foreign(run.group(), lang)]
+        position = run.end()
+    return Markup("").join([*parts, Markup.escape(text[position:])])
