@@ -219,17 +219,28 @@ VIEWS = {
 
 def as_of_view(table: str) -> str:
     """Migration 0007's ``{table}_as_of``, made again: a view stores ``t.*`` as the columns the
-    table had when it was made, so one made before the new columns would not show them."""
-    return f"""CREATE VIEW {table}_as_of WITH (security_invoker = true) AS
-    SELECT t.* FROM {table} t WHERE NOT EXISTS (
+    table had when it was made, so one made before the new columns would not show them. Its
+    columns are the table's less ``minzoom`` (migration 0010's internal tile rank, which 0007's
+    views never had), each taken from the history's record by name, so migration 0010's
+    downgrade can make the views again without that column."""
+    return f"""DO $do$ DECLARE columns text; fields text; BEGIN
+    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum),
+           string_agg('(x.rec).' || quote_ident(attname), ', ' ORDER BY attnum)
+        INTO columns, fields
+        FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0
+        AND NOT attisdropped AND attname <> 'minzoom';
+    EXECUTE format($view$CREATE VIEW {table}_as_of WITH (security_invoker = true) AS
+    SELECT %1$s FROM {table} t WHERE NOT EXISTS (
         SELECT 1 FROM history h WHERE h.layer = '{table}' AND h.fid = t.id
         AND h.at > current_setting('emining.as_of')::timestamptz)
     UNION ALL
-    SELECT (jsonb_populate_record(NULL::{table}, h.before)).* FROM (
-        SELECT DISTINCT ON (fid) op, before FROM history
-        WHERE layer = '{table}' AND at > current_setting('emining.as_of')::timestamptz
-        ORDER BY fid, version) h
-    WHERE h.op <> 'insert'"""
+    SELECT %2$s FROM (
+        SELECT jsonb_populate_record(NULL::{table}, h.before) AS rec FROM (
+            SELECT DISTINCT ON (fid) op, before FROM history
+            WHERE layer = '{table}' AND at > current_setting('emining.as_of')::timestamptz
+            ORDER BY fid, version) h
+        WHERE h.op <> 'insert') x$view$, columns, fields);
+    END $do$"""
 
 
 def altered(change: dict[str, str]) -> None:
