@@ -33,12 +33,9 @@ from geo.access import Claims
 from geo.copy import pg_array
 from geo.crs import CRS
 from geo.models import LAYERS
+from geo.settings import MAX_FEATURES, MAX_PARTS, MAX_VERTICES
 from geo.validate import Problem, check, server_owned
 
-MAX_FEATURES = 10_000
-MAX_VERTICES = 200_000
-"""Per feature: a province's boundary at full survey detail fits; more is a file to load."""
-MAX_PARTS = 5000  # per feature (polygons of a MultiPolygon, lines of a MultiLineString)
 ACCESS_COLUMNS = ("visibility", "owner_org", "shared_with")
 """Kept as they are when a replacement leaves them out: who sees a record is not a property
 a client editing attributes should reset by omission."""

@@ -19,6 +19,12 @@ PAKISTAN_EXTENT = (60.88, 23.73, 77.81, 37.00)
 margin), the extent of an empty layer, the map's first view, the derived rasters' grid."""
 MAP_EMBED_MAX = 5_000
 """Rows above which a map draws a layer from vector tiles instead of embedding its features."""
+MAX_FEATURES = 10_000
+"""Features one write request may carry (OGC Part 4, docs/security.md); more is a file to load."""
+MAX_VERTICES = 200_000
+"""Vertices per written feature: a province's boundary at full survey detail fits."""
+MAX_PARTS = 5_000
+"""Parts per written feature (polygons of a MultiPolygon, lines of a MultiLineString)."""
 PER_CALLER = 8
 """Requests one caller (one credential, or one address without one) may have in flight: a
 browser opens at most 6 connections per site, so a person's map never meets it."""

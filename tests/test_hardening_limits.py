@@ -88,7 +88,7 @@ def test_application_bodies_over_their_limit_are_413(store):
 
 
 def test_feature_writes_have_vertex_and_part_limits_too(store):
-    from geo.edit import MAX_PARTS
+    from geo.settings import MAX_PARTS
 
     feature = {"type": "Feature", "geometry": many_parts(MAX_PARTS + 1),
                "properties": {"name": "too many parts"}}  # fmt: skip
