@@ -3,7 +3,7 @@
 Why one object: the places that need a setting (the app factory, the embedded cluster, the raster
 folder, the map) used to read the environment or hold a number each, so a default could differ
 between two of them and nothing listed them all. ``Settings()`` reads the environment when it is
-made (tests and the CLI also pass fields explicitly); ``docs/settings.md`` is its table, and
+made (tests and the CLI also pass fields explicitly); the README's *Settings* is its table, and
 ``tests/test_settings.py`` checks the two agree. It lives in ``geo/`` because ``geo/`` may import
 neither ``layers/`` nor ``api/``, while both may import it.
 """
@@ -58,7 +58,7 @@ def _path(name: str) -> Path | None:
 
 @dataclass(frozen=True)
 class Settings:
-    """The platform's settings; each field's docstring is its row in docs/settings.md."""
+    """The platform's settings; each field's docstring is its row in the README's settings table."""
 
     database_url: str = field(default_factory=lambda: normalize_url(_env("DATABASE_URL", "")))
     """The store (``DATABASE_URL``); empty: the embedded cluster under ``home``."""
