@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from functools import cache
 
 import httpx
+import psycopg
 import pytest
 from fontTools.ttLib import TTFont
 from playwright.sync_api import Browser, sync_playwright
@@ -235,6 +236,52 @@ def test_site_page_shows_the_deposit_its_links_and_its_routes(browser, live_serv
         assert page.url.startswith(f"{origin}/analysis/route?")
         assert page.locator("table.legs tbody tr").count() >= 1
         assert not problems, problems
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("name", ["site", "route"])
+def test_site_and_route_maps_draw_the_offline_basemap(browser, live_server, samples_url, paths,
+                                                      name, lang):  # fmt: skip
+    """The platform's own basemap under the page's map (as on /map): asked of /basemap/all.json
+    and answered, its land, lines and places drawn, the places named as the store names them in
+    the page's language (or in English, marked so), and nothing asked of another host."""
+    origin = live_server.url
+    with psycopg.connect(samples_url) as conn:
+        shapes = conn.execute("SELECT count(*) FROM basemap WHERE layer <> 'places'").fetchone()[0]
+        names = conn.execute(
+            "SELECT name, name_zh, name_ur FROM basemap WHERE layer = 'places'"
+        ).fetchall()
+    english = {row[0] for row in names}
+    local = {"en": english, "zh": {r[1] for r in names}, "ur": {r[2] for r in names}}[lang]
+    context, page, problems, requests = open_page(browser, origin, paths[name], lang, 1366, 900)
+    try:
+        page.wait_for_function("() => document.getElementById('map').dataset.basemap === '1'")
+        answered = [
+            r for r in requests if r.startswith(f"{origin}/basemap/")
+        ]  # the one request the basemap makes
+        assert answered == [f"{origin}/basemap/all.json"]
+        drawn = page.evaluate("() => window.eminingReady.basemap.features")
+        assert drawn == shapes + len(names)
+        assert page.locator(".leaflet-pane.leaflet-em-basemap-pane canvas").count() == 1
+        labels = page.locator(".em-place span").all()
+        assert labels, "no place named on the map"
+        for label in labels:
+            text = label.inner_text()
+            marked = label.get_attribute("lang")
+            if marked == "en":
+                assert text in english
+            else:
+                assert marked == lang and text in local, (text, marked)
+        credit = page.locator(".map-credit a").all()
+        assert {a.get_attribute("href") for a in credit} == {
+            "https://www.naturalearthdata.com/",
+            "https://www.geonames.org/",
+        }  # credited, as links the reader may follow; not requested by the page
+        assert not problems, problems
+        outside = [u for u in requests if not u.startswith((origin + "/", "data:"))]
+        assert not outside, outside
     finally:
         context.close()
 

@@ -1,7 +1,9 @@
-// Maps of the HTML pages: no basemap tiles (the platform runs offline), only the data itself
-// (features, or a raster's own PNG tiles), with the provinces as a light background. Feature
-// data is read from JSON blocks (<script type="application/json">) and shown with textContent
-// only, never as HTML.
+// Maps of the HTML pages: no basemap tiles from outside (the platform runs offline), only the
+// data itself (features, or a raster's own PNG tiles), with the provinces as a light background,
+// or, where the page asks for it (data-basemap: the site and route pages), the platform's own
+// basemap under them (emining-basemap.js, the one /map draws) with place names in the page's
+// language. Feature data is read from JSON blocks (<script type="application/json">) and shown
+// with textContent only, never as HTML.
 (function () {
   "use strict";
   const PAKISTAN = [[23.6, 60.8], [37.1, 77.9]];
@@ -43,6 +45,14 @@
     return box;
   }
 
+  // The offline basemap (/basemap/all.json): land, water, borders, disputed lines and places,
+  // named in the page's language (English, marked so, where the store has no name in it).
+  const basemap = el.dataset.basemap && window.EMiningBasemap;
+  if (basemap) {
+    const lang = document.documentElement.lang || "en";
+    new window.EMiningBasemap(map, { url: el.dataset.basemap }, () => lang).start();
+  }
+
   if (el.dataset.provinces) {
     fetch(el.dataset.provinces, { headers: { Accept: "application/geo+json" } })
       .then((r) => (r.ok ? r.json() : null))
@@ -50,8 +60,9 @@
         if (!data) return;
         const background = L.geoJSON(data, {
           interactive: false,
-          // over a raster's tiles, outlines only
-          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8", fillOpacity: el.dataset.tiles ? 0 : 0.6 },
+          // over a raster's tiles or the basemap, outlines only
+          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8",
+            fillOpacity: el.dataset.tiles || basemap ? 0 : 0.6 },
         }).addTo(map);
         background.bringToBack();
       })
