@@ -24,12 +24,37 @@
     return own ? JSON.parse(own.textContent) : {};
   }
 
+  // On a page in Chinese or Urdu, the data's own words (a site's name, an operator, a source's
+  // title) stay in English: each Latin run is marked lang="en" (as the server's heading() does),
+  // so screen readers read it as English and right-to-left text keeps its order.
+  const pageLang = document.documentElement.lang || "en";
+  const LATIN_RUN = /[A-Za-z][A-Za-z0-9'’.,&\/ -]*[A-Za-z0-9]|[A-Za-z]/g;
+
+  function write(node, text) {
+    text = String(text);
+    if (pageLang === "en") {
+      node.textContent = text;
+      return node;
+    }
+    let at = 0;
+    for (const run of text.matchAll(LATIN_RUN)) {
+      node.append(text.slice(at, run.index));
+      const english = document.createElement("bdi");
+      english.lang = "en";
+      english.textContent = run[0];
+      node.append(english);
+      at = run.index + run[0].length;
+    }
+    node.append(text.slice(at));
+    return node;
+  }
+
   function popup(feature, known, items) {
     const box = document.createElement("div");
     box.className = "popup";
     const title = document.createElement("a");
     const text = known[String(feature.id ?? "")] || { title: String(feature.id ?? ""), rows: [] };
-    title.textContent = text.title;
+    write(title, text.title);
     if (items) {
       title.href = items + "/" + encodeURIComponent(feature.id) + "?f=html" +
         (chosenLang ? "&lang=" + encodeURIComponent(chosenLang) : "");
@@ -38,8 +63,8 @@
     const table = document.createElement("table");
     for (const [label, value] of text.rows) {
       const row = table.insertRow();
-      row.insertCell().textContent = label;
-      row.insertCell().textContent = value;
+      write(row.insertCell(), label);
+      write(row.insertCell(), value);
     }
     box.appendChild(table);
     return box;
