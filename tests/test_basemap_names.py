@@ -76,3 +76,13 @@ def test_two_places_never_share_a_name_they_do_not_share_in_english():
             local = p.get(f"name_{lang}")
             if local:
                 assert english.setdefault(local, p["name"]) == p["name"], (lang, local, p["name"])
+
+
+def test_chinese_names_are_in_simplified_characters():
+    """The map's Chinese is Simplified (zh-Hans): OpenCC's t2s tables change none of them."""
+    import opencc
+
+    to_simplified = opencc.OpenCC("t2s")
+    shown = [p["properties"]["name_zh"] for p in places() if p["properties"].get("name_zh")]
+    assert shown
+    assert [n for n in shown if to_simplified.convert(n) != n] == []

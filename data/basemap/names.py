@@ -11,7 +11,8 @@ it as Urdu or Chinese:
 - PyPI ``pak-geodata`` 0.1.0 (MIT): ``urduName`` of 40 cities of Pakistan;
 - English Wikipedia's article on the place, whose first sentence gives "(Urdu: …)";
 - Natural Earth's ``NAME_ZH`` (1:50m 4.1, already in ``places.geojson``; 1:10m 4.0.0 for the
-  towns of Pakistan that came from GeoNames).
+  towns of Pakistan that came from GeoNames), in simplified characters (OpenCC ``t2s``) where
+  Natural Earth wrote traditional ones.
 
 A place no such source names in a language keeps ``name_ur`` / ``name_zh`` empty, and the map
 shows its English name marked ``lang="en"``. GeoNames records that repeat a town under another
@@ -143,9 +144,21 @@ def natural_earth_rows(places: list[dict], ne50: Path, ne10: Path) -> list[dict]
                 zh = near[0].get("NAME_ZH")
                 if isinstance(zh, str) and zh:
                     key = f"{near[0]['NAME']} (GeoNames {int(near[0].get('GEONAMEID') or -1)})"
-                    rows.append(row(place, "zh", zh, source, key, url))
+                    simple = simplified(zh)
+                    if simple != zh:  # the same name in the characters the map's Chinese uses
+                        key += f", {zh} in simplified characters (OpenCC t2s)"
+                    rows.append(row(place, "zh", simple, source, key, url))
                 break
     return rows
+
+
+def simplified(text: str) -> str:
+    """Natural Earth 4 writes some Chinese names in traditional characters (拉合爾); the map's
+    Chinese is Simplified (zh-Hans), so they are converted character by character by OpenCC's
+    t2s tables (a change of script, not of name)."""
+    import opencc
+
+    return opencc.OpenCC("t2s").convert(text)
 
 
 def coords(place: dict) -> tuple[float, float]:
