@@ -60,6 +60,16 @@ PAK_ALIASES = {"Sheikhupura": "Shekhupura", "Muzaffarabad": "Muzaffarābād"}
 WIKIPEDIA = {
     # name: (Urdu as the article's first sentence gives it, lon, lat, article)
     "Bahawalnagar": ("بہاولنگر", 73.25, 30.0, "https://en.wikipedia.org/wiki/Bahawalnagar"),
+    # the Punjab government's page gives the same: https://pmu-lgcdd.gop.pk/public/
+    # OutlineDevelopmentPlan/DGKhan ("Dera Ghazi Khan (ڈیرہ غازی خان)")
+    "Dera Ghazi Khan": (
+        "ڈیرہ غازی خان",
+        70.64,
+        30.033,
+        "https://en.wikipedia.org/wiki/Dera_Ghazi_Khan",
+    ),
+    # the current article (an older revision wrote اوكاڑا, with the Arabic kāf)
+    "Okara": ("اوکاڑہ", 73.454, 30.809, "https://en.wikipedia.org/wiki/Okara,_Pakistan"),
 }
 """Urdu names read in English Wikipedia's first sentence "(Punjabi, Urdu: …)" (retrieved
 through the search tool's stored copy of the page, 2026-12-07)."""
