@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from babel.dates import format_date, format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from layers.catalogue import CATALOGUE
 from layers.i18n import DEFAULT, FIELDS, LANGUAGES, UI
-from layers.terms import PLACES, TERMS
+from layers.terms import PLACES, TERMS, UNITS
 
 LOCALES = {"en": "en", "zh": "zh_Hans_CN", "ur": "ur_PK"}
 """Babel's locale for each language of ``i18n.LANGUAGES``."""
@@ -66,6 +67,14 @@ def term(value: str, lang: str) -> str:
     return text[lang] if text else value
 
 
+UNIT_FIELDS = frozenset({"grade_unit", "contained_unit"})
+
+
+def unit(value: str, lang: str) -> str:
+    text = UNITS.get(value)
+    return text[lang] if text else value
+
+
 def place(value: str, lang: str) -> str:
     text = PLACES.get(value)
     return text[lang] if text else value
@@ -97,7 +106,8 @@ def hours(value: float | None, lang: str) -> str:
 
 
 def date(value: str | dt.date, lang: str) -> str:
-    """An ISO date or date-time as the language writes dates (a date-time: date and time)."""
+    """An ISO date or date-time as the language writes dates (a date-time: date and time on the
+    24-hour clock in UTC: CLDR's Urdu would otherwise write "7:00:00 PM", in English)."""
     locale = LOCALES[lang_or_default(lang)]
     try:
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -107,7 +117,11 @@ def date(value: str | dt.date, lang: str) -> str:
         return str(value)
     if isinstance(value, str) and len(value) == 10:
         return format_date(moment.date(), "long", locale=locale)
-    return format_datetime(moment, "medium", locale=locale)
+    when = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    time = format_time(when, "HH:mm", tzinfo=dt.UTC, locale=locale) + " " + UI["utc"][lang]
+    day = format_date(when.astimezone(dt.UTC).date(), "long", locale=locale)
+    glue = str(Locale.parse(locale).datetime_formats["medium"])  # "{1}, {0}", "{1} {0}"
+    return glue.replace("{1}", day).replace("{0}", time)
 
 
 def text(field: str, value: object, lang: str) -> str:
@@ -131,6 +145,8 @@ def text(field: str, value: object, lang: str) -> str:
             return term(value, lang)
         if field in PLACE_FIELDS:
             return place(value, lang)
+        if field in UNIT_FIELDS:
+            return unit(value, lang)
         if field in DATE_FIELDS:
             return date(value, lang)
     return str(value)
@@ -149,4 +165,6 @@ def translated(field: str, value: object, lang: str) -> bool:
         return value in TERMS
     if field in PLACE_FIELDS:
         return value in PLACES
+    if field in UNIT_FIELDS:
+        return value in UNITS
     return field in DATE_FIELDS or not any(c.isascii() and c.isalpha() for c in value)

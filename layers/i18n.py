@@ -59,6 +59,7 @@ UI: dict[str, Text] = {
     "resources": Text("Resources by category", "分类资源量", "زمرہ وار وسائل"),
     "no_links": Text("No links for this site", "该地点无连接", "اس مقام کے لیے کوئی رابطہ نہیں"),
     "km": Text("km", "公里", "کلومیٹر"),
+    "utc": Text("UTC", "UTC", "UTC"),  # the zone of a date-time, as each language writes it
     "hours": Text("h", "小时", "گھنٹے"),
     "by_road": Text("road", "公路", "سڑک"),
     "by_rail": Text("rail", "铁路", "ریل"),
@@ -91,6 +92,8 @@ UI: dict[str, Text] = {
 
 FIELDS: dict[str, Text] = {
     "name": Text("Name", "名称", "نام"),
+    # a deposit's published resource and reserve records (deposit_resources), listed on its page
+    "resources": Text("Resources and reserves", "资源量和储量", "وسائل اور محفوظ ذخائر"),
     "commodities": Text("Commodities", "矿种", "معدنیات"),
     "deposit_type": Text("Deposit type", "矿床类型", "ذخیرے کی قسم"),
     "status": Text("Status", "状态", "حیثیت"),
@@ -209,11 +212,12 @@ DEPOSITS = LayerText(
         "estimate, and coord_radius_km how far the real site may lie from the point. as_of is "
         "empty where the source states no date (data/samples/SOURCES.md lists them).",
         "巴基斯坦的矿床、矿山和矿点：矿种、矿床类型、状态、运营方，以及每个矿床按矿种和类别的"
-        "资源量（resources 列表）。每个要素注明其公开来源和事实日期（as_of）；coord_quality "
+        "资源量（“资源量和储量”一栏）。每个要素注明其公开来源和事实日期（as_of）；coord_quality "
         "说明位置是有来源的还是近似估计，coord_radius_km 说明实际位置可能偏离该点的距离。"
         "来源未注明日期时 as_of 为空（见 data/samples/SOURCES.md）。",
         "پاکستان کے معدنی ذخائر، کانیں اور معدنی مقامات: معدنیات، ذخیرے کی قسم، حیثیت، آپریٹر، "
-        "اور ہر ذخیرے کے وسائل معدن اور زمرے کے لحاظ سے (resources فہرست)۔ ہر مقام اپنا عوامی "
+        "اور ہر ذخیرے کے وسائل معدن اور زمرے کے لحاظ سے (“وسائل اور محفوظ ذخائر” کی فہرست)۔ "
+        "ہر مقام اپنا عوامی "
         "ماخذ اور حقائق کی تاریخ (as_of) بتاتا ہے؛ coord_quality بتاتا ہے کہ مقام مستند ہے یا "
         "تخمینی، اور coord_radius_km کہ اصل مقام نقطے سے کتنا دور ہو سکتا ہے۔ جہاں ماخذ کوئی "
         "تاریخ نہیں دیتا وہاں as_of خالی ہے۔",

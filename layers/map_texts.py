@@ -9,6 +9,7 @@ languages and that no popup or legend in Chinese or Urdu is left with an English
 from __future__ import annotations
 
 from layers.i18n import Text
+from layers.terms import UNITS as RESOURCE_UNITS
 
 UI: dict[str, Text] = {
     "illustrative_source": Text(
@@ -22,7 +23,37 @@ UI: dict[str, Text] = {
     "less_than": Text("less than {value}", "少于 {value}", "{value} سے کم"),
     "open_area": Text("{layer}: {name} ›", "{layer}：{name} ›", "{layer}: {name} ‹"),
     "layers": Text("Layers", "图层", "تہیں"),
+    # why a deposit has no link of a kind: the network build's sentences (geo/network_sql.py
+    # REASONS), written again in each language with the site's and corridor's names as given
+    "reason_no_corridors": Text(
+        "there are no corridors in the store to join",
+        "库中没有可接入的物流通道",
+        "ڈیٹا میں جڑنے کے لیے کوئی راہداری نہیں",
+    ),
+    "reason_none": Text(
+        "there are no {targets} in the store", "库中没有{targets}", "ڈیٹا میں کوئی {targets} نہیں"
+    ),
+    "reason_unreachable": Text(
+        "no {target} is reachable: {site} joins the network on {corridor}, a part of the "
+        "network that no {target} joins",
+        "无法到达任何{target}：{site} 在 {corridor} 接入路网，而这部分路网不连接任何{target}",
+        "کوئی {target} قابلِ رسائی نہیں: {site} نیٹ ورک سے {corridor} پر جڑتا ہے، جو نیٹ ورک کا "
+        "ایسا حصہ ہے جس سے کوئی {target} نہیں جڑتا",
+    ),
+    "reason_SEZ": Text("SEZ", "经济特区", "اقتصادی زون"),
+    "reason_SEZs": Text("SEZs", "经济特区", "اقتصادی زونز"),
+    "reason_port": Text("port", "港口", "بندرگاہ"),
+    "reason_ports": Text("ports", "港口", "بندرگاہیں"),
 }
+
+REASONS: tuple[tuple[str, str], ...] = (
+    ("reason_no_corridors", r"^there are no corridors in the store to join$"),
+    ("reason_none", r"^there are no (?<targets>SEZs|ports) in the store$"),
+    ("reason_unreachable", r"^no (?<target>SEZ|port) is reachable: (?<site>.+) joins the network "
+     r"on (?<corridor>.+), a part of the network that no (?:SEZ|port) joins$"),
+)  # fmt: skip
+"""The network build's reasons as patterns (JavaScript's named groups; Python reads them with
+``(?P<…>``): the key of their text above, and the names or kinds they carry."""
 
 RASTERS: dict[str, Text] = {
     "accessibility": Text(
@@ -52,6 +83,7 @@ RASTERS: dict[str, Text] = {
 """What each sample raster surface means and what it does not, shown in the legend."""
 
 UNITS: dict[str, Text] = {
+    **RESOURCE_UNITS,
     "hours": Text("hours", "小时", "گھنٹے"),
     "deposits per 10,000 km²": Text(
         "deposits per 10,000 km²", "个矿床 / 1 万平方公里", "ذخائر فی 10,000 مربع کلومیٹر"

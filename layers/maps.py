@@ -214,6 +214,7 @@ def build_map(
         "ui": {**_texts(i18n.UI), **_texts(map_texts.UI)},
         "places": _texts(map_texts.PROVINCES),
         "units": _texts(map_texts.UNITS),
+        "reasons": map_texts.REASONS,
         "fields": _texts(i18n.FIELDS),
         "terms": _texts(terms.TERMS),
         "bounds": BOUNDS,

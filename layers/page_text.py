@@ -27,6 +27,11 @@ PAGE: dict[str, Text] = {
     "media_type": Text("Format", "格式", "فارمیٹ"),
     "sign_in": Text("Sign in", "登录", "سائن ان"),
     "map": Text("Map", "地图", "نقشہ"),
+    "basemap_credit": Text(
+        "Basemap: {natural_earth} (public domain), {geonames} (CC BY 4.0)",
+        "底图：{natural_earth}（公有领域）、{geonames}（CC BY 4.0）",
+        "بنیادی نقشہ: {natural_earth} (پبلک ڈومین)، {geonames} (CC BY 4.0)",
+    ),
     # landing
     "service_description": Text(
         "Open geospatial data of Pakistan's mineral value chain: deposits, concessions, "

@@ -155,6 +155,19 @@ TERMS: dict[str, Text] = {
     "false": Text("No", "否", "نہیں"),
 }
 
+UNITS: dict[str, Text] = {
+    # Units of the resource records (deposit_resources: tonnage, grade_unit, contained_unit),
+    # the element named in the reader's language as the commodities are above. A unit not
+    # listed is shown as written and marked as English.
+    "Mt": Text("Mt", "百万吨", "ملین ٹن"),
+    "% Cu": Text("% Cu", "%（铜）", "% (تانبا)"),
+    "% Fe": Text("% Fe", "%（铁）", "% (لوہا)"),
+    "g/t Au": Text("g/t Au", "克/吨（金）", "گرام فی ٹن (سونا)"),
+    "Moz Au": Text("Moz Au", "百万盎司（金）", "ملین اونس (سونا)"),
+    "Mlb Cu": Text("Mlb Cu", "百万磅（铜）", "ملین پاؤنڈ (تانبا)"),
+    "Mt Cu": Text("Mt Cu", "百万吨（铜）", "ملین ٹن (تانبا)"),
+}
+
 PLACES: dict[str, Text] = {
     # Province and territory names as the samples and geoBoundaries write them (HTML pages and
     # popups show them in the reader's language; a name not listed here stays as written).

@@ -23,6 +23,7 @@ from layers.maps import FEATURED
 from tests.conftest import REPO, LiveServer, fresh_database
 from tests.test_html import Watched, browser, watching  # noqa: F401  (the browser fixture)
 from tests.test_map import OUTPUT
+from tests.test_pages import UNMARKED_LATIN, kept_latin
 
 STATIC = REPO / "api" / "static"
 SIZES = {"laptop": (1366, 900), "phone": (390, 844), "small laptop": (1280, 720)}
@@ -208,7 +209,7 @@ def test_featured_commodities_are_drawn_alone_at_first_view(browse, store):
 
 
 @pytest.mark.parametrize("lang", ["zh", "ur"])
-def test_popups_speak_the_maps_language(browse, store, lang):
+def test_popups_speak_the_maps_language(browse, server, store, lang):
     page = first_view(browse, "phone", lang)
     page.locator(f"path.em-deposits.em-id-{store['deposit']}").dispatch_event("click")
     popup = page.locator(".leaflet-popup-content .em-popup")
@@ -217,6 +218,29 @@ def test_popups_speak_the_maps_language(browse, store, lang):
     check_language(page, lang, ".leaflet-popup-content")
     check_glyphs(page, lang)
     page.screenshot(path=OUTPUT / f"popup-phone-{lang}.png")
+    # deposits with resource figures: units, codes and dates in the map's language, and the
+    # data's own words (a source's title, a licence number) marked as English
+    deposits = httpx.get(
+        f"{server.url}/collections/deposits/items",
+        params={"limit": 1000, "properties": "commodities,resources", "skipGeometry": "true"},
+    ).json()["features"]
+    figured = [
+        f["id"]
+        for f in deposits
+        if f["properties"]["resources"] and f["properties"]["commodities"][0] in FEATURED
+    ]
+    assert figured
+    for deposit in figured:
+        page.locator(f"path.em-deposits.em-id-{deposit}").dispatch_event("click")
+        expect(page.locator(".leaflet-popup")).to_have_count(1)  # the last one has closed
+        expect(popup.locator(".em-resources")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        left = {
+            word: text
+            for word, text in page.evaluate(UNMARKED_LATIN, ".leaflet-popup-content")
+            if word not in kept_latin()
+        }
+        assert not left, (deposit, lang, left)
     browse.assert_clean()
 
 

@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from functools import cache
 
 import httpx
+import psycopg
 import pytest
 from fontTools.ttLib import TTFont
 from playwright.sync_api import Browser, sync_playwright
 
+from layers import map_texts, page_text
 from layers.catalogue import CATALOGUE
-from layers.i18n import FIELDS, LANGUAGES
-from layers.terms import TERMS
+from layers.i18n import FIELDS, LANGUAGES, UI
+from layers.terms import TERMS, UNITS
 from tests import chromium
 from tests.conftest import REPO
 
@@ -52,6 +54,33 @@ def english_vocabulary() -> set[str]:
         kept = {w.lower() for w in WORD.findall(text.zh + " " + text.ur)}
         words |= {w.lower() for w in WORD.findall(text.en)} - kept
     return words
+
+
+LATIN = re.compile(r"\b[A-Za-z]{2,}\b")
+
+
+@cache
+def kept_latin() -> frozenset[str]:
+    """Latin words the translations themselves write (codes and names of standards: JORC, ISO,
+    URI, JSON, OGC, UTC, CC BY): not English left over when a zh/ur page shows them."""
+    texts = [*TERMS.values(), *UNITS.values(), *FIELDS.values(), *UI.values(),
+             *page_text.PAGE.values(), *map_texts.UI.values()]  # fmt: skip
+    return frozenset(w for t in texts for lang in ("zh", "ur") for w in LATIN.findall(t[lang]))
+
+
+UNMARKED_LATIN = """(root) => {
+  // Latin words shown under root and not marked as English (nor code: a CRS URI, a query).
+  const out = [];
+  const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || el.closest("script, style, code, [lang=en]") || !el.checkVisibility()) continue;
+    for (const word of node.textContent.match(/\\b[A-Za-z]{2,}\\b/g) || []) {
+      out.push([word, node.textContent.trim().slice(0, 60)]);
+    }
+  }
+  return out;
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +231,41 @@ def test_page_in_every_language_on_laptop_and_phone(browser, live_server, paths,
         context.close()
 
 
+@pytest.mark.parametrize("lang", ["zh", "ur"])
+def test_no_english_left_unmarked_on_any_collection_page_or_popup(browser, live_server, paths,
+                                                                  lang):  # fmt: skip
+    """Every collection's page, items page and first item, the site and the route page, with
+    the popups of their maps: a Latin word is either marked as English (the data's own words:
+    names, sources, notes) or one the translations themselves use (a code such as JORC)."""
+    origin = live_server.url
+    pages = ["/collections?f=html", paths["site"], paths["route"]]
+    for collection in httpx.get(f"{origin}/collections").json()["collections"]:
+        base = f"/collections/{collection['id']}"
+        first = httpx.get(f"{origin}{base}/items", params={"limit": 1}).json()["features"]
+        pages += [f"{base}?f=html", f"{base}/items?f=html&limit=20"]
+        pages += [f"{base}/items/{f['id']}?f=html" for f in first]
+    allowed = kept_latin()
+    left: dict[str, str] = {}
+    context, page, problems, _ = open_page(browser, origin, "/", lang, 1366, 900)
+    try:
+        for path in pages:
+            separator = "&" if "?" in path else "?"
+            page.goto(f"{origin}{path}{separator}lang={lang}", wait_until="networkidle")
+            found = page.evaluate(UNMARKED_LATIN, "body")
+            shapes = page.locator("#map .leaflet-interactive").all()
+            for shape in shapes:  # each popup of the page's map, opened in turn
+                shape.dispatch_event("click")
+                if page.locator(".leaflet-popup-content").count():
+                    found += page.evaluate(UNMARKED_LATIN, ".leaflet-popup-content")
+            for word, text in found:
+                if word not in allowed:
+                    left.setdefault(word, f"{path}: {text}")
+        assert not left, left
+        assert not problems, problems
+    finally:
+        context.close()
+
+
 def test_site_page_shows_the_deposit_its_links_and_its_routes(browser, live_server, paths):
     origin = live_server.url
     deposit = int(paths["site"].rsplit("/", 1)[1])
@@ -235,6 +299,52 @@ def test_site_page_shows_the_deposit_its_links_and_its_routes(browser, live_serv
         assert page.url.startswith(f"{origin}/analysis/route?")
         assert page.locator("table.legs tbody tr").count() >= 1
         assert not problems, problems
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", list(LANGUAGES))
+@pytest.mark.parametrize("name", ["site", "route"])
+def test_site_and_route_maps_draw_the_offline_basemap(browser, live_server, samples_url, paths,
+                                                      name, lang):  # fmt: skip
+    """The platform's own basemap under the page's map (as on /map): asked of /basemap/all.json
+    and answered, its land, lines and places drawn, the places named as the store names them in
+    the page's language (or in English, marked so), and nothing asked of another host."""
+    origin = live_server.url
+    with psycopg.connect(samples_url) as conn:
+        shapes = conn.execute("SELECT count(*) FROM basemap WHERE layer <> 'places'").fetchone()[0]
+        names = conn.execute(
+            "SELECT name, name_zh, name_ur FROM basemap WHERE layer = 'places'"
+        ).fetchall()
+    english = {row[0] for row in names}
+    local = {"en": english, "zh": {r[1] for r in names}, "ur": {r[2] for r in names}}[lang]
+    context, page, problems, requests = open_page(browser, origin, paths[name], lang, 1366, 900)
+    try:
+        page.wait_for_function("() => document.getElementById('map').dataset.basemap === '1'")
+        answered = [
+            r for r in requests if r.startswith(f"{origin}/basemap/")
+        ]  # the one request the basemap makes
+        assert answered == [f"{origin}/basemap/all.json"]
+        drawn = page.evaluate("() => window.eminingReady.basemap.features")
+        assert drawn == shapes + len(names)
+        assert page.locator(".leaflet-pane.leaflet-em-basemap-pane canvas").count() == 1
+        labels = page.locator(".em-place span").all()
+        assert labels, "no place named on the map"
+        for label in labels:
+            text = label.inner_text()
+            marked = label.get_attribute("lang")
+            if marked == "en":
+                assert text in english
+            else:
+                assert marked == lang and text in local, (text, marked)
+        credit = page.locator(".map-credit a").all()
+        assert {a.get_attribute("href") for a in credit} == {
+            "https://www.naturalearthdata.com/",
+            "https://www.geonames.org/",
+        }  # credited, as links the reader may follow; not requested by the page
+        assert not problems, problems
+        outside = [u for u in requests if not u.startswith((origin + "/", "data:"))]
+        assert not outside, outside
     finally:
         context.close()
 
@@ -305,3 +415,35 @@ def test_every_published_column_has_a_label_in_every_language():
         for name in layer.source.properties:
             assert name in FIELDS, f"{layer.id}.{name} has no label"
             assert all(FIELDS[name][lang] for lang in LANGUAGES), f"{layer.id}.{name}"
+
+
+def test_the_network_builds_reasons_are_written_in_every_language():
+    """Every sentence geo/network_sql.py writes when a deposit has no link of a kind is matched
+    by layers/map_texts.py REASONS and written in Chinese and Urdu, the names in it (a site's, a
+    corridor's) kept and marked as English: the sentences are rebuilt from the SQL itself."""
+    from api.ogc.words import reason
+    from geo.network_sql import REASONS as SQL
+
+    joined = re.sub(r"'\s*\n\s*'", "", SQL)  # adjacent literals, as SQL joins them
+    formats = [f.replace("%%s", "%s") for f in re.findall(r"'((?:[^']|'')*?)'", joined)]
+    kinds = re.findall(r"\('(\w+)', \d, '(\w+)', '(\w+)'\)", SQL)  # (kind, one, plural)
+    assert kinds
+    sentences = set()
+    for text in formats:
+        if text.startswith("there are no corridors"):
+            sentences.add(text)
+        for _, one, plural in kinds:
+            if text == "there are no %s in the store":
+                sentences.add(text % plural)
+            if text.startswith("no %s is reachable"):
+                sentences.add(text % (one, "Test Site", "N-99", one))
+    assert len(sentences) == 1 + 2 * len(kinds)  # three shapes, the last two per kind
+    for sentence in sentences:
+        assert str(reason(sentence, "en")) == sentence
+        for lang in ("zh", "ur"):
+            shown = str(reason(sentence, lang))
+            assert not shown.startswith("<bdi"), (lang, shown)  # not left whole in English
+            bare = re.sub(r'<bdi lang="en">[^<]*</bdi>', "", shown)
+            assert not LATIN.findall(bare), (lang, shown)
+            if "Test Site" in sentence:
+                assert '<bdi lang="en">Test Site</bdi>' in shown

@@ -191,6 +191,7 @@ def render(request: Request, template: str, document: dict) -> bytes:
         "json_href": json_href,
         "static": base_url(request) + "/static",
         "provinces_href": url(request, "/collections/provinces/items", f="json", limit=100),
+        "basemap_href": url(request, "/basemap/all.json"),
         "lon_lat": lon_lat(request),
         "site_href": lambda deposit_id: url(request, f"/sites/{deposit_id}", lang=chosen),
         "collection_items": lambda layer_id: url(request, f"/collections/{layer_id}/items"),

@@ -16,6 +16,8 @@ from api.ogc import values
 from layers import display
 from layers.catalogue import get
 from layers.i18n import FIELDS, LANGUAGES, RTL
+from layers.map_texts import REASONS
+from layers.map_texts import UI as MAP_UI
 from layers.page_text import ATTRIBUTIONS, PAGE
 from layers.terms import PLACES, TERMS
 
@@ -59,12 +61,16 @@ def helpers(lang: str) -> dict:
         ),
         "source_link": lambda source, link=None: values.source_link(source, link, lang),
         "layer_title": layer_title(lang),
+        "layer_name": lambda layer_id: (
+            layer.title_in(lang) if (layer := get(layer_id)) is not None else layer_id
+        ),  # plain text, for the JSON a map's popups read
         "layer_description": layer_description(lang),
-        "layer_list": lambda ids: display.LIST_SEPARATOR[lang].join(
-            str(layer_title(lang)(i)) for i in ids or ()
+        "layer_list": lambda ids: Markup(display.LIST_SEPARATOR[lang]).join(
+            layer_title(lang)(i) for i in ids or ()
         ),
         "keyword": lambda word: keyword(word, lang),
         "place_name": lambda name: place_name(name, lang),
+        "reason": lambda text: reason(text, lang),
         "plain": values.plain,
         "strong": strong,
         "popups": lambda layer_id, features: popups(layer_id, features, lang),
@@ -92,6 +98,26 @@ def place_name(name: str | None, lang: str) -> Markup:
     return values.foreign(name, lang)
 
 
+REASON_PATTERNS = [(key, re.compile(p.replace("(?<", "(?P<"))) for key, p in REASONS]
+
+
+def reason(text: str, lang: str) -> Markup:
+    """Why a deposit has no link of a kind, in ``lang``: the network build's sentence written
+    again with its names (a site's, a corridor's) marked as the data's English."""
+    for key, pattern in REASON_PATTERNS:
+        found = pattern.match(text)
+        if found is None:
+            continue
+        fields = {
+            name: Markup.escape(MAP_UI[f"reason_{value}"][lang])
+            if name.startswith("target")
+            else values.foreign(value, lang)
+            for name, value in found.groupdict().items()
+        }
+        return Markup.escape(MAP_UI[key][lang]).format(**fields)
+    return values.foreign(text, lang)
+
+
 def keyword(word: str, lang: str) -> Markup:
     """A collection's keyword: a vocabulary term in ``lang`` where it is one."""
     key = word.replace(" ", "_")
@@ -116,11 +142,17 @@ def readable(text: str, lang: str) -> str:
     return COLUMN.sub(label, text)
 
 
+REPOSITORY_NOTE = re.compile(r"\s*[(（][^()（）]*?[\w/.-]+\.(?:md|py|csv|geojson)\b[^()（）]*[)）]")
+"""A parenthesis pointing developers to a file of the repository ("(see data/samples/SOURCES.md)"):
+the API's description keeps it, a reader's page does not show it."""
+
+
 def layer_description(lang: str):
     def description(layer_id: str, fallback: str | None = "") -> Markup:
         layer = get(layer_id)
         if layer is not None:
-            return Markup.escape(readable(layer.description_in(lang), lang))
+            text = REPOSITORY_NOTE.sub("", readable(layer.description_in(lang), lang))
+            return heading(text, lang)  # names of standards and codes marked as English
         return values.foreign(values.plain(fallback or ""), lang)
 
     return description
@@ -153,7 +185,7 @@ def layer_title(lang: str):
     def title(layer_id: str, fallback: str = "") -> Markup:
         layer = get(layer_id)
         if layer is not None:
-            return Markup.escape(layer.title_in(lang))
+            return heading(layer.title_in(lang), lang)  # "矿产地视图（EarthResourceML-Lite）"
         return values.foreign(fallback or layer_id, lang)
 
     return title
@@ -189,6 +221,12 @@ def heading(text: str, lang: str) -> Markup:
         return Markup.escape(text)
     parts, position = [], 0
     for run in LATIN_RUN.finditer(text):
-        parts += [Markup.escape(text[position : run.start()]), values.foreign(run.group(), lang)]
-        position = run.end()
+        end = run.end()
+        while text[end - 1] == ")" and text.count("(", run.start(), end) < text.count(
+            ")", run.start(), end
+        ):
+            end -= 1  # "(oreMeasure, …, classificationMethodUsed)": the bracket is the page's
+        word = text[run.start() : end]
+        parts += [Markup.escape(text[position : run.start()]), values.foreign(word, lang)]
+        position = end
     return Markup("").join([*parts, Markup.escape(text[position:])])

@@ -102,6 +102,28 @@
     return [text, this.lang !== "en"];
   };
 
+  // Why a deposit has no link of a kind (the network build's sentence, layers/map_texts.py
+  // REASONS) in the map's language, the names it carries marked as English; a sentence the
+  // map does not know is shown as it is, marked as English.
+  EMap.prototype.reason = function (text) {
+    const node = el("span", "em-reason");
+    for (const [key, pattern] of this.config.reasons || []) {
+      const found = this.lang === "en" ? null : new RegExp(pattern).exec(text);
+      if (!found) continue;
+      const groups = found.groups || {};
+      for (const part of this.t("ui", key).split(/(\{\w+\})/)) {
+        const name = part.startsWith("{") ? part.slice(1, -1) : null;
+        if (name === null) node.append(part);
+        else if (name.startsWith("target")) node.append(this.t("ui", "reason_" + groups[name]));
+        else node.append(this.markEnglish(el("bdi", null, groups[name])));
+      }
+      return node;
+    }
+    node.textContent = text;
+    if (this.lang !== "en") this.markEnglish(node);
+    return node;
+  };
+
   // A unit as the map's language writes it (layers/map_texts.py UNITS), else as given.
   EMap.prototype.unit = function (units) {
     const known = units && this.config.units && this.config.units[units];

@@ -366,16 +366,23 @@
     const section = el("div", "em-resources");
     section.appendChild(el("h4", null, this.t("ui", "resources")));
     const table = el("table", "em-resource-table");
+    const sep = { zh: "，", ur: "، " }[this.lang] || ", ";
+    const unit = (units) => {  // a unit in the map's language, or marked as English
+      const node = el("span", null, this.unit(units));
+      if (this.lang !== "en" && node.textContent === units) this.markEnglish(node);
+      return node;
+    };
     for (const r of resources) {
       const row = table.insertRow();
       row.appendChild(el("th", null, this.value("category", r.category) + " · " +
         this.value("commodity", r.commodity)));
-      const parts = [];
-      if (r.tonnage_mt !== null && r.tonnage_mt !== undefined) parts.push(this.value("t", r.tonnage_mt) + " Mt");
-      if (r.grade !== null && r.grade !== undefined) parts.push("@ " + this.value("g", r.grade) + " " + r.grade_unit);
-      if (r.contained !== null && r.contained !== undefined) parts.push("(" + this.value("c", r.contained) + " " + r.contained_unit + ")");
-      parts.push("[" + this.value("code", r.reporting_code) + ", " + r.as_of + "]");
-      row.appendChild(el("td", null, parts.join(" ")));
+      const cell = el("td");
+      const add = (...parts) => parts.forEach((p) => cell.append(p));
+      if (r.tonnage_mt !== null && r.tonnage_mt !== undefined) add(this.value("t", r.tonnage_mt) + " ", unit("Mt"), " ");
+      if (r.grade !== null && r.grade !== undefined) add("@ " + this.value("g", r.grade) + " ", unit(r.grade_unit), " ");
+      if (r.contained !== null && r.contained !== undefined) add("(" + this.value("c", r.contained) + " ", unit(r.contained_unit), ") ");
+      add("[" + this.value("code", r.reporting_code) + (r.as_of ? sep + this.date(r.as_of) : "") + "]");
+      row.appendChild(cell);
     }
     section.appendChild(table);
     box.appendChild(section);
@@ -398,8 +405,12 @@
     const section = el("div", "em-areas");
     for (const [config, area] of found) {
       const p = area.feature.properties || {};
-      const button = el("button", "em-open-area", this.t("ui", "open_area").replace("{layer}", config.title[this.lang] || config.title.en)
-        .replace("{name}", p[config.popup.title] || area.feature.id));
+      const [before, after] = this.t("ui", "open_area")
+        .replace("{layer}", config.title[this.lang] || config.title.en).split("{name}");
+      const button = el("button", "em-open-area", before);
+      const name = el("span", null, String(p[config.popup.title] || area.feature.id));
+      if (this.lang !== "en") this.markEnglish(name);  // a licence number, as the data writes it
+      button.append(name, after || "");
       button.type = "button";
       button.dataset.layer = config.id;
       button.dataset.id = area.feature.id;
@@ -463,8 +474,10 @@
         row.className = "em-link em-link-" + p.kind;
         row.appendChild(el("td", "em-kind", this.t("terms", p.kind)));
         const reached = p.km !== null && p.km !== undefined;
-        const to = el("td", "em-to", reached ? p.to_name : p.reason || p.to_name);
-        if (this.lang !== "en") this.markEnglish(to);
+        const to = el("td", "em-to");
+        if (!reached && p.reason) to.appendChild(this.reason(p.reason));
+        else if (this.lang !== "en") this.markEnglish(to).textContent = p.to_name;
+        else to.textContent = p.to_name;
         row.appendChild(to);
         // Nearest by time: hours first, km beside them, then how (km by mode, transfers, or a
         // straight access leg with its detour factor and speed).

@@ -1,7 +1,9 @@
-// Maps of the HTML pages: no basemap tiles (the platform runs offline), only the data itself
-// (features, or a raster's own PNG tiles), with the provinces as a light background. Feature
-// data is read from JSON blocks (<script type="application/json">) and shown with textContent
-// only, never as HTML.
+// Maps of the HTML pages: no basemap tiles from outside (the platform runs offline), only the
+// data itself (features, or a raster's own PNG tiles), with the provinces as a light background,
+// or, where the page asks for it (data-basemap: the site and route pages), the platform's own
+// basemap under them (emining-basemap.js, the one /map draws) with place names in the page's
+// language. Feature data is read from JSON blocks (<script type="application/json">) and shown
+// with textContent only, never as HTML.
 (function () {
   "use strict";
   const PAKISTAN = [[23.6, 60.8], [37.1, 77.9]];
@@ -22,12 +24,37 @@
     return own ? JSON.parse(own.textContent) : {};
   }
 
+  // On a page in Chinese or Urdu, the data's own words (a site's name, an operator, a source's
+  // title) stay in English: each Latin run is marked lang="en" (as the server's heading() does),
+  // so screen readers read it as English and right-to-left text keeps its order.
+  const pageLang = document.documentElement.lang || "en";
+  const LATIN_RUN = /[A-Za-z][A-Za-z0-9'’.,&\/ -]*[A-Za-z0-9]|[A-Za-z]/g;
+
+  function write(node, text) {
+    text = String(text);
+    if (pageLang === "en") {
+      node.textContent = text;
+      return node;
+    }
+    let at = 0;
+    for (const run of text.matchAll(LATIN_RUN)) {
+      node.append(text.slice(at, run.index));
+      const english = document.createElement("bdi");
+      english.lang = "en";
+      english.textContent = run[0];
+      node.append(english);
+      at = run.index + run[0].length;
+    }
+    node.append(text.slice(at));
+    return node;
+  }
+
   function popup(feature, known, items) {
     const box = document.createElement("div");
     box.className = "popup";
     const title = document.createElement("a");
     const text = known[String(feature.id ?? "")] || { title: String(feature.id ?? ""), rows: [] };
-    title.textContent = text.title;
+    write(title, text.title);
     if (items) {
       title.href = items + "/" + encodeURIComponent(feature.id) + "?f=html" +
         (chosenLang ? "&lang=" + encodeURIComponent(chosenLang) : "");
@@ -36,11 +63,19 @@
     const table = document.createElement("table");
     for (const [label, value] of text.rows) {
       const row = table.insertRow();
-      row.insertCell().textContent = label;
-      row.insertCell().textContent = value;
+      write(row.insertCell(), label);
+      write(row.insertCell(), value);
     }
     box.appendChild(table);
     return box;
+  }
+
+  // The offline basemap (/basemap/all.json): land, water, borders, disputed lines and places,
+  // named in the page's language (English, marked so, where the store has no name in it).
+  const basemap = el.dataset.basemap && window.EMiningBasemap;
+  if (basemap) {
+    const lang = document.documentElement.lang || "en";
+    new window.EMiningBasemap(map, { url: el.dataset.basemap }, () => lang).start();
   }
 
   if (el.dataset.provinces) {
@@ -50,8 +85,9 @@
         if (!data) return;
         const background = L.geoJSON(data, {
           interactive: false,
-          // over a raster's tiles, outlines only
-          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8", fillOpacity: el.dataset.tiles ? 0 : 0.6 },
+          // over a raster's tiles or the basemap, outlines only
+          style: { color: "#8a9a94", weight: 1, fillColor: "#e6ebe8",
+            fillOpacity: el.dataset.tiles || basemap ? 0 : 0.6 },
         }).addTo(map);
         background.bringToBack();
       })

