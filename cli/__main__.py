@@ -3,4 +3,5 @@ checkout without ``pip install``, or another interpreter's venv)."""
 
 from cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker re-imports it (serve --workers N)
+    main()
