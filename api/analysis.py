@@ -17,7 +17,7 @@ from api.auth import session
 from api.ogc import html
 from api.ogc.params import IGNORED
 from api.ogc.respond import GEOJSON, HTML, send, wants_html
-from geo.route import RouteError, route
+from geo.route import route
 from layers.catalogue import get
 
 router = APIRouter(tags=["Analysis"])
@@ -31,13 +31,9 @@ async def route_between(request: Request) -> Response:
             400, f"unknown parameter(s) {', '.join(sorted(unknown))}; use from, to", request=request
         )
     page = wants_html(request)  # a bad f is a 400 before any routing
-    try:
-        async with session(request, [get("links")]) as conn:
-            feature = await route(
-                conn, request.query_params.get("from"), request.query_params.get("to")
-            )
-    except RouteError as error:
-        return errors.refusal(error, request=request)
+    params = request.query_params
+    async with session(request, [get("links")]) as conn:  # a RouteError is api.errors' to answer
+        feature = await route(conn, params.get("from"), params.get("to"))
     if page:
         return send(request, html.render(request, "route", {"feature": feature}), HTML)
     return send(request, feature, GEOJSON)

@@ -18,7 +18,8 @@ Who: checking needs credentials (its answer speaks of confidential records, if o
 existence and overlap); applying needs an editor, approver or admin of an enterprise or public
 body; deciding an approver or admin of an authority. Anyone else is told 401 or 403 before any
 work; the database refuses them again. Each request is one transaction acting as the caller:
-a refused one leaves nothing behind.
+a refused one leaves nothing behind. Refusals are answered by ``api.errors`` (conflicts and
+allowed steps ride along beside the description), not caught here.
 """
 
 from __future__ import annotations
@@ -26,18 +27,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from psycopg import AsyncConnection
 from starlette.responses import Response
 
-from api import errors, limits
+from api import limits
 from api.auth import identify, pool_for, session
 from api.ogc.respond import GEOJSON, JSON, link, send, url
-from api.ogc.transactions import body_of, content_crs, failed, feature_id
+from api.ogc.transactions import anonymous, body_of, content_crs, feature_id
 from geo import licensing
 from geo.access import Claims
-from geo.edit import EditError
-from geo.licensing import LicensingError
 from layers.catalogue import BY_ID
 
 router = APIRouter(tags=["Licence applications"])
@@ -50,15 +49,8 @@ async def caller(request: Request) -> Claims:
     async with pool_for(request).connection() as conn:
         claims = await identify(request, conn)
     if claims.anonymous:
-        raise EditError(401, "licence applications need credentials (an API key or a token)")
+        raise anonymous("licence applications need credentials (an API key or a token)")
     return claims
-
-
-def refused(error: EditError | LicensingError) -> Response:
-    """OGC exception JSON; conflicts and allowed steps ride along beside the description."""
-    if isinstance(error, LicensingError):
-        return errors.refusal(error, NO_STORE)
-    return failed(error)
 
 
 async def block(request: Request, claims: Claims) -> licensing.Block:
@@ -77,28 +69,22 @@ async def block(request: Request, claims: Claims) -> licensing.Block:
 
 @router.post("/applications/check", summary="Is this block free?")
 async def check(request: Request) -> Response:
-    try:
-        block_ = await block(request, await caller(request))
-        async with session(request) as conn:
-            area = await licensing.check(conn, block_)
-    except (EditError, LicensingError) as error:
-        return refused(error)
+    block_ = await block(request, await caller(request))
+    async with session(request) as conn:
+        area = await licensing.check(conn, block_)
     document = {"free": True, "description": "this area is free", "area_km2": area}
     return send(request, document, JSON, headers=NO_STORE)
 
 
 @router.post("/applications", summary="Apply for a block")
 async def apply(request: Request) -> Response:
-    try:
-        claims = await caller(request)
-        if not licensing.may_apply(claims):
-            raise EditError(403, "editors, approvers or admins of an enterprise or public body "
+    claims = await caller(request)
+    if not licensing.may_apply(claims):
+        raise HTTPException(403, "editors, approvers or admins of an enterprise or public body "
                             "apply; authorities decide applications")  # fmt: skip
-        block_ = await block(request, claims)
-        async with session(request) as conn:
-            record, etag = await licensing.apply(conn, block_, claims)
-    except (EditError, LicensingError) as error:
-        return refused(error)
+    block_ = await block(request, claims)
+    async with session(request) as conn:
+        record, etag = await licensing.apply(conn, block_, claims)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{record['id']}")
     record["description"] = (
         f"this area is free: application {record['licence_no']} stamped {record['applied_at']}"
@@ -117,17 +103,14 @@ async def take_step(
     act: Callable[[AsyncConnection, int, Any], Awaitable[dict]],
 ) -> Response:
     """One step of a licence's life: who may, the body read, the step in one transaction acting
-    as the caller; the record after it with its links, or the refusal."""
-    try:
-        claims = await caller(request)
-        if not may(claims):
-            raise EditError(403, refusal)
-        number = feature_id(CONCESSIONS, fid)
-        given = read(await body_of(request))
-        async with session(request) as conn:
-            record = await act(conn, number, given)
-    except (EditError, LicensingError) as error:
-        return refused(error)
+    as the caller; the record after it with its links (a refusal is api.errors' to answer)."""
+    claims = await caller(request)
+    if not may(claims):
+        raise HTTPException(403, refusal)
+    number = feature_id(CONCESSIONS, fid)
+    given = read(await body_of(request))
+    async with session(request) as conn:
+        record = await act(conn, number, given)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
     record["links"] = [
         link(location, "item", GEOJSON, "The record"),
@@ -155,12 +138,9 @@ async def withdraw(request: Request, fid: str) -> Response:
 
 @router.get("/licences/{fid}/decisions", summary="Every decided step of a licence, with why")
 async def decisions(request: Request, fid: str) -> Response:
-    try:
-        number = feature_id(CONCESSIONS, fid)
-        async with session(request) as conn:
-            steps = await licensing.decisions(conn, number)
-    except (EditError, LicensingError) as error:
-        return refused(error)
+    number = feature_id(CONCESSIONS, fid)
+    async with session(request) as conn:
+        steps = await licensing.decisions(conn, number)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{number}")
     document = {"decisions": steps, "links": [link(location, "item", GEOJSON, "The record")]}
     return send(request, document, JSON, headers=NO_STORE)

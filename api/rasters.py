@@ -5,32 +5,29 @@ Why these shapes: a geologist asks "what is the value here" (``sample?points=``)
 each of my deposits" (``sample?collection=deposits``: the same GeoJSON they already read, with the
 value as a property) and "what does each concession block hold" (``zonal?collection=concessions``).
 The catalogue row comes from PostGIS; pixel work runs in a thread on the COG. Every bad input is an
-OGC exception (400/404), never a 500.
+OGC exception (400/404), never a 500: this module raises ``HTTPException`` for what it refuses, and
+``api.errors`` answers it and the store's ``RasterError``s (and an unreadable file, without its
+path on the server).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
-from rasterio.errors import RasterioError
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api import errors
 from api.auth import pool_for, session
 from api.ogc.html import answer
 from api.ogc.params import IGNORED
 from api.ogc.respond import GEOJSON, HTML, JSON, link, send, url, wants_html
 from geo import raster_read
-from geo.raster import RasterError, RasterInfo, read_rasters
+from geo.raster import RasterInfo, read_rasters
 from geo.zonal import ZONES, zonal_rows, zones_statement
 
 router = APIRouter(tags=["Rasters"])
-log = logging.getLogger(__name__)
 endpoint = router.api_route
 PNG, TIFF = "image/png", "image/tiff; application=geotiff"
 MAX_SITES = 10_000
@@ -39,43 +36,20 @@ WHOLE = re.compile(r"[0-9]{1,9}")
 IDS = re.compile(r"[0-9]{1,18}(,[0-9]{1,18})*")
 
 
-class BadRequest(Exception):
-    """An input problem found in this module (answered as its status)."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
 async def raster_or_404(request: Request, name: str) -> RasterInfo:
     async with pool_for(request).connection() as conn:
         found = await read_rasters(conn, name)
     if not found:
-        raise BadRequest(f"no raster {name!r}; see /rasters", 404)
+        raise HTTPException(404, f"no raster {name!r}; see /rasters")
     return found[0]
 
 
 def only(request: Request, *allowed: str) -> None:
     unknown = set(request.query_params) - set(allowed) - {"f", *IGNORED}
     if unknown:
-        raise BadRequest(
-            f"unknown parameter(s) {', '.join(sorted(unknown))}; use {', '.join(allowed)}"
+        raise HTTPException(
+            400, f"unknown parameter(s) {', '.join(sorted(unknown))}; use {', '.join(allowed)}"
         )
-
-
-async def guarded(
-    work: Callable[[], Awaitable[Response]], request: Request | None = None
-) -> Response:
-    try:
-        return await work()
-    except BadRequest as error:
-        return errors.exception(error.status, str(error), request=request)
-    except RasterError as error:
-        return errors.refusal(error, request=request)
-    except RasterioError:
-        # GDAL's message names the file on the server: the log has it, the answer does not.
-        log.exception("reading a raster failed")
-        return errors.exception(500, "the raster's file could not be read", request=request)
 
 
 def describe(request: Request, info: RasterInfo) -> dict:
@@ -145,27 +119,21 @@ async def collection_response(request: Request, name: str) -> Response | None:
 
 @endpoint("/rasters", methods=["GET", "HEAD"], summary="The raster catalogue")
 async def rasters(request: Request) -> Response:
-    async def work() -> Response:
-        only(request)
-        documents = await collection_documents(request)
-        return answer(request, {"rasters": documents, "links": [
-            link(url(request, "/rasters"), "self", JSON, "The raster catalogue"),
-            link(url(request, "/rasters", f="html"), "alternate", HTML, "As HTML"),
-            link(url(request, "/map"), "related", HTML, "The map (each raster is an overlay)"),
-        ]}, "rasters")  # fmt: skip
-
-    return await guarded(work, request)
+    only(request)
+    documents = await collection_documents(request)
+    return answer(request, {"rasters": documents, "links": [
+        link(url(request, "/rasters"), "self", JSON, "The raster catalogue"),
+        link(url(request, "/rasters", f="html"), "alternate", HTML, "As HTML"),
+        link(url(request, "/map"), "related", HTML, "The map (each raster is an overlay)"),
+    ]}, "rasters")  # fmt: skip
 
 
 @endpoint("/collections/{name}/legend", methods=["GET", "HEAD"], summary="Legend of a raster")
 async def legend(request: Request, name: str) -> Response:
-    async def work() -> Response:
-        only(request, "band")
-        info = await raster_or_404(request, name)
-        band = info.band_index(request.query_params.get("band"))
-        return send(request, raster_read.legend(info, band))
-
-    return await guarded(work, request)
+    only(request, "band")
+    info = await raster_or_404(request, name)
+    band = info.band_index(request.query_params.get("band"))
+    return send(request, raster_read.legend(info, band))
 
 
 @endpoint(
@@ -174,44 +142,38 @@ async def legend(request: Request, name: str) -> Response:
     summary="A PNG map tile of a raster",
 )
 async def map_tile(request: Request, name: str, z: str, x: str, y: str) -> Response:
-    async def work() -> Response:
-        only(request, "band")
-        if not all(WHOLE.fullmatch(v) for v in (z, x, y)):
-            raise BadRequest(f"tile {z}/{x}/{y}: level, column and row must be whole numbers")
-        info = await raster_or_404(request, name)
-        band = info.band_index(request.query_params.get("band"))
-        body = await run_in_threadpool(raster_read.tile, info, int(z), int(x), int(y), band)
-        return send(request, body, PNG)
-
-    return await guarded(work, request)
+    only(request, "band")
+    if not all(WHOLE.fullmatch(v) for v in (z, x, y)):
+        raise HTTPException(400, f"tile {z}/{x}/{y}: level, column and row must be whole numbers")
+    info = await raster_or_404(request, name)
+    band = info.band_index(request.query_params.get("band"))
+    body = await run_in_threadpool(raster_read.tile, info, int(z), int(x), int(y), band)
+    return send(request, body, PNG)
 
 
 def numbers(name: str, text: str | None, count: int | None = None) -> list[float]:
     if not text:
-        raise BadRequest(f"{name} is required")
+        raise HTTPException(400, f"{name} is required")
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise BadRequest(f"{name} must be comma-separated numbers, not {text!r}") from None
+        raise HTTPException(400, f"{name} must be comma-separated numbers, not {text!r}") from None
     if count is not None and len(values) != count:
-        raise BadRequest(f"{name} must be {count} numbers, not {len(values)}")
+        raise HTTPException(400, f"{name} must be {count} numbers, not {len(values)}")
     if not all(math.isfinite(v) for v in values):
-        raise BadRequest(f"{name} numbers must be finite")
+        raise HTTPException(400, f"{name} numbers must be finite")
     return values
 
 
 @endpoint("/collections/{name}/coverage", methods=["GET", "HEAD"], summary="A GeoTIFF subset")
 async def coverage(request: Request, name: str) -> Response:
-    async def work() -> Response:
-        only(request, "bbox")
-        bbox = numbers("bbox (minLon,minLat,maxLon,maxLat in CRS84)",
-                       request.query_params.get("bbox"), 4)  # fmt: skip
-        info = await raster_or_404(request, name)
-        body = await run_in_threadpool(raster_read.subset, info, bbox)
-        headers = {"Content-Disposition": f'attachment; filename="{name}.tif"'}
-        return send(request, body, TIFF, headers)
-
-    return await guarded(work, request)
+    only(request, "bbox")
+    bbox = numbers("bbox (minLon,minLat,maxLon,maxLat in CRS84)",
+                   request.query_params.get("bbox"), 4)  # fmt: skip
+    info = await raster_or_404(request, name)
+    body = await run_in_threadpool(raster_read.subset, info, bbox)
+    headers = {"Content-Disposition": f'attachment; filename="{name}.tif"'}
+    return send(request, body, TIFF, headers)
 
 
 def parse_points(text: str) -> list[tuple[float, float]]:
@@ -219,90 +181,86 @@ def parse_points(text: str) -> list[tuple[float, float]]:
     for part in text.strip(";").split(";"):
         lon, lat = numbers("points (lon,lat;lon,lat)", part, 2)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise BadRequest(f"point {part!r} is not lon,lat in degrees")
+            raise HTTPException(400, f"point {part!r} is not lon,lat in degrees")
         points.append((lon, lat))
     if len(points) > raster_read.MAX_POINTS:
-        raise BadRequest(f"at most {raster_read.MAX_POINTS} points per request, not {len(points)}")
+        raise HTTPException(
+            400, f"at most {raster_read.MAX_POINTS} points per request, not {len(points)}"
+        )
     return points
 
 
 @endpoint("/collections/{name}/sample", methods=["GET", "HEAD"], summary="Values at points")
 async def sample(request: Request, name: str) -> Response:
-    async def work() -> Response:
-        only(request, "points", "collection", "band")
-        params = request.query_params
-        if ("points" in params) == ("collection" in params):
-            raise BadRequest("give either points=lon,lat;lon,lat or collection=deposits")
-        info = await raster_or_404(request, name)
-        band = info.band_index(params.get("band"))
-        if "points" in params:
-            points = parse_points(params["points"])
-            ids: list = list(range(1, len(points) + 1))
-            labels: list = [None] * len(points)
-        else:
-            layer = params["collection"]
-            if layer not in raster_read.SITES:
-                raise BadRequest(
-                    f"collection must be one of {', '.join(raster_read.SITES)}, not {layer!r}"
-                )
-            async with session(request) as conn:
-                cursor = await conn.execute(raster_read.sites_statement(layer, MAX_SITES + 1))
-                rows = await cursor.fetchall()
-            if len(rows) > MAX_SITES:
-                raise BadRequest(f"{layer} has more than {MAX_SITES} sites: sample points")
-            ids, labels = [r[0] for r in rows], [r[1] for r in rows]
-            points = [(r[2], r[3]) for r in rows]
-        values = []
-        for start in range(0, len(points), raster_read.MAX_POINTS):
-            chunk = points[start : start + raster_read.MAX_POINTS]
-            values += await run_in_threadpool(raster_read.sample, info, chunk, band)
-        key = info.name if band == 1 else f"{info.name}_{info.band_names[band - 1]}"
-        features = [
-            {
-                "type": "Feature",
-                "id": i,
-                "geometry": {"type": "Point", "coordinates": list(p)},
-                "properties": {**({"name": n} if n is not None else {}), key: v},
-            }
-            for i, n, p, v in zip(ids, labels, points, values, strict=True)
-        ]
-        document = {"type": "FeatureCollection", "raster": info.name, "units": info.units,
-                    "band": info.band_names[band - 1], "features": features}  # fmt: skip
-        return send(request, document, GEOJSON)
-
-    return await guarded(work, request)
+    only(request, "points", "collection", "band")
+    params = request.query_params
+    if ("points" in params) == ("collection" in params):
+        raise HTTPException(400, "give either points=lon,lat;lon,lat or collection=deposits")
+    info = await raster_or_404(request, name)
+    band = info.band_index(params.get("band"))
+    if "points" in params:
+        points = parse_points(params["points"])
+        ids: list = list(range(1, len(points) + 1))
+        labels: list = [None] * len(points)
+    else:
+        layer = params["collection"]
+        if layer not in raster_read.SITES:
+            raise HTTPException(
+                400, f"collection must be one of {', '.join(raster_read.SITES)}, not {layer!r}"
+            )
+        async with session(request) as conn:
+            cursor = await conn.execute(raster_read.sites_statement(layer, MAX_SITES + 1))
+            rows = await cursor.fetchall()
+        if len(rows) > MAX_SITES:
+            raise HTTPException(400, f"{layer} has more than {MAX_SITES} sites: sample points")
+        ids, labels = [r[0] for r in rows], [r[1] for r in rows]
+        points = [(r[2], r[3]) for r in rows]
+    values = []
+    for start in range(0, len(points), raster_read.MAX_POINTS):
+        chunk = points[start : start + raster_read.MAX_POINTS]
+        values += await run_in_threadpool(raster_read.sample, info, chunk, band)
+    key = info.name if band == 1 else f"{info.name}_{info.band_names[band - 1]}"
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": {"type": "Point", "coordinates": list(p)},
+            "properties": {**({"name": n} if n is not None else {}), key: v},
+        }
+        for i, n, p, v in zip(ids, labels, points, values, strict=True)
+    ]
+    document = {"type": "FeatureCollection", "raster": info.name, "units": info.units,
+                "band": info.band_names[band - 1], "features": features}  # fmt: skip
+    return send(request, document, GEOJSON)
 
 
 @endpoint("/collections/{name}/zonal", methods=["GET", "HEAD"], summary="Zonal statistics")
 async def zonal(request: Request, name: str) -> Response:
-    async def work() -> Response:
-        only(request, "collection", "all_touched", "band", "ids")
-        params = request.query_params
-        layer = params.get("collection", "concessions")
-        if layer not in ZONES:
-            raise BadRequest(f"collection must be one of {', '.join(ZONES)}, not {layer!r}")
-        touched = params.get("all_touched", "false")
-        if touched not in ("true", "false"):
-            raise BadRequest(f"all_touched must be true or false, not {touched!r}")
-        ids = None
-        if params.get("ids"):
-            if not IDS.fullmatch(params["ids"]):
-                raise BadRequest("ids must be comma-separated feature ids")
-            ids = [int(p) for p in params["ids"].split(",")]
-        info = await raster_or_404(request, name)
-        band = info.band_index(params.get("band"))
-        async with session(request) as conn:
-            cursor = await conn.execute(*zones_statement(info, layer, ids))
-            rows = await cursor.fetchall()
-        zones = await run_in_threadpool(zonal_rows, info, rows, band, touched == "true")
-        document = {
-            "raster": info.name,
-            "band": info.band_names[band - 1],
-            "units": info.units,
-            "collection": layer,
-            "all_touched": touched == "true",
-            "zones": zones,
-        }
-        return send(request, document)
-
-    return await guarded(work, request)
+    only(request, "collection", "all_touched", "band", "ids")
+    params = request.query_params
+    layer = params.get("collection", "concessions")
+    if layer not in ZONES:
+        raise HTTPException(400, f"collection must be one of {', '.join(ZONES)}, not {layer!r}")
+    touched = params.get("all_touched", "false")
+    if touched not in ("true", "false"):
+        raise HTTPException(400, f"all_touched must be true or false, not {touched!r}")
+    ids = None
+    if params.get("ids"):
+        if not IDS.fullmatch(params["ids"]):
+            raise HTTPException(400, "ids must be comma-separated feature ids")
+        ids = [int(p) for p in params["ids"].split(",")]
+    info = await raster_or_404(request, name)
+    band = info.band_index(params.get("band"))
+    async with session(request) as conn:
+        cursor = await conn.execute(*zones_statement(info, layer, ids))
+        rows = await cursor.fetchall()
+    zones = await run_in_threadpool(zonal_rows, info, rows, band, touched == "true")
+    document = {
+        "raster": info.name,
+        "band": info.band_names[band - 1],
+        "units": info.units,
+        "collection": layer,
+        "all_touched": touched == "true",
+        "zones": zones,
+    }
+    return send(request, document)

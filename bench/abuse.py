@@ -257,7 +257,7 @@ def serve(url: str, home: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
     log = (home / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--no-samples",
+        [sys.executable, "-c", "from cli.main import main; main()", "serve", "--no-samples",
          "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

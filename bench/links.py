@@ -27,8 +27,8 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(BENCH.parent))
 
-from api.cli import ProgressPrinter  # noqa: E402
 from bench import ogc  # noqa: E402
+from cli.main import ProgressPrinter  # noqa: E402
 from geo import network  # noqa: E402
 from geo.load import SAMPLES  # noqa: E402
 

@@ -37,10 +37,10 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH.parent) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(BENCH.parent))
 
-from api.cli import ProgressPrinter  # noqa: E402
 from bench.cpu import server_cpu  # noqa: E402
 from bench.stages import add_setting_option, time_stages  # noqa: E402
 from bench.synthetic import LAYER, synthetic_deposits, write_gpkg  # noqa: E402
+from cli.main import ProgressPrinter  # noqa: E402
 from geo import db  # noqa: E402
 from geo.embedded import Cluster  # noqa: E402
 

@@ -176,7 +176,8 @@ async def claims_for_key(conn: psycopg.AsyncConnection, key: str) -> Claims | No
 
 async def password_row(conn: psycopg.AsyncConnection, email: str) -> tuple | None:
     """The claims and password hash of an active user by e-mail, or None."""
-    # No address holds a NUL, and PostgreSQL text refuses one (a DataError: a 500).
+    # No address holds a NUL, and PostgreSQL text refuses one: a DataError, a server error for
+    # what is only a wrong e-mail.
     if "\x00" in email:
         return None
     return await (await conn.execute(_BY_EMAIL, [email])).fetchone()

@@ -7,9 +7,9 @@ is the one place where a user's filter meets SQL, so it is strict on purpose:
 * every user value becomes a bound parameter (``%s``) with an explicit cast, never SQL text, so
   PostgreSQL neither sees user text as SQL nor has to guess a type;
 * every operand is type-checked first: a filter that passes becomes SQL that PostgreSQL accepts,
-  so a bad filter is a CQLError (HTTP 400), never a database error (HTTP 500). The exceptions are
-  arithmetic errors (division by zero, float overflow: ``psycopg.errors.DataError``, SQLSTATE
-  class 22), which callers should also answer with 400.
+  so a bad filter is a CQLError (the caller's mistake), never a database error (a bug). The
+  exceptions are arithmetic errors (division by zero, float overflow: ``psycopg.errors.DataError``,
+  SQLSTATE class 22), which callers should also treat as the filter's fault.
 
 Choices where CQL2 leaves room, or where the platform's users are served better than by the
 letter of the spec:

@@ -33,7 +33,7 @@ TYPE_NAMES = {"string": "a string", "number": "a number", "integer": "an integer
 
 
 class CQLError(ValueError):
-    """Message says what is wrong, fit for an OGC 400 'description'."""
+    """Message says what is wrong in the filter, in words fit to show whoever wrote it."""
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,32 @@ a client editing attributes should reset by omission."""
 
 
 class EditError(Exception):
-    """A write that cannot be done as asked; ``status`` is the HTTP answer."""
+    """A write that cannot be done as asked. Each kind below says what went wrong in the
+    store's terms; ``api.errors`` alone decides what a client is answered for it."""
 
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
+
+class Invalid(EditError):
+    """What was sent is not a valid feature (or body): every problem is named at once."""
+
+
+class TooLarge(EditError):
+    """Too many features, vertices or parts for one write (``geo.settings`` limits)."""
+
+
+class PreconditionFailed(EditError):
+    """``If-Match`` does not hold: the row changed since it was read, or ``*`` and no row."""
+
+
+class NotFound(EditError):
+    """No such record, as far as the caller can see."""
+
+
+class NotAllowed(EditError):
+    """The caller sees the record but may not write it (row-level security or a rule)."""
+
+
+class Taken(EditError):
+    """The record or the area is already someone else's (a unique key, an overlap)."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +88,11 @@ def features_of(body: object) -> list[dict]:
     if isinstance(body, dict) and body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list) or not features:
-            raise EditError(400, "a FeatureCollection needs a non-empty features array")
+            raise Invalid("a FeatureCollection needs a non-empty features array")
         if len(features) > MAX_FEATURES:
-            raise EditError(413, f"at most {MAX_FEATURES} features per request")
+            raise TooLarge(f"at most {MAX_FEATURES} features per request")
         return features
-    raise EditError(400, "the body must be a GeoJSON Feature or FeatureCollection")
+    raise Invalid("the body must be a GeoJSON Feature or FeatureCollection")
 
 
 def checked_rows(
@@ -81,10 +102,10 @@ def checked_rows(
     max_vertices: int = MAX_VERTICES,
     max_parts: int = MAX_PARTS,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The features as rows of ``layer`` (columns as the store has them), or EditError(400)
+    """The features as rows of ``layer`` (columns as the store has them), or ``Invalid``
     listing every problem as ``feature N: field: reason``.
 
-    A geometry over ``max_vertices`` or ``max_parts`` is a 413 before any other check and
+    A geometry over ``max_vertices`` or ``max_parts`` is ``TooLarge`` before any other check and
     before the database: PostGIS's work on it (validity, overlaps) grows with its size, and
     one 10,000-part block held a connection for the whole statement timeout (issue 15)."""
     table = LAYERS[layer].__table__
@@ -111,7 +132,7 @@ def checked_rows(
     problems += result.problems
     if problems:
         problems.sort(key=lambda p: (-1 if p.row is None else p.row, p.field))
-        raise EditError(400, "; ".join(_describe(p) for p in problems))
+        raise Invalid("; ".join(_describe(p) for p in problems))
     return result.frame, result.columns
 
 
@@ -122,7 +143,7 @@ def _within_limits(geometry: np.ndarray, max_vertices: int, max_parts: int) -> N
             f"and {max_parts:,}" for i, (v, p) in enumerate(zip(vertices, parts, strict=True))
             if v > max_vertices or p > max_parts]  # fmt: skip
     if over:
-        raise EditError(413, "; ".join(over[:10]) + ("; …" if len(over) > 10 else ""))
+        raise TooLarge("; ".join(over[:10]) + ("; …" if len(over) > 10 else ""))
 
 
 def _shape(i: int, geometry: object, problems: list[Problem]) -> shapely.Geometry | None:
@@ -190,9 +211,9 @@ async def insert(
 async def locked_etag(
     conn: psycopg.AsyncConnection, layer: str, fid: int, if_match: str | None = None
 ) -> str:
-    """The row's current ETag, with the row locked until the transaction ends; 404 if the
-    caller cannot see it (412 under ``If-Match: *``, which is false for no row: RFC 9110),
-    403 if they see it but may not change it."""
+    """The row's current ETag, with the row locked until the transaction ends; ``NotFound`` if
+    the caller cannot see it (``PreconditionFailed`` under ``If-Match: *``, which is false for
+    no row: RFC 9110), ``NotAllowed`` if they see it but may not change it."""
     cursor = await conn.execute(
         sql.SQL("SELECT {etag} FROM {t} WHERE id = %s FOR UPDATE").format(
             etag=row_etag(layer), t=sql.Identifier(layer)
@@ -207,9 +228,9 @@ async def locked_etag(
     )
     if await cursor.fetchone() is None:
         if if_match is not None and "*" in [t.strip() for t in if_match.split(",")]:
-            raise EditError(412, f"If-Match: * and there is no feature {fid} in {layer}")
-        raise EditError(404, f"no feature {fid} in {layer}")
-    raise EditError(403, f"feature {fid} of {layer} belongs to another organisation")
+            raise PreconditionFailed(f"If-Match: * and there is no feature {fid} in {layer}")
+        raise NotFound(f"no feature {fid} in {layer}")
+    raise NotAllowed(f"feature {fid} of {layer} belongs to another organisation")
 
 
 async def precondition(conn: psycopg.AsyncConnection, current: str, if_match: str | None) -> None:
@@ -218,16 +239,18 @@ async def precondition(conn: psycopg.AsyncConnection, current: str, if_match: st
     * none: the write is accepted *unconditionally* (QGIS's OAPIF provider sends none) and
       the history marks it so (``history.unconditional``, migration 0015);
     * ``*``: true for any existing row, so the same as none: accepted, marked unconditional
-      (a row that does not exist is a 412, see ``locked_etag``);
-    * one or more ETags: the write goes ahead only if one is the row's current ETag, else 412
-      (always: a stale tag never falls back to an unconditional write).
+      (a row that does not exist fails the precondition, see ``locked_etag``);
+    * one or more ETags: the write goes ahead only if one is the row's current ETag, else
+      ``PreconditionFailed`` (always: a stale tag never falls back to an unconditional write).
     """
     tags = [tag.strip() for tag in (if_match or "").split(",") if tag.strip()]
     if not tags or "*" in tags:
         await conn.execute("SELECT set_config('emining.unconditional', 'on', true)")
         return
     if current not in tags:
-        raise EditError(412, f"the feature changed since it was read (its ETag is now {current})")
+        raise PreconditionFailed(
+            f"the feature changed since it was read (its ETag is now {current})"
+        )
 
 
 async def replace(
@@ -258,20 +281,19 @@ async def delete(conn: psycopg.AsyncConnection, layer: str, fid: int) -> None:
 
 @contextmanager
 def database_errors() -> Iterator[None]:
-    """Constraint and policy failures as the client's problem (4xx), in words they can act on."""
+    """Constraint and policy failures as the client's problem, in words they can act on."""
     try:
         yield
     except psycopg.errors.UniqueViolation as error:
-        raise EditError(409, f"already exists: {error.diag.message_detail}") from None
+        raise Taken(f"already exists: {error.diag.message_detail}") from None
     except psycopg.errors.ExclusionViolation as error:  # an area taken (migration 0009)
-        raise EditError(409, error.diag.message_primary) from None
+        raise Taken(error.diag.message_primary) from None
     except psycopg.errors.InsufficientPrivilege as error:
         if "PL/pgSQL" in (error.diag.context or ""):  # a rule's own words (migration 0009)
-            raise EditError(403, f"not allowed: {error.diag.message_primary}") from None
-        raise EditError(
-            403,
+            raise NotAllowed(f"not allowed: {error.diag.message_primary}") from None
+        raise NotAllowed(
             "not allowed: an organisation writes its own records only (owner_org must be "
             "yours); authorities write the platform's",
         ) from None
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as error:
-        raise EditError(400, f"rejected by the store: {error.diag.message_primary}") from None
+        raise Invalid(f"rejected by the store: {error.diag.message_primary}") from None

@@ -214,7 +214,7 @@ class HACluster:
         env |= {"DATABASE_URL": topology.write_url, "DATABASE_READ_URL": topology.read_url}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         port = str(topology.api[name])
-        args = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", port]
+        args = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", port]
         self.start_process(name, [*args, "--no-samples"], env=env, service=False)
 
     def stop(self, *names: str, timeout: float = 30) -> list[str]:

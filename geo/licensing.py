@@ -6,8 +6,8 @@ applicant's GeoJSON with the loader's checks (``geo.edit.checked_rows``, which r
 ``geo.validate.check``), asks the database for conflicts, and writes through ``geo.edit``.
 
 What an applicant may say: the block (a Polygon or MultiPolygon) and ``APPLICANT_FIELDS``. The
-number, status, dates, stamp, owner and source are the platform's; sending one is a 400 that
-names it, as is any unknown field, wrong vocabulary value or bad geometry, all at once. An
+number, status, dates, stamp, owner and source are the platform's; sending one is refused by
+name, as is any unknown field, wrong vocabulary value or bad geometry, all at once. An
 application is ``confidential`` unless the applicant says otherwise: its owner and the
 authorities see it.
 
@@ -29,7 +29,7 @@ from sqlalchemy import ARRAY, BigInteger
 from geo import edit
 from geo.access import Claims
 from geo.crs import CRS
-from geo.edit import EditError, Written
+from geo.edit import Invalid, NotFound, Written
 from geo.models import LAYERS
 from geo.vocab import LICENCE_STATUS
 
@@ -156,19 +156,19 @@ def may_apply(claims: Claims) -> bool:
 
 
 def may_decide(claims: Claims) -> bool:
-    """As ``emining_may_decide()`` in the database, to answer 403 before any work."""
+    """As ``emining_may_decide()`` in the database, to refuse before any work."""
     return claims.org_kind == "authority" and claims.role in DECIDERS
 
 
 def block_of(body: object, crs: CRS) -> Block:
-    """The application in ``body`` (one GeoJSON Feature), checked; EditError(400) names every
+    """The application in ``body`` (one GeoJSON Feature), checked; ``Invalid`` names every
     problem: fields that are the platform's, and whatever the loader's checks find."""
     if not isinstance(body, dict) or body.get("type") != "Feature":
-        raise EditError(400, 'an application is one GeoJSON Feature ("type": "Feature")')
+        raise Invalid('an application is one GeoJSON Feature ("type": "Feature")')
     feature = body
     given = feature.get("properties")
     if given is not None and not isinstance(given, dict):
-        raise EditError(400, "body: properties: must be an object")
+        raise Invalid("body: properties: must be an object")
     given = given or {}
     problems = [f"body: {name}: set by the platform, not by the applicant"
                 for name in given if name in PLATFORM_FIELDS]  # fmt: skip
@@ -181,12 +181,10 @@ def block_of(body: object, crs: CRS) -> Block:
     complete = {**feature, "properties": properties} if isinstance(feature, dict) else feature
     try:
         frame, _ = edit.checked_rows("concessions", [complete], crs, BLOCK_VERTICES, BLOCK_PARTS)
-    except EditError as error:
-        if error.status != 400:
-            raise
+    except Invalid as error:  # too large a block is refused as such, before the rest
         problems.append(str(error))
     if problems:
-        raise EditError(400, "; ".join(problems))
+        raise Invalid("; ".join(problems))
     return Block(complete, frame["geom"].iloc[0], crs)
 
 
@@ -251,9 +249,9 @@ async def apply(conn: psycopg.AsyncConnection, block: Block, claims: Claims) -> 
 
 def decision_of(body: object) -> Decision:
     """The approver's decision: ``{"status": …}`` and optionally the licence number, grant and
-    expiry dates; EditError(400) names every problem."""
+    expiry dates; ``Invalid`` names every problem."""
     if not isinstance(body, dict):
-        raise EditError(400, "the body must be a JSON object with the new status")
+        raise Invalid("the body must be a JSON object with the new status")
     problems = [f"{name}: unknown field; a decision has {', '.join(DECISION_FIELDS)}"
                 for name in body if name not in DECISION_FIELDS]  # fmt: skip
     status = body.get("status")
@@ -274,7 +272,7 @@ def decision_of(body: object) -> Decision:
     reason = body.get("reason")
     problems += reason_problems(reason)
     if problems:
-        raise EditError(400, "; ".join(problems))
+        raise Invalid("; ".join(problems))
     number = number.strip() if number else None
     return Decision(status, reason.strip(), number, **dates)
 
@@ -288,24 +286,25 @@ def reason_problems(reason: object) -> list[str]:
 
 
 def withdrawal_of(body: object) -> str:
-    """The applicant's reason for withdrawing (``{"reason": …}``); EditError(400) otherwise."""
+    """The applicant's reason for withdrawing (``{"reason": …}``); ``Invalid`` otherwise."""
     if not isinstance(body, dict):
-        raise EditError(400, "the body must be a JSON object with the reason")
+        raise Invalid("the body must be a JSON object with the reason")
     problems = [f"{name}: unknown field; a withdrawal has only a reason"
                 for name in body if name != "reason"]  # fmt: skip
     problems += reason_problems(body.get("reason"))
     if problems:
-        raise EditError(400, "; ".join(problems))
+        raise Invalid("; ".join(problems))
     return body["reason"].strip()
 
 
 async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) -> dict:
-    """The record after the decision; 404 if unknown, 409 naming the allowed steps if this one
-    is not (the trigger of migration 0009 holds the same rule), 400 for dates it refuses."""
+    """The record after the decision; ``NotFound`` if unknown, a ``LicensingError`` naming the
+    allowed steps if this one is not (the trigger of migration 0009 holds the same rule),
+    ``Invalid`` for dates it refuses."""
     cursor = await conn.execute(_CURRENT + " FOR UPDATE", [fid])
     current = await cursor.fetchone()
     if current is None:
-        raise EditError(404, f"no licence or application {fid}")
+        raise NotFound(f"no licence or application {fid}")
     status, number, allowed = current
     if decision.status not in allowed:
         steps = ", ".join(allowed) or "nothing else (final)"
@@ -323,13 +322,14 @@ async def decide(conn: psycopg.AsyncConnection, fid: int, decision: Decision) ->
 
 
 async def withdraw(conn: psycopg.AsyncConnection, fid: int, reason: str) -> dict:
-    """The application after its own organisation withdrew it: 404 if the caller cannot see
-    it, 403 unless theirs to write, 409 unless pending (``emining_withdraw_application``)."""
+    """The application after its own organisation withdrew it: ``NotFound`` if the caller
+    cannot see it, ``NotAllowed`` unless theirs to write, a ``LicensingError`` unless pending
+    (``emining_withdraw_application``)."""
     try:
         with edit.database_errors():
             await conn.execute("SELECT emining_withdraw_application(%s, %s)", [fid, reason])
     except psycopg.errors.NoDataFound:
-        raise EditError(404, f"no licence or application {fid}") from None
+        raise NotFound(f"no licence or application {fid}") from None
     except psycopg.errors.ObjectNotInPrerequisiteState as error:
         raise LicensingError(error.diag.message_primary, {"allowed": []}) from None
     cursor = await conn.execute(_WITHDRAWN, [fid])
@@ -337,10 +337,10 @@ async def withdraw(conn: psycopg.AsyncConnection, fid: int, reason: str) -> dict
 
 
 async def decisions(conn: psycopg.AsyncConnection, fid: int) -> list[dict]:
-    """Every decided step of a licence, oldest first; 404 if the caller cannot see it."""
+    """Every decided step of a licence, oldest first; ``NotFound`` if the caller cannot see it."""
     cursor = await conn.execute("SELECT licence_no FROM concessions WHERE id = %s", [fid])
     if await cursor.fetchone() is None:
-        raise EditError(404, f"no licence or application {fid}")
+        raise NotFound(f"no licence or application {fid}")
     cursor = await conn.execute(_DECISIONS, [fid])
     return [_row(cursor.description, row) for row in await cursor.fetchall()]
 

@@ -85,7 +85,7 @@ class RasterInfo:
         return raster_home() / self.path  # an absolute path stays as it is
 
     def band_index(self, band: str | None) -> int:
-        """A band by 1-based number or by name (``None``: the first); 400 if there is none."""
+        """A band by 1-based number or by name (``None``: the first); RasterError if none."""
         if band is None or band == "":
             return 1
         if band.isascii() and band.isdigit() and len(band) < 6 and 1 <= int(band) <= self.bands:

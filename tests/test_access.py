@@ -311,7 +311,7 @@ def test_the_database_refuses_hidden_rows_to_any_sql_of_the_api_role(world):
 def test_the_standalone_map_file_holds_public_records_only(world, tmp_path):
     target = tmp_path / "map.html"
     subprocess.run(
-        [sys.executable, "-m", "api.cli", "map", "-o", str(target)],
+        [sys.executable, "-m", "cli", "map", "-o", str(target)],
         env={**os.environ, "DATABASE_URL": world["url"]},
         cwd=REPO,
         check=True,

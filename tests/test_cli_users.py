@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from click.testing import CliRunner
 
-from api.cli import main
+from cli.main import main
 from geo import access
 
 

@@ -21,7 +21,7 @@ import pytest
 from geo.embedded import Cluster, ClusterError
 from tests.conftest import REPO
 
-EMINING = [sys.executable, "-m", "api.cli"]
+EMINING = [sys.executable, "-m", "cli"]
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from geo.embedded import Cluster
 from geo.load import BULK, SAMPLES, load_file
 from tests.conftest import FAST, REPO, fresh_database
 
-EMINING = [sys.executable, "-m", "api.cli"]
+EMINING = [sys.executable, "-m", "cli"]
 ROWS = 120_000  # three COPY chunks of geo.copy.CHUNK: a load takes a few seconds
 MID_WRITE = "written 50,000/"  # the progress line after the first chunk went to the server
 

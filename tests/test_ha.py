@@ -103,7 +103,7 @@ def test_one_primary_two_synchronous_replicas_and_the_command_agrees(ha):
     replicas = [m for m in members.values() if m.role == "replica"]
     assert len(replicas) == 2 and all(m.sync for m in replicas), members
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "cluster", "status", "--json", "--home", str(ha.home)],
+        [sys.executable, "-m", "cli", "cluster", "status", "--json", "--home", str(ha.home)],
         capture_output=True, text=True, cwd=REPO, timeout=60,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip

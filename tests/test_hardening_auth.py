@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api import limits
 from api.app import Settings, create_app
-from api.cli import main
+from cli.main import main
 from geo import access
 from tests.conftest import LiveServer, fresh_database
 

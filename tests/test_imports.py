@@ -14,7 +14,10 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-PACKAGES = ("api", "geo", "layers")
+PACKAGES = ("cli", "api", "geo", "layers")
+LEVELS = {"cli": 3, "api": 2, "layers": 1, "geo": 0}
+"""Data flows one way, cli → api → layers → geo: a module imports its own package or those
+below it, never one above (the CLI may start the API; the API never runs a command)."""
 SCRIPTS = ("data/samples",)
 
 
@@ -94,12 +97,32 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def upward(graph: dict[str, set[str]]) -> list[str]:
+    """The imports of a module of a package above its own (``LEVELS``)."""
+    level = {name: LEVELS[name.split(".")[0]] for name in graph}
+    return sorted(f"{name} -> {target}" for name, targets in graph.items()
+                  for target in targets if level.get(target, -1) > level[name])  # fmt: skip
+
+
+def test_imports_flow_from_the_cli_down_to_the_store():
+    modules = our_modules()
+    assert {name.split(".")[0] for name in modules} == set(LEVELS)
+    graph = {name: imports_of(path, name, modules) for name, path in modules.items()}
+    assert upward(graph) == []
+
+
+def test_the_direction_check_finds_an_import_upwards():
+    graph = {"cli.main": {"api.app", "geo.db"}, "api.app": {"layers.maps"}, "layers.maps": set(),
+             "geo.db": {"cli.main"}, "geo.load": {"layers.maps", "geo.db"}}  # fmt: skip
+    assert upward(graph) == ["geo.db -> cli.main", "geo.load -> layers.maps"]
+
+
 def test_scripts_use_the_platform_below_the_api():
-    """Data scripts use geo and layers; none imports the CLI (api.cli), which would pull the
+    """Data scripts use geo and layers; none imports the CLI (cli/), which would pull the
     whole web app into a data script (data/samples/rasters.py did)."""
     for folder in SCRIPTS:
         for path in (REPO / folder).glob("*.py"):
             tree = ast.parse(path.read_text(), str(path))
             names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
             names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-            assert not any(n and n.startswith("api.cli") for n in names), path
+            assert not any(n and n.split(".")[0] == "cli" for n in names), path

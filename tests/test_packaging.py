@@ -40,11 +40,13 @@ def unmigrated_url(cluster) -> str:
 def test_the_installed_package_has_its_samples_and_migrations(venv_bin, tmp_path):
     where = subprocess.run(
         [venv_bin / "python", "-c",
-         "import geo, geo.load; print(geo.__file__); print(geo.load.SAMPLES)"],
+         "import geo, geo.load, cli.main; print(geo.__file__); print(geo.load.SAMPLES); "
+         "print(cli.main.__file__)"],
         capture_output=True, text=True, check=True, cwd=tmp_path, env=outside(),
     ).stdout.split()  # fmt: skip
     package = Path(where[0]).parent
     assert package.is_relative_to(venv_bin.parent), where
+    assert Path(where[2]).is_relative_to(venv_bin.parent), where  # the CLI is in the wheel too
     assert Path(where[1]) == package / "samples"
     for name in os.listdir(REPO / "data" / "samples"):
         if name.endswith((".geojson", ".json", ".md")):

@@ -37,8 +37,8 @@ import yaml
 from click.testing import CliRunner
 from psycopg import sql
 
-from api.cli import main
 from api.pygeoapi_config import write_openapi
+from cli.main import main
 from layers.catalogue import CATALOGUE, get
 
 BIN = Path(sys.executable).parent

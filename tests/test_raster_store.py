@@ -19,7 +19,7 @@ import requests
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
-from api.cli import main
+from cli.main import main
 from geo import raster_read
 from geo.raster import add_raster, get_raster
 from layers.catalogue import CATALOGUE

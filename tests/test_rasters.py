@@ -21,7 +21,7 @@ from pyproj import Transformer
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
-from api.cli import main
+from cli.main import main
 from geo import raster_read
 from geo.raster import RasterError, add_raster, get_raster
 from geo.zonal import zonal_file

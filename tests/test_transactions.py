@@ -17,6 +17,7 @@ import pytest
 
 from geo import access
 from geo.load import load_samples
+from geo.settings import MAX_FEATURES
 from tests.conftest import LiveServer, fresh_database
 
 GEOJSON = {"Content-Type": "application/geo+json"}
@@ -135,6 +136,54 @@ def test_bad_bodies_media_types_and_sizes(store):
         assert huge.status_code == 413
         assert c.post("/collections/links/items", json=deposit("L"),
                       headers=GEOJSON).status_code == 405  # fmt: skip
+
+
+def refusal(response: httpx.Response, status: int, code: str) -> str:
+    """The description of an OGC exception answer, after checking its status, its code and that
+    it is nothing but ``{"code", "description"}``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "description"} and body["code"] == code, body
+    return body["description"]
+
+
+def test_each_refusal_has_its_status_code_and_headers(store):
+    """What QGIS, GDAL and OWSLib read of a refused write: the status, the OGC exception code
+    (HTTP's reason phrase as one word, RFC 9110 §15) and the headers the status calls for."""
+    path = create(store, "alpha", deposit("Refusal probe")).headers["location"]
+    items = "/collections/deposits/items"
+    with client(store) as anonymous:
+        answer = anonymous.post(items, json=deposit("A"), headers=GEOJSON)
+        assert "credentials" in refusal(answer, 401, "Error")
+        assert answer.headers["www-authenticate"].startswith("Bearer")
+    with client(store, "alphaview") as viewer:
+        answer = viewer.post(items, json=deposit("A"), headers=GEOJSON)
+        assert "viewer" in refusal(answer, 403, "Forbidden")
+    with client(store, "alpha") as c:
+        answer = c.post("/collections/links/items", json=deposit("A"), headers=GEOJSON)
+        assert "read-only" in refusal(answer, 405, "MethodNotAllowed")
+        assert "POST" not in answer.headers["allow"] and "GET" in answer.headers["allow"]
+        answer = c.post(items, content=b"x", headers={"Content-Type": "text/csv"})
+        assert "text/csv" in refusal(answer, 415, "UnsupportedMediaType")
+        answer = c.post(items, content=b"{", headers=GEOJSON)
+        assert "not JSON" in refusal(answer, 400, "InvalidParameterValue")
+        answer = c.post(items, json=deposit("A", status="booming"), headers=GEOJSON)
+        assert "booming" in refusal(answer, 400, "InvalidParameterValue")
+        answer = c.post(items, content=b" " * (33 * 2**20), headers=GEOJSON)
+        assert "emining load" in refusal(answer, 413, "PayloadTooLarge")
+        many = {"type": "FeatureCollection", "features": [deposit("A")] * (MAX_FEATURES + 1)}
+        answer = c.post(items, json=many, headers=GEOJSON)
+        assert "features per request" in refusal(answer, 413, "PayloadTooLarge")
+        stale = c.patch(path, json={"properties": {}}, headers={**GEOJSON, "If-Match": '"old"'})
+        assert "changed since" in refusal(stale, 412, "PreconditionFailed")
+        gone = c.delete(f"{items}/999999999", headers={"If-Match": "*"})
+        assert "If-Match: *" in refusal(gone, 412, "PreconditionFailed")
+        assert "no feature" in refusal(c.delete(f"{items}/999999999"), 404, "NotFound")
+        assert "no feature" in refusal(c.delete(f"{items}/x1"), 404, "NotFound")
+    with client(store, "beta") as other:
+        tag = other.get(path).headers["etag"]
+        answer = other.delete(path, headers={"If-Match": tag})
+        assert "another organisation" in refusal(answer, 403, "Forbidden")
 
 
 def test_who_may_write(store):

@@ -72,7 +72,6 @@ def write_responses(*codes: str) -> dict:
              "403": "The caller may not write this", "404": "Not found", "405": "Read-only",
              "409": "Conflicts with a stored feature", "412": "Stale If-Match",
              "413": "Body or geometry too large", "415": "Not GeoJSON",
-             "428": "If-Match missing",
              "429": "Too many requests of this caller (Retry-After; docs/security.md)"}  # fmt: skip
     return {c: {"description": words[c], **({"content": ERROR} if c[0] == "4" else {})}
             for c in codes}  # fmt: skip

@@ -6,13 +6,15 @@ security decides what they may change, history triggers record it (migration 000
 failure leaves nothing behind. Replace, update and delete with ``If-Match`` go ahead only if
 it holds the feature's current ETag (412 otherwise: no lost updates); without one (QGIS sends
 none) or with ``*`` they are accepted and marked unconditional in the history
-(``geo.edit.precondition``; docs/security.md).
+(``geo.edit.precondition``; docs/security.md). No endpoint here catches an error: what the
+store refuses (``geo.edit``) and what this module refuses (``HTTPException``) are answered by
+``api.errors``, the one place that gives each its status.
 """
 
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
 from api import errors, limits
@@ -23,13 +25,13 @@ from api.ogc.params import crs as parse_crs
 from api.ogc.respond import GEOJSON, JSON, link, send, url
 from geo import edit, history, network
 from geo.crs import DEFAULT
-from geo.edit import EditError
 from geo.query import fetch_item
 from layers.catalogue import Layer
 
 MAX_BODY = 32 * 2**20  # bytes; a bigger bulk edit is a file for `emining load`
 WRITABLE_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 READ = "GET, HEAD, OPTIONS"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="emining"'}
 router = APIRouter(tags=["OGC API - Features - Part 4"])
 
 
@@ -38,39 +40,37 @@ async def body_of(request: Request, limit: int = MAX_BODY) -> object:
     after the whole of it has been kept (api.limits.read_body)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in WRITABLE_TYPES:
-        raise EditError(
+        raise HTTPException(
             415, f"send GeoJSON ({', '.join(WRITABLE_TYPES)}), not {media or 'nothing'}"
         )
     try:
         raw = await limits.read_body(request, limit)
     except limits.LimitError as error:
         hint = "; load big files with `emining load`" if error.status_code == 413 else ""
-        raise EditError(error.status_code, f"{error.detail}{hint}") from None
+        raise limits.LimitError(error.status_code, f"{error.detail}{hint}") from None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
-        raise EditError(400, f"the body is not JSON: {error}") from None
+        raise HTTPException(400, f"the body is not JSON: {error}") from None
+
+
+def anonymous(description: str) -> HTTPException:
+    """A 401 for a request that came without credentials (a wrong one is api.auth's)."""
+    return HTTPException(401, description, headers=CHALLENGE)
 
 
 async def writer(request: Request, layer: Layer) -> None:
     """403 before any work for callers who may not write at all (the database checks again)."""
     if not layer.editable:
-        raise EditError(405, f"{layer.id} is derived from the other layers and read-only")
+        raise HTTPException(
+            405, f"{layer.id} is derived from the other layers and read-only", {"Allow": READ}
+        )
     async with pool_for(request).connection() as conn:
         claims = await identify(request, conn)
     if claims.anonymous:
-        raise EditError(401, "writing needs credentials (an API key or a bearer token)")
+        raise anonymous("writing needs credentials (an API key or a bearer token)")
     if not claims.can_write:
-        raise EditError(403, f"a {claims.role} may read but not write; editors write")
-
-
-def failed(error: EditError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="emining"'} if error.status == 401 else {}
-    if error.status == 405:
-        headers["Allow"] = READ
-    code = {412: "PreconditionFailed", 428: "PreconditionRequired", 403: "Forbidden",
-            413: "PayloadTooLarge", 415: "UnsupportedMediaType"}.get(error.status)  # fmt: skip
-    return errors.exception(error.status, str(error), code=code, headers=headers)
+        raise HTTPException(403, f"a {claims.role} may read but not write; editors write")
 
 
 def content_crs(request: Request):
@@ -87,21 +87,18 @@ def rebuild_links(request: Request, layer: Layer) -> None:
 
 def feature_id(layer: Layer, text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:  # '²' passes isdigit()
-        raise EditError(404, f"no feature {text!r} in {layer.id}")
+        raise HTTPException(404, f"no feature {text!r} in {layer.id}")
     return int(text)
 
 
 @router.post("/collections/{collection_id}/items", summary="Add features")
 async def create(request: Request, collection_id: str) -> Response:
     layer = layer_or_404(collection_id)
-    try:
-        await writer(request, layer)
-        features = edit.features_of(await body_of(request))
-        crs = content_crs(request)
-        async with session(request) as conn:
-            written = await edit.insert(conn, layer.id, features, crs, request.state.claims)
-    except EditError as error:
-        return failed(error)
+    await writer(request, layer)
+    features = edit.features_of(await body_of(request))
+    crs = content_crs(request)
+    async with session(request) as conn:
+        written = await edit.insert(conn, layer.id, features, crs, request.state.claims)
     rebuild_links(request, layer)
     base = f"/collections/{layer.id}/items"
     if len(written) == 1:
@@ -125,22 +122,19 @@ async def update(request: Request, collection_id: str, fid: str) -> Response:
 
 async def change(request: Request, collection_id: str, fid: str, merge: bool) -> Response:
     layer = layer_or_404(collection_id)
-    try:
-        await writer(request, layer)
-        number = feature_id(layer, fid)
-        body = await body_of(request)
-        if not isinstance(body, dict):
-            raise EditError(400, "the body must be a GeoJSON Feature (an object)")
-        crs = content_crs(request)
-        async with session(request) as conn:
-            if_match = request.headers.get("if-match")
-            current = await edit.locked_etag(conn, layer.id, number, if_match)
-            await edit.precondition(conn, current, if_match)
-            if merge:
-                body = await merged(conn, layer, number, body)
-            written = await edit.replace(conn, layer.id, number, body, crs)
-    except EditError as error:
-        return failed(error)
+    await writer(request, layer)
+    number = feature_id(layer, fid)
+    body = await body_of(request)
+    if not isinstance(body, dict):
+        raise HTTPException(400, "the body must be a GeoJSON Feature (an object)")
+    crs = content_crs(request)
+    async with session(request) as conn:
+        if_match = request.headers.get("if-match")
+        current = await edit.locked_etag(conn, layer.id, number, if_match)
+        await edit.precondition(conn, current, if_match)
+        if merge:
+            body = await merged(conn, layer, number, body)
+        written = await edit.replace(conn, layer.id, number, body, crs)
     rebuild_links(request, layer)
     return Response(status_code=204, headers={"ETag": written.etag})
 
@@ -156,7 +150,7 @@ async def merged(conn, layer: Layer, fid: int, patch: dict) -> dict:
             properties[key] = value
     unknown = set(patch) - {"type", "id", "properties", "geometry", "links", "bbox"}
     if unknown:
-        raise EditError(400, f"unknown member(s) {', '.join(sorted(unknown))} in the patch")
+        raise HTTPException(400, f"unknown member(s) {', '.join(sorted(unknown))} in the patch")
     geometry = patch["geometry"] if "geometry" in patch else stored["geometry"]
     return {"type": "Feature", "properties": properties, "geometry": geometry}
 
@@ -164,16 +158,13 @@ async def merged(conn, layer: Layer, fid: int, patch: dict) -> dict:
 @router.delete("/collections/{collection_id}/items/{fid}", summary="Delete a feature")
 async def remove(request: Request, collection_id: str, fid: str) -> Response:
     layer = layer_or_404(collection_id)
-    try:
-        await writer(request, layer)
-        number = feature_id(layer, fid)
-        async with session(request) as conn:
-            if_match = request.headers.get("if-match")
-            current = await edit.locked_etag(conn, layer.id, number, if_match)
-            await edit.precondition(conn, current, if_match)
-            await edit.delete(conn, layer.id, number)
-    except EditError as error:
-        return failed(error)
+    await writer(request, layer)
+    number = feature_id(layer, fid)
+    async with session(request) as conn:
+        if_match = request.headers.get("if-match")
+        current = await edit.locked_etag(conn, layer.id, number, if_match)
+        await edit.precondition(conn, current, if_match)
+        await edit.delete(conn, layer.id, number)
     rebuild_links(request, layer)
     return Response(status_code=204)
 
@@ -207,10 +198,7 @@ async def versions(request: Request, collection_id: str, fid: str) -> Response:
         raise ParameterError("history is JSON only: f=json")
     if not layer.editable:
         return errors.exception(404, f"{layer.id} is derived and keeps no history of its own")
-    try:
-        number = feature_id(layer, fid)
-    except EditError as error:
-        return failed(error)
+    number = feature_id(layer, fid)
     async with session(request) as conn:
         found = await history.versions(conn, layer.source, number)
     if found is None:

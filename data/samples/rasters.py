@@ -2,7 +2,7 @@
 
 Same as ``emining raster derive``; kept beside build.py so the samples have one place to look.
 Run: ``.venv/bin/python data/samples/rasters.py [--resolution 1000]``. It uses the platform's
-geo package directly, not the command line of the web app (api.cli).
+geo package directly, not the ``emining`` command (cli/), which would pull in the web app.
 """
 
 import argparse

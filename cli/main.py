@@ -16,10 +16,10 @@ from pathlib import Path
 import click
 import psycopg
 
-from api.cli_cluster import cluster_group
-from api.cli_db import database_group
-from api.cli_rasters import raster_group
-from api.cli_users import user_group
+from cli.cluster import cluster_group
+from cli.db import database_group
+from cli.rasters import raster_group
+from cli.users import user_group
 from geo import access, db, network
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
