@@ -115,7 +115,7 @@ def tiles_untouched() -> dict:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    def new_pool(url: str) -> Pool:
+    def new_pool(url: str, name: str) -> Pool:
         return Pool(
             url,
             min_size=settings.pool_min,
@@ -125,17 +125,21 @@ def create_app(settings: Settings) -> FastAPI:
             # A runaway request (a huge filter over a big table) must not hold a connection.
             # No JIT: the planner's cost of a tile over a million points makes PostgreSQL spend
             # seconds compiling (2.5 s of 3.1 s for a z5 tile); the API's statements are short.
+            # The name tells the API's connections apart in pg_stat_activity (and the HA tests
+            # tell request reads from the network job's polling by it).
             kwargs={
                 "autocommit": True,
+                "application_name": name,
                 "options": f"-c statement_timeout={settings.statement_timeout_ms} -c jit=off",
             },
         )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = new_pool(settings.database_url)
         read_url = settings.database_read_url
-        reads = new_pool(read_url) if read_url and read_url != settings.database_url else pool
+        apart = bool(read_url) and read_url != settings.database_url
+        pool = new_pool(settings.database_url, "emining-api-write" if apart else "emining-api")
+        reads = new_pool(read_url, "emining-api-read") if apart else pool
         for each in {id(pool): pool, id(reads): reads}.values():
             await each.open(wait=False)
         app.state.pool = pool  # writes, and whatever must be current

@@ -46,7 +46,9 @@ class NetworkJob:
         failing = False  # say so once per outage, not every interval
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                async with await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, application_name="emining-network-job"
+                ) as conn:
                     failing = False
                     while True:
                         if await network.stale(conn):

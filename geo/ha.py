@@ -139,7 +139,7 @@ class HACluster:
             self.start_member(member)
         self.start_process("haproxy", ["haproxy", "-db", "-f", str(self.home / "haproxy.cfg")])
         self.wait(lambda: self.leader() is not None, deadline, "a Patroni leader")
-        self.wait(lambda: self._accepts_writes(), deadline, "the read-write port")
+        self.wait(lambda: self.accepts_writes(), deadline, "the read-write port")
         if first:
             self._create_store(topology, samples)
         self.wait_replicas(len(MEMBERS) - 1, deadline)
@@ -348,7 +348,7 @@ class HACluster:
             self._own(topology.sockdir(member).parent, recursive=True)
         (self.home / "haproxy.cfg").write_text(haproxy_config(topology))
 
-    def _accepts_writes(self) -> bool:
+    def accepts_writes(self) -> bool:
         try:
             with psycopg.connect(self.topology.url(self.topology.rw, "postgres"),
                                  connect_timeout=2) as conn:  # fmt: skip

@@ -79,6 +79,7 @@ def heal(ha: HACluster, timeout: float = 90) -> None:
         ha.start_member(member)
     deadline = time.monotonic() + timeout
     ha.wait(lambda: ha.leader() is not None, deadline, "a leader")
+    ha.wait(ha.accepts_writes, deadline, "HAProxy's read-write port")  # its checks lag Patroni
     ha.wait_replicas(len(MEMBERS) - 1, deadline)
 
 
@@ -147,12 +148,13 @@ def test_the_ports_route_writes_to_the_primary_and_reads_to_replicas_with_pgrout
 
 
 def busy_since(ha: HACluster, member: str, moment: str) -> int:
-    """Client backends of the store's database on ``member`` that did anything after ``moment``
-    (pg_stat_activity.state_change; the API's pooled connections stay open in between)."""
+    """The API's request connections to ``member`` that did anything after ``moment``
+    (pg_stat_activity.state_change; the pooled connections stay open in between). The network
+    job's polling of the primary (application_name emining-network-job) is not a request."""
     with psycopg.connect(ha.topology.member_url(member)) as conn:
         return conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' AND application_name LIKE 'emining-api%%' "
             "AND state_change > %s::timestamptz",
             [moment],
         ).fetchone()[0]
