@@ -74,6 +74,8 @@ class Assets:
 
     folder: Path
     url: str | None = None
+    font_cache: Path | None = None
+    """Where a standalone page's font subsets are kept and reused (``map_fonts.subset_font``)."""
 
     def tags(self, vector_tiles: bool, text: str = "") -> str:
         """``text``: what the page shows, whose characters choose the inlined font chunks."""
@@ -84,7 +86,7 @@ class Assets:
             return "\n".join(links + [f'<script src="{self.url}/{js}"></script>' for js in scripts])
         icon = base64.b64encode((self.folder / ICON).read_bytes()).decode()
         styles = [f'<link rel="icon" href="data:image/svg+xml;base64,{icon}">']
-        styles += [f"<style>{map_fonts.inline_css(self.folder, text)}</style>"]
+        styles += [f"<style>{map_fonts.inline_css(self.folder, text, self.font_cache)}</style>"]
         styles += [f"<style>{self._css(css)}</style>" for css in CSS if css != map_fonts.CSS]
         return "\n".join(styles + [f"<script>{self._read(js)}</script>" for js in scripts])
 
@@ -290,12 +292,17 @@ async def refresh_derived(url: str) -> None:
 
 
 def standalone(
-    conn: psycopg.Connection, assets_folder: Path, lang: str = i18n.DEFAULT, **options
+    conn: psycopg.Connection,
+    assets_folder: Path,
+    lang: str = i18n.DEFAULT,
+    font_cache: Path | None = None,
+    **options,
 ) -> str:
     """The whole map in one file that works opened from disk: assets and data inlined.
 
     Derived layers are read as they are: call ``refresh_derived`` first. Rasters come as one
     picture each, with their legend and the concessions' statistics (``map_rasters.embedded``).
+    ``font_cache``: a folder keeping the font subsets between builds (the CLI's is the home's).
     """
     layers = [read_layer(conn, layer) for layer in CATALOGUE if layer.id != LINKS]
     links = next((read_layer(conn, lay) for lay in CATALOGUE if lay.id == LINKS), None)
@@ -303,7 +310,7 @@ def standalone(
     offline = {"data": basemap.read_all(conn)}
     return build_map(
         layers,
-        Assets(assets_folder),
+        Assets(assets_folder, font_cache=font_cache),
         lang=lang,
         links=links,
         rasters=rasters,

@@ -8,7 +8,9 @@ file, no request at all besides the file itself).
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from geo import settings
 from geo.load import load_samples
 from layers import i18n, terms
 from layers.catalogue import CATALOGUE, get
@@ -229,13 +232,26 @@ def test_map_opens_in_the_language_asked_for(server):
     assert response.headers["content-language"] == "ur"
 
 
-def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path):  # noqa: F811
-    target = tmp_path / "map.html"
-    env = {**os.environ, "DATABASE_URL": map_url}
+def write_map(url: str, home: Path, target: Path) -> str:
+    """``emining map -o`` with its own home (where it keeps its font subsets); the page."""
+    env = {**os.environ, "DATABASE_URL": url, "EMINING_HOME": str(home)}
     done = subprocess.run(
         [str(EMINING), "map", "-o", str(target)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+    return target.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def written(map_url, tmp_path_factory) -> tuple[Path, Path]:
+    """One standalone file written by the CLI: (the file, the home it wrote its cache under)."""
+    folder = tmp_path_factory.mktemp("standalone")
+    write_map(map_url, folder / "home", folder / "map.html")
+    return folder / "map.html", folder / "home"
+
+
+def test_emining_map_writes_a_file_that_works_offline(browser, map_url, written):  # noqa: F811
+    target, _ = written
     html = target.read_text(encoding="utf-8")
     assert "<script src=" not in html and 'rel="stylesheet"' not in html
     origin = target.as_uri()
@@ -251,6 +267,23 @@ def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path
         page.screenshot(path=OUTPUT / "standalone-ur.png")
         assert watched.requests == [origin], watched.requests
         assert not watched.problems, watched.problems
+
+
+def test_a_second_map_file_takes_its_fonts_from_the_cache(map_url, written, tmp_path):
+    """The first file left its font subsets under the home; the second inlines those very files
+    (one is replaced by a marker to tell a cached subset from a new one) and makes none."""
+    first, home = written
+    cache = settings.Settings(home=home).font_cache
+    kept = {path.name: path.read_bytes() for path in cache.glob("*.woff2")}
+    inlined = set(re.findall(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", first.read_text()))
+    assert kept and {base64.b64encode(data).decode() for data in kept.values()} == inlined
+    marked = sorted(kept)[0]
+    marker = b"\0a subset read from the cache\0"
+    (cache / marked).write_bytes(marker)
+    second = write_map(map_url, home, tmp_path / "again.html")
+    assert f"base64,{base64.b64encode(marker).decode()})" in second
+    assert {path.name for path in cache.glob("*.woff2")} == set(kept)
+    assert not [path for path in cache.iterdir() if path.name.startswith(".")]
 
 
 def deposit_links(url: str, deposit: int) -> list[tuple]:
