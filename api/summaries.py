@@ -47,9 +47,10 @@ class Summaries:
 
 
 async def summaries(
-    request: Request, conn: AsyncConnection, layers: list[Layer]
+    request: Request, conn: AsyncConnection, layers: list[Layer], compute: bool = True
 ) -> dict[str, Summary]:
-    """Inside ``session(request)``: each layer's summary for this caller, by layer id.
+    """Inside ``session(request)``: each layer's summary for this caller, by layer id; with
+    ``compute=False`` only those already cached (the others are left out).
 
     The versions are read before the rows: a write committed in between then lands under the
     old key (soon unused), never the reverse, which would keep a stale summary under the new one.
@@ -66,6 +67,8 @@ async def summaries(
         key = (database, layer.id, versions.get(counter, 0), counter, audience)
         summary = cache.get(key)
         if summary is None:
+            if not compute:
+                continue
             summary = await summarise(conn, layer.source)
             cache.put(key, summary)
         found[layer.id] = summary

@@ -57,7 +57,9 @@ class MapLayer:
     """One catalogue layer and where the browser gets its features (exactly one of three)."""
 
     layer: Layer
-    total: int
+    total: int | None
+    """Its rows as the caller sees them; None when only known to be over the limit (the page
+    asks ``/map/totals`` when the layer is shown)."""
     url: str | None = None
     """The OGC items endpoint, asked for at most EMBED_MAX features."""
     data: bytes | None = None
@@ -167,6 +169,7 @@ def build_map(
     items_base: str | None = None,
     rasters: Sequence[MapRaster] = (),
     offline: dict | None = None,
+    totals: str | None = None,
 ) -> str:
     """The map as one HTML document.
 
@@ -176,6 +179,7 @@ def build_map(
     ``rasters``: overlays under the vector layers, off at first (``layers.map_rasters``).
     ``offline``: the platform's own basemap, ``{"url": ".../basemap/all.json"}`` or
     ``{"data": {layer: FeatureCollection bytes}}`` (``geo.basemap``); drawn under everything.
+    ``totals``: the URL answering the exact totals of layers planned without one (``/map/totals``).
     """
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
     shown = [*layers, *([links] if links else [])]
@@ -223,6 +227,7 @@ def build_map(
         "links": _layer_config(links, items_base) if links else None,
         "rasters": [map_rasters.config(r) for r in rasters],
         "basemap": _offline(offline),
+        "totals": totals,
     }
     payload = orjson.dumps(config).replace(b"<", b"\\u003c").decode()
     figure.header.add_child(Element(assets.tags(vector_tiles, payload)), name="emining_assets")
@@ -247,18 +252,26 @@ CLUSTER = {"disableClusteringAtZoom": 9, "maxClusterRadius": 45, "showCoverageOn
 
 
 def plan(
-    layer: Layer, total: int, base: str, tiles: str | None, limit: int = EMBED_MAX
+    layer: Layer,
+    count: int,
+    base: str,
+    tiles: str | None,
+    limit: int = EMBED_MAX,
+    exact: bool = True,
 ) -> MapLayer:
     """Where the served map gets a layer: its items (small layers) or vector tiles (big ones).
 
     ``tiles``: the MVT URL template with ``{collection}``, or None when the API serves no tiles
-    (a big layer then shows its first ``limit`` features, and the legend says so).
+    (a big layer then shows its first ``limit`` features, and the legend says so). ``count``:
+    the caller's rows, or, when not ``exact``, counted only up to ``limit + 1`` (enough to plan;
+    the total is then None).
     """
-    if total > limit and tiles:
+    total = count if exact or count <= limit else None
+    if count > limit and tiles:
         return MapLayer(layer, total, tiles=tiles.replace("{collection}", layer.id))
     columns = ",".join(_columns(layer))
     url = f"{base}/collections/{layer.id}/items?limit={limit}&properties={columns}"
-    return MapLayer(layer, total, url=url, shown=min(total, limit) if total > limit else None)
+    return MapLayer(layer, total, url=url, shown=min(count, limit) if count > limit else None)
 
 
 def _columns(layer: Layer) -> tuple[str, ...]:

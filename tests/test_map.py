@@ -9,6 +9,7 @@ file, no request at all besides the file itself).
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -392,6 +393,32 @@ def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):
         )
         rows = page.locator(".leaflet-popup-content .em-link")
         expect(rows).to_have_count(len(deposit_links(map_url, feature_id)))
+        w.assert_clean()
+
+
+def map_config(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="emining-config">(.*?)</script>', html)
+    return json.loads(found.group(1))
+
+
+def test_a_layer_off_at_first_is_counted_when_shown(browser, map_url):  # noqa: F811
+    """Over the limit and off at first (the links), a layer is planned from a count that stops
+    past the limit; its exact total is asked of /map/totals when it is switched on."""
+    with psycopg.connect(map_url) as conn:
+        links = conn.execute("SELECT count(*) FROM links").fetchone()[0]
+    assert links > 1
+    with LiveServer(map_url, map_embed_max=links - 1) as small, watching(browser, small.url) as w:
+        config = map_config(httpx.get(small.url + "/map").text)
+        assert config["links"]["source"]["kind"] == "tiles"
+        assert config["links"]["total"] is None
+        page = open_map(w)
+        assert not any("/map/totals" in r for r in w.requests)
+        label = get("links").title_in("en")
+        toggle = page.locator(".leaflet-control-layers-overlays label").filter(has_text=label)
+        switch_layer(toggle.locator("input"), True)
+        legend = page.locator(".em-legend section[data-layer=links] .em-partial")
+        expect(legend).to_have_text(f"{i18n.UI['tiles'].en} · {links:,}")
+        assert sum("/map/totals?layers=links" in r for r in w.requests) == 1, w.requests
         w.assert_clean()
 
 

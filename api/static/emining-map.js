@@ -24,6 +24,10 @@
     return node;
   }
 
+  function known(value) {
+    return value !== null && value !== undefined;
+  }
+
   function isHttp(value) {
     return typeof value === "string" && /^https?:\/\//i.test(value);
   }
@@ -148,6 +152,7 @@
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(source.url + ": HTTP " + r.status))))
       .then((collection) => {
         if (collection.numberMatched > collection.numberReturned) layer.shown = collection.numberReturned;
+        if (!known(layer.total) && known(collection.numberMatched)) layer.total = collection.numberMatched;
         this.addFeatures(layer, group, collection.features);
       })
       .catch((error) => console.warn("layer " + layer.id + " not loaded: " + error.message))
@@ -538,14 +543,36 @@
         list.appendChild(item);
       }
       section.appendChild(list);
-      if (layer.shown !== null && layer.shown !== undefined && layer.shown < layer.total) {
+      const partial = known(layer.shown);
+      if ((partial || layer.source.kind === "tiles") && !known(layer.total)) this.askTotals();
+      if (partial && known(layer.total) && layer.shown < layer.total) {
         const text = this.t("ui", "shown_of").replace("{shown}", layer.shown.toLocaleString()).replace("{total}", layer.total.toLocaleString());
         section.appendChild(el("p", "em-partial", text));
       } else if (layer.source.kind === "tiles") {
-        section.appendChild(el("p", "em-partial", this.t("ui", "tiles") + " · " + layer.total.toLocaleString()));
+        const total = known(layer.total) ? " · " + layer.total.toLocaleString() : "";
+        section.appendChild(el("p", "em-partial", this.t("ui", "tiles") + total));
       }
       box.appendChild(section);
     }
+  };
+
+  // Layers off at first may come without their total (layers/maps.py: counting all of them
+  // cost the first view seconds); it is asked for once, when the legend first shows the layer.
+  EMap.prototype.askTotals = function () {
+    const asked = this.totalsAsked || (this.totalsAsked = new Set());
+    const missing = this.overlays.map(([layer]) => layer)
+      .filter((layer) => !layer.raster && this.onMap[layer.id] && !known(layer.total) && !asked.has(layer.id));
+    if (!missing.length || !this.config.totals) return;
+    for (const layer of missing) asked.add(layer.id);
+    const url = new URL(this.config.totals, window.location.href);
+    url.searchParams.set("layers", missing.map((layer) => layer.id).join(","));
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("totals: HTTP " + r.status))))
+      .then((found) => {
+        for (const layer of missing) if (known(found[layer.id])) layer.total = found[layer.id];
+        this.drawLegend();
+      })
+      .catch((error) => console.warn(error.message));
   };
 
   EMap.prototype.relabelControl = function () {
