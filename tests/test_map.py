@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from geo import settings
+from geo import network, settings
 from geo.load import load_samples
 from layers import i18n, terms
 from layers.catalogue import CATALOGUE, get
@@ -404,7 +404,8 @@ def map_config(html: str) -> dict:
 def test_a_layer_off_at_first_is_counted_when_shown(browser, map_url):  # noqa: F811
     """Over the limit and off at first (the links), a layer is planned from a count that stops
     past the limit; its exact total is asked of /map/totals when it is switched on."""
-    with psycopg.connect(map_url) as conn:
+    with psycopg.connect(map_url, autocommit=True) as conn:
+        network.build(conn)  # current (the fixture's extra deposit), so no server rebuilds them
         links = conn.execute("SELECT count(*) FROM links").fetchone()[0]
     assert links > 1
     with LiveServer(map_url, map_embed_max=links - 1) as small, watching(browser, small.url) as w:
@@ -420,6 +421,24 @@ def test_a_layer_off_at_first_is_counted_when_shown(browser, map_url):  # noqa: 
         expect(legend).to_have_text(f"{i18n.UI['tiles'].en} · {links:,}")
         assert sum("/map/totals?layers=links" in r for r in w.requests) == 1, w.requests
         w.assert_clean()
+
+
+def test_layers_off_at_first_are_fetched_when_switched_on(browse):
+    """The first view asks for the layers it shows only; another is asked for when switched on."""
+    page = open_map(browse)
+    page.wait_for_load_state("networkidle")
+    hidden = [layer for layer in CATALOGUE if not layer.visible]
+    shown = [layer for layer in CATALOGUE if layer.visible]
+    assert hidden and shown
+    asked = lambda layer: any(f"/collections/{layer.id}/items" in r for r in browse.requests)  # noqa: E731
+    assert all(asked(layer) for layer in shown), browse.requests
+    assert not any(asked(layer) for layer in hidden), browse.requests
+    later = next(layer for layer in hidden if layer.id != "links")
+    label = page.locator(".leaflet-control-layers-overlays label")
+    switch_layer(label.filter(has_text=later.title_in("en")).locator("input"), True)
+    page.wait_for_function(f"() => document.querySelector('.em-map').dataset.loaded{later.id}")
+    assert asked(later)
+    browse.assert_clean()
 
 
 def test_a_straight_access_leg_is_flagged_in_the_popup(browse, map_url):

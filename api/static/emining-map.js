@@ -97,7 +97,14 @@
     map.getContainer().classList.add("em-map");
     // Fitted before any layer loads: tiles and clusters are asked for once, at the final view.
     this.fitFirstView();
-    for (const [layer, group] of this.overlays) if (!layer.raster) this.load(layer, group);
+    // Layers off at first are fetched when first switched on: in the first view their requests
+    // (and the server's work for them) only competed with the deposits' tiles. Inlined data
+    // (a standalone file) costs no request and is read at once (the links a popup lists).
+    for (const [layer, group] of this.overlays) {
+      if (layer.raster) continue;
+      if (this.onMap[layer.id] || layer.source.kind === "inline") this.load(layer, group);
+      else group.once("add", () => this.load(layer, group));
+    }
     this.startBasemap();  // emining-basemap.js: asked for after the data, drawn under it
   };
 
