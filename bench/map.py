@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import orjson
 import psycopg
 
 BENCH = Path(__file__).resolve().parent
@@ -81,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="cold runs, then as many warm ones")
     parser.add_argument("--min-features", type=int, default=1, help="a run drawing fewer fails")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per run before failing")
+    parser.add_argument(
+        "--ready", type=float, default=600, help="seconds a server may take to answer /map"
+    )
     parser.add_argument("--no-peer", dest="peer", action="store_false", help="skip sample data")
     parser.add_argument(
         "--keep", type=Path, help="keep the loaded cluster in this folder and reuse it next time"
@@ -142,6 +147,7 @@ def prepared(path: Path, args: argparse.Namespace) -> Iterator[tuple[Path, str, 
             add_sample_layers(url)
             yield home, url, context
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so ``finally`` still runs
     home, done = args.keep.resolve(), args.keep.resolve() / "bench-ready"
     cluster = Cluster(home)
     try:
@@ -232,7 +238,7 @@ def serve_and_drive(
     server = ogc.build("emining", url, home, args)
     log = OUT / "map" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    servers.start(server, log, ready="/map")
+    servers.start(server, log, ready="/map", timeout=args.ready)
     try:
         print(f"{name}: driving /map", file=sys.stderr)
         return drive(browser, server.base, args)
@@ -332,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
         ]
         print("\n".join(lines))
+        saved = [{"code": code, "data": name, "runs": runs} for code, name, runs in results]
+        (OUT / "map" / "runs.json").write_bytes(orjson.dumps(saved, option=orjson.OPT_INDENT_2))
     return 0
 
 
