@@ -1,11 +1,12 @@
 """/map: the folium map of the layer catalogue (``layers.maps``), its data read from this API.
 
-Why the page counts only the layers shown at first: it needs a layer's exact total for the
-legend, and the caller's exact summary reads every row the caller sees (api.summaries): 0.5 s
-for a million deposits, but 20 s for their three million links, each checked against its
-deposit by row-level security. Layers off at first are counted no further than the embedding
-limit, which is all the plan needs; their totals come from ``/map/totals`` when shown (or from
-the cache, when a summary is there already).
+Why the page reads no layer whole: the caller's exact summary (api.summaries) reads every row
+the caller sees: 0.5–1 s for a million deposits, 20 s for their three million links, each checked
+against its deposit by row-level security, and the first /map of each worker, audience and data
+version paid for all of them before the browser could ask for a tile. So the page counts each
+layer no further than the embedding limit, which is all the plan needs and exact below it; a
+bigger layer's total comes from the cache when a summary is there already, otherwise the legend
+asks ``/map/totals`` for it once the first view is drawn (or when the layer is switched on).
 
 Why the page holds no features: small layers are fetched by the browser from the OGC items
 endpoint (cached with ETags like every response) and big ones come as vector tiles when the API
@@ -61,9 +62,7 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     planned: dict[str, MapLayer] = {}
     # links: rebuilt first if the sites or corridors changed
     async with session(request, CATALOGUE) as conn:
-        first = [layer for layer in CATALOGUE if layer.visible]
-        known = await summaries(request, conn, first)
-        known |= await summaries(request, conn, list(CATALOGUE), compute=False)
+        known = await summaries(request, conn, list(CATALOGUE), compute=False)
         for layer in CATALOGUE:
             if layer.id in known:
                 planned[layer.id] = plan(layer, known[layer.id].count, base, tiles, limit)

@@ -298,8 +298,12 @@
     });
     // GridLayer's "load": every tile in view has been fetched and drawn (VectorGrid calls each
     // tile's done() on the animation frame after drawing its features on the tile's canvas).
+    // Drawn in the first view (on, and at its zoom): the totals wait for its first "load".
+    const first = this.map.hasLayer(group) && !ready[layer.id] && this.map.getZoom() >= layer.source.minzoom + shift;
+    if (first) this.pendingTiles = (this.pendingTiles || 0) + 1;
     grid.on("load", () => {
       if (ready[layer.id]) return;  // the first full view only, not later pans and zooms
+      if (first && --this.pendingTiles === 0) setTimeout(() => this.askTotals(), 0);
       let tiles = 0;
       let features = 0;
       for (const key in grid._tiles) {
@@ -563,9 +567,11 @@
     }
   };
 
-  // Layers off at first may come without their total (layers/maps.py: counting all of them
-  // cost the first view seconds); it is asked for once, when the legend first shows the layer.
+  // Layers over the embedding limit may come without their total (api/maps.py: counting them
+  // cost the first view seconds); it is asked for once, when the legend first shows the layer,
+  // but not before the first view's tiles are drawn (the count would compete with them).
   EMap.prototype.askTotals = function () {
+    if (this.pendingTiles > 0) return;  // asked once the first view's tiles are drawn
     const asked = this.totalsAsked || (this.totalsAsked = new Set());
     const missing = this.overlays.map(([layer]) => layer)
       .filter((layer) => !layer.raster && this.onMap[layer.id] && !known(layer.total) && !asked.has(layer.id));
