@@ -93,6 +93,7 @@
     this.legend.addTo(map);
     L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
     if (this.narrow()) this.control.collapse();
+    this.starting = true;  // no totals asked before the first view's tiles (askTotals)
     this.setLanguage(this.lang);
     map.getContainer().classList.add("em-map");
     // Fitted before any layer loads: tiles and clusters are asked for once, at the final view.
@@ -105,6 +106,8 @@
       if (this.onMap[layer.id] || layer.source.kind === "inline") this.load(layer, group);
       else group.once("add", () => this.load(layer, group));
     }
+    this.starting = false;
+    this.askTotals();  // at once when no tile layer is drawn in the first view
     this.startBasemap();  // emining-basemap.js: asked for after the data, drawn under it
   };
 
@@ -571,7 +574,7 @@
   // cost the first view seconds); it is asked for once, when the legend first shows the layer,
   // but not before the first view's tiles are drawn (the count would compete with them).
   EMap.prototype.askTotals = function () {
-    if (this.pendingTiles > 0) return;  // asked once the first view's tiles are drawn
+    if (this.starting || this.pendingTiles > 0) return;  // once the first view's tiles are drawn
     const asked = this.totalsAsked || (this.totalsAsked = new Set());
     const missing = this.overlays.map(([layer]) => layer)
       .filter((layer) => !layer.raster && this.onMap[layer.id] && !known(layer.total) && !asked.has(layer.id));
