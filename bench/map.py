@@ -30,6 +30,8 @@ and from the server's hot-tile cache).
 
     python bench/map.py                 # ~2 min after the load (the load takes a few minutes)
     python bench/map.py --runs 10 --workers 1
+    python bench/map.py --keep /tmp/map-1m   # keep the loaded cluster; later runs start at once
+    python bench/map.py --rows 100000 --before ''   # this tree only
 """
 
 from __future__ import annotations
