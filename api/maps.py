@@ -24,9 +24,8 @@ from starlette.routing import NoMatchFound
 from api.auth import session
 from api.ogc.params import ParameterError
 from api.ogc.respond import HTML, JSON, VARY, base_url, send
-from api.summaries import summaries
+from api.summaries import counts_up_to, summaries
 from geo.raster import read_rasters
-from geo.summary import count_up_to
 from layers import i18n, map_rasters
 from layers.catalogue import CATALOGUE, Layer, get
 from layers.maps import LINKS, OSM, Assets, MapLayer, build_map, plan
@@ -63,12 +62,13 @@ async def map_page(request: Request, lang: str | None = None) -> Response:
     # links: rebuilt first if the sites or corridors changed
     async with session(request, CATALOGUE) as conn:
         known = await summaries(request, conn, list(CATALOGUE), compute=False)
+        rest = [layer for layer in CATALOGUE if layer.id not in known]
+        counted = await counts_up_to(request, conn, rest, limit + 1)
         for layer in CATALOGUE:
             if layer.id in known:
                 planned[layer.id] = plan(layer, known[layer.id].count, base, tiles, limit)
             else:
-                count = await count_up_to(conn, layer.source, limit + 1)
-                planned[layer.id] = plan(layer, count, base, tiles, limit, exact=False)
+                planned[layer.id] = plan(layer, counted[layer.id], base, tiles, limit, exact=False)
         rasters = map_rasters.served(await read_rasters(conn), base)
     links = planned.pop(LINKS, None)
     page = build_map(
