@@ -17,7 +17,7 @@ from collections import OrderedDict
 from fastapi import Request
 from psycopg import AsyncConnection
 
-from geo.summary import Summary, summarise
+from geo.summary import Summary, count_up_to, summarise
 from geo.tiles import fetch_versions
 from layers.catalogue import Layer
 
@@ -47,9 +47,10 @@ class Summaries:
 
 
 async def summaries(
-    request: Request, conn: AsyncConnection, layers: list[Layer]
+    request: Request, conn: AsyncConnection, layers: list[Layer], compute: bool = True
 ) -> dict[str, Summary]:
-    """Inside ``session(request)``: each layer's summary for this caller, by layer id.
+    """Inside ``session(request)``: each layer's summary for this caller, by layer id; with
+    ``compute=False`` only those already cached (the others are left out).
 
     The versions are read before the rows: a write committed in between then lands under the
     old key (soon unused), never the reverse, which would keep a stale summary under the new one.
@@ -66,7 +67,33 @@ async def summaries(
         key = (database, layer.id, versions.get(counter, 0), counter, audience)
         summary = cache.get(key)
         if summary is None:
+            if not compute:
+                continue
             summary = await summarise(conn, layer.source)
             cache.put(key, summary)
         found[layer.id] = summary
+    return found
+
+
+async def counts_up_to(
+    request: Request, conn: AsyncConnection, layers: list[Layer], limit: int
+) -> dict[str, int]:
+    """Inside ``session(request)``: each layer's rows for this caller counted no further than
+    ``limit`` (``geo.summary.count_up_to``), cached beside the summaries under the same key
+    with the limit added (so /map reads these few thousand rows once per data version)."""
+    state = request.app.state
+    if getattr(state, "summaries", None) is None:
+        state.summaries = Summaries()
+    cache: Summaries = state.summaries
+    database, versions = await fetch_versions(conn)
+    audience = request.state.claims.audience
+    found = {}
+    for layer in layers:
+        counter = layer.source.layer
+        key = (database, f"{layer.id}<={limit}", versions.get(counter, 0), counter, audience)
+        counted = cache.get(key)
+        if counted is None:
+            counted = Summary(await count_up_to(conn, layer.source, limit), None, None)
+            cache.put(key, counted)
+        found[layer.id] = counted.count
     return found

@@ -201,7 +201,13 @@ def nodelay_path(folder: Path) -> str:
 
 
 def start(server: Server, log: Path, ready: str, timeout: float = 120) -> None:
-    """Start the server in its own process group and wait until ``ready`` answers 200."""
+    """Start the server in its own process group and wait until ``ready`` answers 200.
+
+    Each attempt waits for its answer until the deadline: a page that takes longer than a short
+    per-request timeout (the map's first /map over a million deposits) would otherwise be asked
+    again and again, each abandoned request still running in the server and the database, until
+    they crowd each other out.
+    """
     env = {**os.environ, **server.env}
     with log.open("w") as out:
         server.process = subprocess.Popen(
@@ -213,7 +219,8 @@ def start(server: Server, log: Path, ready: str, timeout: float = 120) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited; see {log}:\n{log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(server.base + ready, timeout=5) as answer:
+            left = max(1.0, deadline - time.monotonic())
+            with urllib.request.urlopen(server.base + ready, timeout=left) as answer:
                 if answer.status == 200:
                     return
         except OSError:

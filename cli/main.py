@@ -20,7 +20,7 @@ from cli.cluster import cluster_group
 from cli.db import database_group
 from cli.rasters import raster_group
 from cli.users import user_group
-from geo import access, db, network
+from geo import access, db, network, settings
 from geo.embedded import Cluster, ClusterError
 from geo.export import ExportError, export_layer
 from geo.load import SAMPLES, LoadError, load_file, load_samples
@@ -335,7 +335,13 @@ def map_file(path: Path, lang: str, basemap: str | None) -> None:
             # A file is passed around: it holds what anyone may see (public records) only.
             with psycopg.connect(target) as conn:
                 access.act_as_sync(conn, access.ANONYMOUS)
-                page = standalone(conn, STATIC, lang=lang, basemap=basemap_url(basemap))
+                page = standalone(
+                    conn,
+                    STATIC,
+                    lang=lang,
+                    font_cache=settings.current().font_cache,
+                    basemap=basemap_url(basemap),
+                )
     except (ClusterError, psycopg.Error) as error:
         fail(str(error))
     except RasterioError as error:  # a catalogued raster's file is gone or unreadable

@@ -122,6 +122,11 @@ class Settings:
     def raster_folder(self) -> Path:
         return self.rasters or self.home / "rasters"
 
+    @property
+    def font_cache(self) -> Path:
+        """Font subsets of standalone maps (``layers.map_fonts``): ``cache/fonts`` under home."""
+        return self.home / "cache" / "fonts"
+
 
 def current() -> Settings:
     """The settings as the environment gives them now (read again on each call: cheap, and tests

@@ -57,7 +57,9 @@ class MapLayer:
     """One catalogue layer and where the browser gets its features (exactly one of three)."""
 
     layer: Layer
-    total: int
+    total: int | None
+    """Its rows as the caller sees them; None when only known to be over the limit (the page
+    asks ``/map/totals`` when the layer is shown)."""
     url: str | None = None
     """The OGC items endpoint, asked for at most EMBED_MAX features."""
     data: bytes | None = None
@@ -74,6 +76,8 @@ class Assets:
 
     folder: Path
     url: str | None = None
+    font_cache: Path | None = None
+    """Where a standalone page's font subsets are kept and reused (``map_fonts.subset_font``)."""
 
     def tags(self, vector_tiles: bool, text: str = "") -> str:
         """``text``: what the page shows, whose characters choose the inlined font chunks."""
@@ -84,7 +88,7 @@ class Assets:
             return "\n".join(links + [f'<script src="{self.url}/{js}"></script>' for js in scripts])
         icon = base64.b64encode((self.folder / ICON).read_bytes()).decode()
         styles = [f'<link rel="icon" href="data:image/svg+xml;base64,{icon}">']
-        styles += [f"<style>{map_fonts.inline_css(self.folder, text)}</style>"]
+        styles += [f"<style>{map_fonts.inline_css(self.folder, text, self.font_cache)}</style>"]
         styles += [f"<style>{self._css(css)}</style>" for css in CSS if css != map_fonts.CSS]
         return "\n".join(styles + [f"<script>{self._read(js)}</script>" for js in scripts])
 
@@ -165,6 +169,7 @@ def build_map(
     items_base: str | None = None,
     rasters: Sequence[MapRaster] = (),
     offline: dict | None = None,
+    totals: str | None = None,
 ) -> str:
     """The map as one HTML document.
 
@@ -174,6 +179,7 @@ def build_map(
     ``rasters``: overlays under the vector layers, off at first (``layers.map_rasters``).
     ``offline``: the platform's own basemap, ``{"url": ".../basemap/all.json"}`` or
     ``{"data": {layer: FeatureCollection bytes}}`` (``geo.basemap``); drawn under everything.
+    ``totals``: the URL answering the exact totals of layers planned without one (``/map/totals``).
     """
     lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
     shown = [*layers, *([links] if links else [])]
@@ -222,6 +228,7 @@ def build_map(
         "links": _layer_config(links, items_base) if links else None,
         "rasters": [map_rasters.config(r) for r in rasters],
         "basemap": _offline(offline),
+        "totals": totals,
     }
     payload = orjson.dumps(config).replace(b"<", b"\\u003c").decode()
     figure.header.add_child(Element(assets.tags(vector_tiles, payload)), name="emining_assets")
@@ -246,18 +253,26 @@ CLUSTER = {"disableClusteringAtZoom": 9, "maxClusterRadius": 45, "showCoverageOn
 
 
 def plan(
-    layer: Layer, total: int, base: str, tiles: str | None, limit: int = EMBED_MAX
+    layer: Layer,
+    count: int,
+    base: str,
+    tiles: str | None,
+    limit: int = EMBED_MAX,
+    exact: bool = True,
 ) -> MapLayer:
     """Where the served map gets a layer: its items (small layers) or vector tiles (big ones).
 
     ``tiles``: the MVT URL template with ``{collection}``, or None when the API serves no tiles
-    (a big layer then shows its first ``limit`` features, and the legend says so).
+    (a big layer then shows its first ``limit`` features, and the legend says so). ``count``:
+    the caller's rows, or, when not ``exact``, counted only up to ``limit + 1`` (enough to plan;
+    the total is then None).
     """
-    if total > limit and tiles:
+    total = count if exact or count <= limit else None
+    if count > limit and tiles:
         return MapLayer(layer, total, tiles=tiles.replace("{collection}", layer.id))
     columns = ",".join(_columns(layer))
     url = f"{base}/collections/{layer.id}/items?limit={limit}&properties={columns}"
-    return MapLayer(layer, total, url=url, shown=min(total, limit) if total > limit else None)
+    return MapLayer(layer, total, url=url, shown=min(count, limit) if count > limit else None)
 
 
 def _columns(layer: Layer) -> tuple[str, ...]:
@@ -291,12 +306,17 @@ async def refresh_derived(url: str) -> None:
 
 
 def standalone(
-    conn: psycopg.Connection, assets_folder: Path, lang: str = i18n.DEFAULT, **options
+    conn: psycopg.Connection,
+    assets_folder: Path,
+    lang: str = i18n.DEFAULT,
+    font_cache: Path | None = None,
+    **options,
 ) -> str:
     """The whole map in one file that works opened from disk: assets and data inlined.
 
     Derived layers are read as they are: call ``refresh_derived`` first. Rasters come as one
     picture each, with their legend and the concessions' statistics (``map_rasters.embedded``).
+    ``font_cache``: a folder keeping the font subsets between builds (the CLI's is the home's).
     """
     layers = [read_layer(conn, layer) for layer in CATALOGUE if layer.id != LINKS]
     links = next((read_layer(conn, lay) for lay in CATALOGUE if lay.id == LINKS), None)
@@ -304,7 +324,7 @@ def standalone(
     offline = {"data": basemap.read_all(conn)}
     return build_map(
         layers,
-        Assets(assets_folder),
+        Assets(assets_folder, font_cache=font_cache),
         lang=lang,
         links=links,
         rasters=rasters,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import jwt
 import mapbox_vector_tile
 import morecantile
+import orjson
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -330,6 +331,28 @@ def summaries_seen(world, caller: Caller) -> tuple[list[float], list[float], int
     page = get(world, caller, "/map").text
     total = re.search(r'"id":"deposits".*?"total":(\d+)', page, re.DOTALL)
     return bbox, bounds.json()["bounds"], int(total.group(1))
+
+
+def test_map_totals_are_each_callers_own(world):
+    """/map's totals and /map/totals (the legend's, for layers /map left uncounted) are what the
+    caller sees, also when a caller who sees more asked first and filled the cache."""
+    callers = sorted(world["callers"], key=lambda c: -len(expected(world, c)))
+    with psycopg.connect(world["url"]) as conn:
+        for caller in callers:
+            deposits = expected(world, caller)
+            links = conn.execute(
+                "SELECT count(*) FROM links WHERE from_id = ANY(%s)", [list(deposits)]
+            ).fetchone()[0]
+            found = get(world, caller, "/map/totals", layers="deposits,links").json()
+            assert found == {"deposits": len(deposits), "links": links}, caller.name
+            page = get(world, caller, "/map").text
+            config = re.search(r'id="emining-config">(.*?)</script>', page).group(1)
+            totals = {layer["id"]: layer["total"] for layer in orjson.loads(config)["layers"]}
+            assert totals["deposits"] == len(deposits), caller.name
+            assert orjson.loads(config)["links"]["total"] == links, caller.name  # cached just now
+    wrong = get(world, callers[0], "/map/totals", layers="deposits,nothing")
+    assert wrong.status_code == 400
+    assert set(wrong.json()) == {"code", "description"} and "nothing" in wrong.json()["description"]
 
 
 def test_extents_and_totals_follow_writes_and_hide_what_they_should(world):

@@ -8,7 +8,10 @@ file, no request at all besides the file itself).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from geo import network, settings
 from geo.load import load_samples
 from layers import i18n, terms
 from layers.catalogue import CATALOGUE, get
@@ -229,13 +233,26 @@ def test_map_opens_in_the_language_asked_for(server):
     assert response.headers["content-language"] == "ur"
 
 
-def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path):  # noqa: F811
-    target = tmp_path / "map.html"
-    env = {**os.environ, "DATABASE_URL": map_url}
+def write_map(url: str, home: Path, target: Path) -> str:
+    """``emining map -o`` with its own home (where it keeps its font subsets); the page."""
+    env = {**os.environ, "DATABASE_URL": url, "EMINING_HOME": str(home)}
     done = subprocess.run(
         [str(EMINING), "map", "-o", str(target)], env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+    return target.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def written(map_url, tmp_path_factory) -> tuple[Path, Path]:
+    """One standalone file written by the CLI: (the file, the home it wrote its cache under)."""
+    folder = tmp_path_factory.mktemp("standalone")
+    write_map(map_url, folder / "home", folder / "map.html")
+    return folder / "map.html", folder / "home"
+
+
+def test_emining_map_writes_a_file_that_works_offline(browser, map_url, written):  # noqa: F811
+    target, _ = written
     html = target.read_text(encoding="utf-8")
     assert "<script src=" not in html and 'rel="stylesheet"' not in html
     origin = target.as_uri()
@@ -251,6 +268,23 @@ def test_emining_map_writes_a_file_that_works_offline(browser, map_url, tmp_path
         page.screenshot(path=OUTPUT / "standalone-ur.png")
         assert watched.requests == [origin], watched.requests
         assert not watched.problems, watched.problems
+
+
+def test_a_second_map_file_takes_its_fonts_from_the_cache(map_url, written, tmp_path):
+    """The first file left its font subsets under the home; the second inlines those very files
+    (one is replaced by a marker to tell a cached subset from a new one) and makes none."""
+    first, home = written
+    cache = settings.Settings(home=home).font_cache
+    kept = {path.name: path.read_bytes() for path in cache.glob("*.woff2")}
+    inlined = set(re.findall(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", first.read_text()))
+    assert kept and {base64.b64encode(data).decode() for data in kept.values()} == inlined
+    marked = sorted(kept)[0]
+    marker = b"\0a subset read from the cache\0"
+    (cache / marked).write_bytes(marker)
+    second = write_map(map_url, home, tmp_path / "again.html")
+    assert f"base64,{base64.b64encode(marker).decode()})" in second
+    assert {path.name for path in cache.glob("*.woff2")} == set(kept)
+    assert not [path for path in cache.iterdir() if path.name.startswith(".")]
 
 
 def deposit_links(url: str, deposit: int) -> list[tuple]:
@@ -339,6 +373,12 @@ def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):
         legend = page.locator(".em-legend section[data-layer=deposits] .em-partial")
         expect(legend).to_contain_text(i18n.UI["tiles"].en)
         expect(legend).to_contain_text(str(total))
+        # the page counted no further than the limit; the total was asked for after the tiles
+        assert map_config(httpx.get(small.url + "/map").text)["layers"][0]["total"] in (None, total)
+        asked = f"{small.url}/map/totals?layers=deposits"
+        assert [r for r in w.requests if "/map/totals" in r] == [asked]
+        drawn = [i for i, r in enumerate(w.requests) if r.startswith(tiles)]
+        assert drawn and w.requests.index(asked) > max(drawn), w.requests
         # small layers (fewer rows than the limit) are still fetched as features
         with psycopg.connect(map_url) as conn:
             assert conn.execute("SELECT count(*) FROM facilities").fetchone()[0] < total - 1
@@ -360,6 +400,51 @@ def test_layers_over_the_embedding_limit_come_as_vector_tiles(browser, map_url):
         rows = page.locator(".leaflet-popup-content .em-link")
         expect(rows).to_have_count(len(deposit_links(map_url, feature_id)))
         w.assert_clean()
+
+
+def map_config(html: str) -> dict:
+    found = re.search(r'<script type="application/json" id="emining-config">(.*?)</script>', html)
+    return json.loads(found.group(1))
+
+
+def test_a_layer_off_at_first_is_counted_when_shown(browser, map_url):  # noqa: F811
+    """Over the limit and off at first (the links), a layer is planned from a count that stops
+    past the limit; its exact total is asked of /map/totals when it is switched on."""
+    with psycopg.connect(map_url, autocommit=True) as conn:
+        network.build(conn)  # current (the fixture's extra deposit), so no server rebuilds them
+        links = conn.execute("SELECT count(*) FROM links").fetchone()[0]
+    assert links > 1
+    with LiveServer(map_url, map_embed_max=links - 1) as small, watching(browser, small.url) as w:
+        config = map_config(httpx.get(small.url + "/map").text)
+        assert config["links"]["source"]["kind"] == "tiles"
+        assert config["links"]["total"] is None
+        page = open_map(w)
+        assert not any("/map/totals" in r for r in w.requests)
+        label = get("links").title_in("en")
+        toggle = page.locator(".leaflet-control-layers-overlays label").filter(has_text=label)
+        switch_layer(toggle.locator("input"), True)
+        legend = page.locator(".em-legend section[data-layer=links] .em-partial")
+        expect(legend).to_have_text(f"{i18n.UI['tiles'].en} · {links:,}")
+        assert sum("/map/totals?layers=links" in r for r in w.requests) == 1, w.requests
+        w.assert_clean()
+
+
+def test_layers_off_at_first_are_fetched_when_switched_on(browse):
+    """The first view asks for the layers it shows only; another is asked for when switched on."""
+    page = open_map(browse)
+    page.wait_for_load_state("networkidle")
+    hidden = [layer for layer in CATALOGUE if not layer.visible]
+    shown = [layer for layer in CATALOGUE if layer.visible]
+    assert hidden and shown
+    asked = lambda layer: any(f"/collections/{layer.id}/items" in r for r in browse.requests)  # noqa: E731
+    assert all(asked(layer) for layer in shown), browse.requests
+    assert not any(asked(layer) for layer in hidden), browse.requests
+    later = next(layer for layer in hidden if layer.id != "links")
+    label = page.locator(".leaflet-control-layers-overlays label")
+    switch_layer(label.filter(has_text=later.title_in("en")).locator("input"), True)
+    page.wait_for_function(f"() => document.querySelector('.em-map').dataset.loaded{later.id}")
+    assert asked(later)
+    browse.assert_clean()
 
 
 def test_a_straight_access_leg_is_flagged_in_the_popup(browse, map_url):

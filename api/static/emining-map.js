@@ -24,6 +24,10 @@
     return node;
   }
 
+  function known(value) {
+    return value !== null && value !== undefined;
+  }
+
   function isHttp(value) {
     return typeof value === "string" && /^https?:\/\//i.test(value);
   }
@@ -89,11 +93,21 @@
     this.legend.addTo(map);
     L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
     if (this.narrow()) this.control.collapse();
+    this.starting = true;  // no totals asked before the first view's tiles (askTotals)
     this.setLanguage(this.lang);
     map.getContainer().classList.add("em-map");
     // Fitted before any layer loads: tiles and clusters are asked for once, at the final view.
     this.fitFirstView();
-    for (const [layer, group] of this.overlays) if (!layer.raster) this.load(layer, group);
+    // Layers off at first are fetched when first switched on: in the first view their requests
+    // (and the server's work for them) only competed with the deposits' tiles. Inlined data
+    // (a standalone file) costs no request and is read at once (the links a popup lists).
+    for (const [layer, group] of this.overlays) {
+      if (layer.raster) continue;
+      if (this.onMap[layer.id] || layer.source.kind === "inline") this.load(layer, group);
+      else group.once("add", () => this.load(layer, group));
+    }
+    this.starting = false;
+    this.askTotals();  // at once when no tile layer is drawn in the first view
     this.startBasemap();  // emining-basemap.js: asked for after the data, drawn under it
   };
 
@@ -148,6 +162,7 @@
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(source.url + ": HTTP " + r.status))))
       .then((collection) => {
         if (collection.numberMatched > collection.numberReturned) layer.shown = collection.numberReturned;
+        if (!known(layer.total) && known(collection.numberMatched)) layer.total = collection.numberMatched;
         this.addFeatures(layer, group, collection.features);
       })
       .catch((error) => console.warn("layer " + layer.id + " not loaded: " + error.message))
@@ -286,8 +301,12 @@
     });
     // GridLayer's "load": every tile in view has been fetched and drawn (VectorGrid calls each
     // tile's done() on the animation frame after drawing its features on the tile's canvas).
+    // Drawn in the first view (on, and at its zoom): the totals wait for its first "load".
+    const first = this.map.hasLayer(group) && !ready[layer.id] && this.map.getZoom() >= layer.source.minzoom + shift;
+    if (first) this.pendingTiles = (this.pendingTiles || 0) + 1;
     grid.on("load", () => {
       if (ready[layer.id]) return;  // the first full view only, not later pans and zooms
+      if (first && --this.pendingTiles === 0) setTimeout(() => this.askTotals(), 0);
       let tiles = 0;
       let features = 0;
       for (const key in grid._tiles) {
@@ -551,14 +570,38 @@
         list.appendChild(item);
       }
       section.appendChild(list);
-      if (layer.shown !== null && layer.shown !== undefined && layer.shown < layer.total) {
+      const partial = known(layer.shown);
+      if ((partial || layer.source.kind === "tiles") && !known(layer.total)) this.askTotals();
+      if (partial && known(layer.total) && layer.shown < layer.total) {
         const text = this.t("ui", "shown_of").replace("{shown}", layer.shown.toLocaleString()).replace("{total}", layer.total.toLocaleString());
         section.appendChild(el("p", "em-partial", text));
       } else if (layer.source.kind === "tiles") {
-        section.appendChild(el("p", "em-partial", this.t("ui", "tiles") + " · " + layer.total.toLocaleString()));
+        const total = known(layer.total) ? " · " + layer.total.toLocaleString() : "";
+        section.appendChild(el("p", "em-partial", this.t("ui", "tiles") + total));
       }
       box.appendChild(section);
     }
+  };
+
+  // Layers over the embedding limit may come without their total (api/maps.py: counting them
+  // cost the first view seconds); it is asked for once, when the legend first shows the layer,
+  // but not before the first view's tiles are drawn (the count would compete with them).
+  EMap.prototype.askTotals = function () {
+    if (this.starting || this.pendingTiles > 0) return;  // once the first view's tiles are drawn
+    const asked = this.totalsAsked || (this.totalsAsked = new Set());
+    const missing = this.overlays.map(([layer]) => layer)
+      .filter((layer) => !layer.raster && this.onMap[layer.id] && !known(layer.total) && !asked.has(layer.id));
+    if (!missing.length || !this.config.totals) return;
+    for (const layer of missing) asked.add(layer.id);
+    const url = new URL(this.config.totals, window.location.href);
+    url.searchParams.set("layers", missing.map((layer) => layer.id).join(","));
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("totals: HTTP " + r.status))))
+      .then((found) => {
+        for (const layer of missing) if (known(found[layer.id])) layer.total = found[layer.id];
+        this.drawLegend();
+      })
+      .catch((error) => console.warn(error.message));
   };
 
   EMap.prototype.relabelControl = function () {
