@@ -150,7 +150,7 @@ async def serve_tile(
     body, headers["X-Tile-Cache"] = await cache(request).fetch(key, build)
     # The ETag is the tile's own content: a write to a row this caller cannot see changes the
     # layer's counter (so the cache key) but not these bytes, and must not change the ETag
-    # either (issue 15: an anonymous ETag that moved told that a hidden row was written).
+    # either (an anonymous ETag that moved told that a hidden row was written).
     headers["ETag"] = content_etag(body)
     if headers["ETag"] in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)

@@ -9,8 +9,8 @@ beside the synthetic deposits, as a real store would have them. The peer is the 
 (a few deposits, fetched as GeoJSON features) in a second database of the same cluster, served
 the same way.
 
-Before and after in one run: ``--before REV`` (default 93fc4fd, main when issue 14's speed work
-began) is exported with ``git archive`` to bench/out/code-REV and served against the same
+Before and after in one run: ``--before REV`` (default 93fc4fd, main before the
+first view stopped counting whole layers) is exported with ``git archive`` to bench/out/code-REV and served against the same
 databases, beside this tree; each server's PYTHONPATH names its code folder explicitly (the
 venv's editable install points at /work/main, which is neither). ``--before ''`` skips it.
 

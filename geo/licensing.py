@@ -47,7 +47,7 @@ REASON_MAX = 4_000  # characters: a paragraph or two, not a file
 BLOCK_VERTICES = 2_000
 BLOCK_PARTS = 50
 """A licence block is a few graticule cells or a surveyed outline: these are far above any
-real one, and keep the conflict check a few milliseconds of PostGIS (issue 15)."""
+real one, and keep the conflict check a few milliseconds of PostGIS."""
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _CONFLICTS = (
@@ -125,7 +125,7 @@ class Conflict:
 HIDDEN = "it conflicts with an earlier application or licence not visible to you"
 """All that a caller who may not see a conflicting record learns of it, however many there
 are: not its kind, number, date, status or overlap (the overlap's area let one caller trace a
-hidden block's bounds to 1e-5° by bisection, issue 15). That the area is taken is the answer
+hidden block's bounds to 1e-5° by bisection). That the area is taken is the answer
 the check exists to give; how fast anyone can ask is bounded per caller (api.limits)."""
 
 

@@ -427,7 +427,7 @@ COMMODITY_RESOURCES = LayerText(
     ),
 )
 
-# --- The HTML pages (issue 14): every other published column, and the keys of the projects'
+# --- The HTML pages: every other published column, and the keys of the projects'
 # detail records, so that no column name reaches a reader.
 FIELDS.update(
     {

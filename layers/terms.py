@@ -117,7 +117,7 @@ TERMS: dict[str, Text] = {
     "national highway": Text("National highway", "国道", "قومی شاہراہ"),
     "other road": Text("Other road", "其他道路", "دیگر سڑک"),
     "upgrading": Text("Upgrading", "升级中", "اپ گریڈ جاری"),
-    # route legs' modes besides road and rail (the pages' route table, issue 14)
+    # route legs' modes besides road and rail (the pages' route table)
     "transfer": Text("Transfer", "换装", "منتقلی"),
     # links (the port kind is shared with facilities)
     "access": Text("Access to corridor", "接入通道", "راہداری تک رسائی"),

@@ -150,7 +150,7 @@ def test_an_earlier_application_conflicts_and_hidden_ones_keep_their_number(stor
             assert number not in response.text and taken.json()["applied_at"] not in response.text
             [hidden] = response.json()["conflicts"]
             # Nothing but that there is one: no number, kind, status, time or overlap (km²
-            # let a caller trace the hidden block by bisection, issue 15).
+            # let a caller trace the hidden block by bisection).
             assert hidden == {"visible": False, "description": licensing.HIDDEN}
             description = response.json()["description"]
             assert description == f"the area is not free: {licensing.HIDDEN}"

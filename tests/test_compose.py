@@ -87,7 +87,7 @@ def test_api_waits_for_healthy_db_and_uses_it(config: str) -> None:
 
 def test_the_database_image_declares_postgis_and_pgrouting(config: str) -> None:
     """Every deployment has the whole platform: the image the db service builds installs
-    PostGIS and pgRouting for the PostgreSQL it runs (issue 16), read from its Dockerfile."""
+    PostGIS and pgRouting for the PostgreSQL it runs, read from its Dockerfile."""
     dockerfile = built_dockerfile(service(config, "db"))
     text = dockerfile.read_text()
     installed = set(re.findall(r"\bpostgresql-(\d+)(?:-([a-z0-9-]+))?\b", text))

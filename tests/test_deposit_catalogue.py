@@ -134,7 +134,7 @@ def test_every_served_row_has_a_source_and_a_date_or_its_layer_says_why(client):
     for layer in CATALOGUE:
         names = layer.source.properties
         if layer.id in ("links", "corridors") or "source" not in names:
-            continue  # links are derived; corridors are the network engineer's (issue 13)
+            continue  # links are derived; corridors are the network's
         features = items(client, layer.id, skipGeometry="true")
         assert features, layer.id
         assert all(f["properties"].get("source") for f in features), layer.id

@@ -1,5 +1,5 @@
-"""The README and the docs point at files that exist: text moves between pages (issue 17 moved
-most of the README into docs/), and a link left behind is found here rather than by a reader."""
+"""The README and the docs point at files that exist: text moves between pages (most
+of the README moved into docs/), and a link left behind is found here rather than by a reader."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def table_rows(text: str, header: str) -> list[list[str]]:
 
 
 def test_the_readme_shows_the_validation_table_of_docs_network():
-    """Issue 12: the README shows published against routed distances. Its pairs and published km
+    """The README shows published against routed distances. Its pairs and published km
     are validation.csv's; its routed km are docs/network.md's full table (which the network test
     prints), so the two pages cannot drift apart."""
     header = "| from | to | mode | published km | network km | off |"
@@ -98,6 +98,6 @@ def test_the_readme_shows_the_validation_table_of_docs_network():
 
 
 def test_the_readme_shows_three_screenshots():
-    """Issue 14: three of the browser tests' screenshots in the README, each a file in docs/img."""
+    """Three of the browser tests' screenshots in the README, each a file in docs/img."""
     shots = [t for t in links(REPO / "README.md") if t.startswith("docs/img/")]
     assert len(set(shots)) >= 3 and all((REPO / shot).is_file() for shot in shots), shots

@@ -1,4 +1,4 @@
-"""Faults and hostile input (issue 5): kills in the middle of a load, a PostgreSQL restart while
+"""Faults and hostile input: kills in the middle of a load, a PostgreSQL restart while
 the API serves, injection attempts through every parameter that reaches SQL.
 
 Real processes throughout: ``emining load`` and ``emining serve`` run as subprocesses, killed or
@@ -244,7 +244,7 @@ OUTAGE = 8.0
 """Seconds the database stays down: longer than the pool's first reconnection delays (1, 2, 4 s
 from psycopg_pool's exponential backoff), so a retry schedule that keeps doubling would leave the
 API down for seconds after the database is back."""
-RECOVERY = 5.0  # the bound of issue 5
+RECOVERY = 5.0  # s: the longest readers may get errors once PostgreSQL is back
 HAMMERED = (
     "/collections/deposits/items?limit=5",
     "/collections/deposits/items/1",

@@ -1,4 +1,4 @@
-"""The highly available store (issue 16), started for real from the Debian packages: etcd ×3,
+"""The highly available store, started for real from the Debian packages: etcd ×3,
 Patroni ×3 (PostgreSQL 15 + PostGIS + pgRouting), HAProxy and two API processes, on loopback.
 
 One cluster serves the whole module (starting it costs ~30 s on 2 cores); every fault test

@@ -1,4 +1,4 @@
-"""Signing in and out under attack (issue 15, items 2, 3, 8, 9, 13): body limits, password
+"""Signing in and out under attack : body limits, password
 hashing off the event loop, throttled guessing, sign-out that ends a token, revoked keys and
 deactivated users, login CSRF, and malformed tokens.
 

@@ -1,4 +1,4 @@
-"""No caller can starve the platform (issue 15, items 1, 4 and 14): geometry and body limits on
+"""No caller can starve the platform: geometry and body limits on
 applications and writes, the hourly budget of conflict checks, per-caller concurrency, the
 share of the pool expensive requests may hold, and the server's header deadline, header size
 limit and connections per address.

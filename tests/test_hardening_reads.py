@@ -1,5 +1,5 @@
-"""What a caller may learn, and what their clients need (issue 15, items 5, 6, 7, 10, 11, 12
-and 18): QGIS's unconditional edits, stale and ``*`` preconditions, tile ETags and caching that
+"""What a caller may learn, and what their clients need: QGIS's unconditional edits, stale and
+``*`` preconditions, tile ETags and caching that
 hide nothing and leak nothing, numbers that count nothing, sharing with real organisations
 only, a public row's history, repeated property names, and CORS for web maps.
 

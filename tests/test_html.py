@@ -180,7 +180,7 @@ def test_a_deposit_page_lists_its_resources_by_category(browse):
     ).json()["features"]
     (deposit,) = found
     figures = deposit["properties"]["resources"]
-    assert figures  # Reko Diq's resource by category is stored (issue 13)
+    assert figures  # Reko Diq's resource by category is stored
     page = browse.open(f"/collections/deposits/items/{deposit['id']}?f=html")
     records = page.locator("table.properties ul.records li")
     expect(records).to_have_count(len(figures))

@@ -1,4 +1,4 @@
-"""No import cycles among the platform's own modules (issue 15, item 17).
+"""No import cycles among the platform's own modules.
 
 Why a test: a cycle works until someone imports the modules in the other order, and then fails
 at import time with a half-initialised module; it also hides that two modules are one concern

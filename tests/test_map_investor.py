@@ -28,7 +28,7 @@ from tests.test_pages import UNMARKED_LATIN, kept_latin
 STATIC = REPO / "api" / "static"
 SIZES = {"laptop": (1366, 900), "phone": (390, 844), "small laptop": (1280, 720)}
 VIEWS = [(size, lang) for size in ("laptop", "phone") for lang in i18n.LANGUAGES]
-VIEWS.append(("small laptop", "en"))  # where five sites sat under the control (issue 14)
+VIEWS.append(("small laptop", "en"))  # where five sites sat under the control
 BLOCK = "PK-EL-0001"
 CENTRE = (67.35, 27.45)
 OWN = (

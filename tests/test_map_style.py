@@ -1,7 +1,7 @@
 """The map's colours, texts and fonts, checked without a browser.
 
 Why: a colour reused by two kinds (roads and SEZs one magenta) or a cluster bubble in a layer's
-colour is what made the map unreadable (issue 14); a text missing a language or a character no
+colour is what made the map unreadable; a text missing a language or a character no
 shipped font draws shows up as □ only on some reader's screen.
 """
 

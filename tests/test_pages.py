@@ -1,5 +1,5 @@
 """The investor's pages in real headless Chromium, in English, Chinese and Urdu, on a laptop and a
-phone (issue 14): landing, collections, items, item, site and route pages.
+phone: landing, collections, items, item, site and route pages.
 
 Every page must load with no console error and no request leaving the platform, be in the
 chosen language (no English word of the catalogue's vocabulary or labels left outside text the
@@ -396,7 +396,7 @@ def test_errors_are_pages_for_browsers_and_ogc_json_for_clients(live_server):
 
 
 def test_shipped_fonts_draw_urdu_and_chinese():
-    """The vendored files themselves: Urdu's heh goal (U+06C1, drawn □ before issue 14) and the
+    """The vendored files themselves: Urdu's heh goal (U+06C1, drawn □ without them) and the
     Chinese of the catalogue's labels."""
     assert 0x06C1 in glyphs("Noto Naskh Arabic")
     chinese = {ord(c) for text in FIELDS.values() for c in text.zh if ord(c) > 0x2E80}

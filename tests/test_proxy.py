@@ -1,4 +1,4 @@
-"""The reverse proxy (issue 15, item 14): deploy/nginx.conf is valid for Debian's nginx, its
+"""The reverse proxy : deploy/nginx.conf is valid for Debian's nginx, its
 limits agree with the app's own, and docker-compose.yml runs it in front of the API.
 
 ``nginx -t`` with a throwaway prefix checks the file as nginx reads it (directives, contexts,

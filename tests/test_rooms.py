@@ -146,3 +146,44 @@ def test_every_domain_error_of_an_edit_has_its_status():
     statuses = {kind: errors.status_of(kind("x")) for kind in kinds}
     assert kinds and all(400 <= s < 500 for s in statuses.values()), statuses
     assert len(set(statuses.values())) == len(kinds), statuses
+
+
+# Code is read without the tracker: "(issue 15)" or "as the brief says" tells a reader nothing,
+# the reason itself does. Documentation may tell a change's history; code and comments may not.
+CITATION = re.compile(r"\bissues? \d+|\bthe brief\b", re.IGNORECASE)
+CODE = ("*.py", "*.sql", "*.html", "*.js", "*.sh", "*.yml", "*.conf", "*.toml", "*.cfg")
+VENDORED = tuple(
+    f"api/static/{name}/" for name in ("leaflet", "markercluster", "vectorgrid", "axe", "fonts")
+)
+
+
+def code_files() -> list[Path]:
+    found = [REPO / "Makefile", REPO / "Dockerfile"]
+    for pattern in CODE:
+        for path in REPO.rglob(pattern):
+            relative = path.relative_to(REPO).as_posix()
+            if relative.startswith((".", "build/", *VENDORED)) or "/." in relative:
+                continue
+            found.append(path)
+    return [path for path in found if path.is_file() and path != Path(__file__)]
+
+
+def citations_in(paths: list[Path]) -> list[str]:
+    return [
+        f"{path.name}:{number}: {line.strip()[:80]}"
+        for path in paths
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        if CITATION.search(line)
+    ]
+
+
+def test_the_citation_detector_finds_what_it_should(tmp_path):
+    cited = tmp_path / "cited.py"
+    cited.write_text(
+        "x = 1  # the bound of issue 5\ny = 2  # as the brief says\nz = 3  # no issue\n"
+    )
+    assert [hit.split(":")[1] for hit in citations_in([cited])] == ["1", "2"]
+
+
+def test_code_and_comments_cite_no_issue_or_brief():
+    assert citations_in(code_files()) == []

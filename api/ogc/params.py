@@ -23,7 +23,7 @@ STANDARD = (
     "filter-crs", "sortby", "properties", "skipGeometry", "as-of", "lang",
 )  # fmt: skip
 IGNORED = ("lang",)
-"""Accepted everywhere and ignored by JSON answers: the language of HTML pages (issue 14)."""
+"""Accepted everywhere and ignored by JSON answers: the language of HTML pages."""
 FILTER_LANGS = ("cql2-text", "cql2-json")
 
 
@@ -155,7 +155,7 @@ def properties(source: Source, value: str | None) -> tuple[str, ...] | None:
     """``properties=a,b``: known names, each once, checked here, before any page is started.
 
     Why here: a page of more than 1,000 features is streamed, so a problem found once the
-    statement runs could only cut the body short after a 200 (issue 15: 51 repeated names
+    statement runs could only cut the body short after a 200 (51 repeated names
     passed PostgreSQL's 100 arguments of json_build_object)."""
     chosen = names(value)
     if chosen is None:

@@ -25,7 +25,7 @@ CACHE_CONTROL = "public, max-age=30, must-revalidate"
 PRIVATE_CACHE_CONTROL = "private, max-age=30, must-revalidate"
 VARY = "Accept, Accept-Encoding, Authorization, X-API-Key, Cookie"
 """On every answer, 304s too: the GZip middleware names Accept-Encoding on the 200s it
-compresses only, and a 304 must vary as its 200 does (issue 15)."""
+compresses only, and a 304 must vary as its 200 does."""
 CREDENTIALS = ("authorization", "x-api-key", "cookie")
 
 
@@ -34,7 +34,7 @@ def cache_control(request: Request) -> str:
 
     Any request that carries credentials or a cookie is answered ``private``, even when they
     turn out to read as anonymous (an expired session): a shared cache must never hand a public
-    answer to a signed-in person, nor theirs to anyone (issue 15)."""
+    answer to a signed-in person, nor theirs to anyone."""
     claims = getattr(request.state, "claims", None)
     if any(name in request.headers for name in CREDENTIALS):
         return PRIVATE_CACHE_CONTROL

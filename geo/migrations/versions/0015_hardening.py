@@ -1,4 +1,4 @@
-"""Hardening (issue 15): signing out, sharing with real organisations only, application numbers
+"""Hardening: signing out, sharing with real organisations only, application numbers
 that count nothing, and a feature's history shown with the feature.
 
 - **Token generation.** ``users.token_generation`` is written into every bearer token
