@@ -10,8 +10,8 @@ beside the synthetic deposits, as a real store would have them. The peer is the 
 the same way.
 
 Before and after in one run: ``--before REV`` (default 93fc4fd, main before the
-first view stopped counting whole layers) is exported with ``git archive`` to bench/out/code-REV and served against the same
-databases, beside this tree; each server's PYTHONPATH names its code folder explicitly (the
+first view stopped counting whole layers) is exported with ``git archive`` to
+bench/out/code-REV and served against the same databases, beside this tree; each server's PYTHONPATH names its code folder explicitly (the
 venv's editable install points at /work/main, which is neither). ``--before ''`` skips it.
 
 "Drawn" is the page's own state (api/static/emining-map.js): ``window.eminingReady.deposits``,
