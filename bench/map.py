@@ -11,8 +11,9 @@ the same way.
 
 Before and after in one run: ``--before REV`` (default 93fc4fd, main before the
 first view stopped counting whole layers) is exported with ``git archive`` to
-bench/out/code-REV and served against the same databases, beside this tree; each server's PYTHONPATH names its code folder explicitly (the
-venv's editable install points at /work/main, which is neither). ``--before ''`` skips it.
+bench/out/code-REV and served against the same databases, beside this tree; each server's
+PYTHONPATH names its code folder explicitly (the venv's editable install points at /work/main,
+which is neither). ``--before ''`` skips it.
 
 "Drawn" is the page's own state (api/static/emining-map.js): ``window.eminingReady.deposits``,
 set once, with ``at`` = ``performance.now()`` (ms since navigation start) when
