@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from psycopg import AsyncConnection
 from psycopg.errors import QueryCanceled
@@ -72,10 +71,11 @@ async def checking(
 
     In order: the body is read (413 above BLOCK_BYTES) before any turn is taken, so a slow
     sender holds no one up; then the worker's turn (api.limits.Turns: ``check_slots`` at once,
-    ``check_queue`` waiting, else 503); in it the block is parsed and checked in a thread, off
-    the event loop (shapely and the loader's checks: ~15 ms for a block at the limits), one
-    check of the caller's hour is spent (bad bodies cost none), and the connection's statements
-    are bounded by ``check_timeout_ms``."""
+    ``check_queue`` waiting, else 503); in it the block is parsed and checked in the worker's
+    checking process, below the server's priority (api.limits.Offloaded: the loader's checks
+    take 15-50 ms of the interpreter for a block at the limits), one check of the caller's hour
+    is spent (bad bodies cost none), and the connection's statements are bounded by
+    ``check_timeout_ms``."""
     body = await body_of(request, limits.BLOCK_BYTES)
     crs = content_crs(request)
     state, settings = request.app.state, request.app.state.settings
@@ -87,7 +87,7 @@ async def checking(
     budget = limits.per_loop(state, "check_budget", lambda: limits.Bucket(
         settings.checks_per_hour / 3600, settings.check_burst))  # fmt: skip
     async with turns.turn():
-        found = await anyio.to_thread.run_sync(licensing.block_of, body, crs)
+        found = await state.checking.run(licensing.block_of, body, crs)
         wait = budget.take(f"user:{claims.user_id}")
         if wait > 0:
             raise limits.LimitError(429, f"at most {settings.checks_per_hour} checks and "

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import multiprocessing
 import os
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -257,3 +259,41 @@ class Hashing:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def lower_process_priority(nice: int) -> None:
+    """A worker process's initializer: run ``nice`` steps below the server."""
+    with suppress(OSError, AttributeError):
+        os.nice(max(0, nice))
+
+
+class Offloaded:
+    """``processes`` processes of their own, ``nice`` steps below the server, for CPU-bound
+    Python work that a request cannot be refused for: checking an application's block (the
+    loader's checks, pandas and shapely: 15-50 ms a block, nearly all of it holding the GIL).
+
+    Why a process and not a thread: a thread would still take the interpreter lock from the
+    event loop every few milliseconds, so an ordinary read waited behind the check just the
+    same. Started on first use (an app that is never asked to check starts none), by
+    ``spawn`` (the server has threads: a fork would copy their locks)."""
+
+    def __init__(self, processes: int, nice: int):
+        self.processes, self.nice = max(1, processes), nice
+        self.pool: ProcessPoolExecutor | None = None
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=lower_process_priority, initargs=(self.nice,),
+            )  # fmt: skip
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
+        except BrokenProcessPool:  # its process died (killed, out of memory): a new one next
+            self.pool = None
+            raise LimitError(503, "the checking process stopped; try again",
+                             retry_after=1) from None  # fmt: skip
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -48,6 +48,10 @@ class EditError(Exception):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple:
+        """Whole across processes (api.limits.Offloaded checks blocks in one of their own)."""
+        return (EditError, (self.status, str(self)))
+
 
 @dataclass(frozen=True)
 class Written:

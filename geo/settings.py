@@ -42,6 +42,9 @@ is real PostGIS and shapely work on up to 2,000 vertices, and on two cores two a
 ordinary reader's p99 at 1.7-3.5x (bench/abuse.py), however few each caller could send."""
 CHECK_QUEUE = 4
 """Checks that may wait for their turn beyond those running; one more is a 503 at once."""
+CHECK_NICE = 10
+"""How much lower than the server's the CPU priority of the process that checks blocks is
+(their parsing and the loader's checks, in a process of their own: api.limits.Offloaded)."""
 CHECK_TIMEOUT_MS = 5_000
 """Milliseconds a check's statements may run (the API's other statements: 30 s): the largest
 block allowed takes tens of milliseconds, so one that needs seconds is abuse, not an applicant."""
@@ -124,6 +127,8 @@ class Settings:
     """Conflict checks and applications computed at once per worker process (docs/security.md)."""
     check_queue: int = CHECK_QUEUE
     """Checks waiting for a turn beyond those; more are a 503 at once."""
+    check_nice: int = CHECK_NICE
+    """Niceness added to the process that parses and checks blocks (its own, per worker)."""
     check_timeout_ms: int = CHECK_TIMEOUT_MS
     """Milliseconds a conflict check's or application's statements may run."""
     password_checks: int = PASSWORD_CHECKS

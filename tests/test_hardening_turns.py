@@ -12,16 +12,19 @@ worker's hashing thread with a job that waits for the test.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from api import server as server_limits
 from geo import access
 from tests.applicants import GEOJSON, application, cell
 from tests.conftest import LiveServer, fresh_database
@@ -124,6 +127,31 @@ def test_a_check_past_its_statement_timeout_is_503_and_frees_its_turn(store):
         assert check(server, keys["d"], 5).status_code == 200
 
 
+def children() -> set[int]:
+    """The test process's child processes (the servers under test run in it)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def test_blocks_are_checked_in_a_process_of_their_own_below_the_servers_priority(store):
+    """The loader's checks of a block hold the interpreter for tens of milliseconds: they run
+    in a process the worker starts on its first check, at ``check_nice`` below the server."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert base < 19, "the tests run at the lowest priority already: nothing to lower"
+    lower = min(7, 19 - base)
+    with LiveServer(store["url"], check_nice=lower) as server:
+        before = children()
+        assert check(server, store["keys"]["a"], 6).status_code == 200
+        started = children() - before
+        assert len(started) == 1, started
+        [pid] = started
+        assert os.getpriority(os.PRIO_PROCESS, pid) == base + lower
+        assert check(server, store["keys"]["a"], 7).status_code == 200
+        assert children() - before == started  # the same process checks the next block
+
+
 def test_password_hashes_run_in_their_own_thread_below_the_servers_priority(store, monkeypatch):
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert base < 19, "the tests run at the lowest priority already: nothing to lower"
@@ -176,3 +204,26 @@ def test_sign_ins_beyond_the_hashing_queue_are_503(store):
         assert busy.result(timeout=10)
         statuses = sorted(f.result().status_code for f in tried)
         assert statuses == [401, 401, 503], statuses
+
+
+def test_an_answer_sent_before_its_body_arrived_ends_the_connection(store):
+    """A sign-in announcing 64 MiB is refused (413) at once; the server then reads at most
+    LINGER_BYTES more and closes, instead of reading all 64 MiB to keep the connection."""
+    body = 64 * 2**20
+    head = (f"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: {body}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()  # fmt: skip
+    with (
+        LiveServer(store["url"]) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+    ):
+        raw.sendall(head + b"username=")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        sent, chunk = 0, b"x" * 65536
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while sent < body:
+                raw.sendall(chunk)
+                sent += len(chunk)
+    assert sent < body - server_limits.LINGER_BYTES
