@@ -240,7 +240,32 @@ def ordinary(base: str, seconds: float) -> tuple[float, float, int, Counter]:
     return cuts[49], cuts[98], len(times), statuses
 
 
-def phase(name: str, base: str, args, people: dict) -> tuple:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants (a server's checking process), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += sum(cpu_seconds(int(c)) for c in (task / "children").read_text().split())
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total
+
+
+def settle(pids: list[int], idle: float = 0.1, most: float = 30.0) -> None:
+    """Wait until every server uses less than ``idle`` of a core: requests queued by the last
+    phase's abusers (up to the guard's 10 s) would otherwise be served during the next phase,
+    which may be the other server's."""
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(pid) for pid in pids]
+        time.sleep(0.5)
+        if all(cpu_seconds(pid) - b < idle * 0.5 for pid, b in zip(pids, before, strict=True)):
+            return
+
+
+def phase(name: str, base: str, args, people: dict, pids: list[int]) -> tuple:
+    settle(pids)
     if name == "none":  # no abuse: the baseline, measured first and again last
         time.sleep(0.5)
         return (name, 0, *ordinary(base, args.seconds), {})
@@ -317,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = {label: [] for label in bases}
         for name in ("none", *chosen, "none"):
             for label, base in bases.items():
-                rows[label].append(phase(name, base, args, people))
+                rows[label].append(phase(name, base, args, people, [p.pid for p in processes]))
         print(
             "\n\n".join(report(found, args, label, trees[label]) for label, found in rows.items())
         )
