@@ -93,8 +93,7 @@ async def checking(
             raise limits.LimitError(429, f"at most {settings.checks_per_hour} checks and "
                                     "applications an hour per user", retry_after=wait)  # fmt: skip
         async with session(request) as conn:
-            await conn.execute("SELECT set_config('statement_timeout', %s, true)",
-                               [str(settings.check_timeout_ms)])  # fmt: skip
+            await licensing.time_limit(conn, settings.check_timeout_ms)
             try:
                 yield conn, found
             except QueryCanceled:
