@@ -28,6 +28,7 @@ from api import (
     browser_session,
     errors,
     health,
+    limits,
     maps,
     rasters,
     sites,
@@ -146,10 +147,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.read_pool = reads  # reads (api.auth.pool_for)
         job = NetworkJob(settings.database_url, settings.network_check_seconds)
         app.state.network_job = job
+        app.state.hashing = limits.Hashing(settings.password_checks, settings.password_nice)
+        app.state.checking = limits.Offloaded(settings.check_slots, settings.check_nice)
         job.start()
         try:
             yield
         finally:
+            app.state.hashing.close()
+            app.state.checking.close()
             await job.stop()
             await pool.close()
             if reads is not pool:

@@ -24,11 +24,13 @@ allowed steps ride along beside the description), not caught here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from psycopg import AsyncConnection
+from psycopg.errors import QueryCanceled
 from starlette.responses import Response
 
 from api import limits
@@ -53,24 +55,48 @@ async def caller(request: Request) -> Claims:
     return claims
 
 
-async def block(request: Request, claims: Claims) -> licensing.Block:
-    """The checked block of the request; then one of the caller's checks of the hour is spent
-    (api.limits: bad bodies cost none, as they never reach the database)."""
-    found = licensing.block_of(await body_of(request, limits.BLOCK_BYTES), content_crs(request))
-    settings = request.app.state.settings
-    budget = limits.per_loop(request.app.state, "check_budget", lambda: limits.Bucket(
+@asynccontextmanager
+async def checking(
+    request: Request, claims: Claims
+) -> AsyncIterator[tuple[AsyncConnection, licensing.Block]]:
+    """A connection to check the request's block on, and the block, in the worker's turn.
+
+    In order: the body is read (413 above BLOCK_BYTES) before any turn is taken, so a slow
+    sender holds no one up; then the worker's turn (api.limits.Turns: ``check_slots`` at once,
+    ``check_queue`` waiting, else 503); in it the block is parsed and checked in the worker's
+    checking process, below the server's priority (api.limits.Offloaded: the loader's checks
+    take 15-50 ms of the interpreter for a block at the limits), one check of the caller's hour
+    is spent (bad bodies cost none), and the connection's statements are bounded by
+    ``check_timeout_ms``."""
+    body = await body_of(request, limits.BLOCK_BYTES)
+    crs = content_crs(request)
+    state, settings = request.app.state, request.app.state.settings
+    turns = limits.per_loop(
+        state, "check_turns",
+        lambda: limits.Turns(settings.check_slots, settings.check_queue, settings.turn_wait,
+                             "conflict checks"),
+    )  # fmt: skip
+    budget = limits.per_loop(state, "check_budget", lambda: limits.Bucket(
         settings.checks_per_hour / 3600, settings.check_burst))  # fmt: skip
-    wait = budget.take(f"user:{claims.user_id}")
-    if wait > 0:
-        raise limits.LimitError(429, f"at most {settings.checks_per_hour} checks and "
-                                "applications an hour per user", retry_after=wait)  # fmt: skip
-    return found
+    async with turns.turn():
+        found = await state.checking.run(licensing.block_of, body, crs)
+        wait = budget.take(f"user:{claims.user_id}")
+        if wait > 0:
+            raise limits.LimitError(429, f"at most {settings.checks_per_hour} checks and "
+                                    "applications an hour per user", retry_after=wait)  # fmt: skip
+        async with session(request) as conn:
+            await licensing.time_limit(conn, settings.check_timeout_ms)
+            try:
+                yield conn, found
+            except QueryCanceled:
+                took = f"the check took longer than {settings.check_timeout_ms / 1000:g} s"
+                raise limits.LimitError(503, f"{took}; try a simpler block",
+                                        retry_after=settings.turn_wait) from None  # fmt: skip
 
 
 @router.post("/applications/check", summary="Is this block free?")
 async def check(request: Request) -> Response:
-    block_ = await block(request, await caller(request))
-    async with session(request) as conn:
+    async with checking(request, await caller(request)) as (conn, block_):
         area = await licensing.check(conn, block_)
     document = {"free": True, "description": "this area is free", "area_km2": area}
     return send(request, document, JSON, headers=NO_STORE)
@@ -82,8 +108,7 @@ async def apply(request: Request) -> Response:
     if not licensing.may_apply(claims):
         raise HTTPException(403, "editors, approvers or admins of an enterprise or public body "
                             "apply; authorities decide applications")  # fmt: skip
-    block_ = await block(request, claims)
-    async with session(request) as conn:
+    async with checking(request, claims) as (conn, block_):
         record, etag = await licensing.apply(conn, block_, claims)
     location = url(request, f"/collections/{CONCESSIONS.id}/items/{record['id']}")
     record["description"] = (

@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
 
-import anyio
 import jwt
 from fastapi import APIRouter, HTTPException, Request
 from psycopg import AsyncConnection
@@ -190,9 +189,11 @@ async def sign_in(request: Request, email: str, password: str) -> tuple[Claims, 
     """The claims and a new token for a right e-mail and password, None for a wrong one.
 
     Failed attempts are counted per account and per client address (api.limits.Logins): over
-    the limit the answer is a 429 before any hash is computed. The argon2 check runs in a
-    worker thread, at most PASSWORD_CHECKS at once, never on the event loop."""
+    the limit the answer is a 429 before any hash is computed. The argon2 check runs in the
+    worker's hashing thread (api.limits.Hashing: its own, below the readers' CPU priority),
+    ``password_checks`` at once; ``password_queue`` more wait their turn, then a 503."""
     state = request.app.state
+    settings = state.settings
     logins = getattr(state, "logins", None)
     if logins is None:
         logins = state.logins = limits.Logins()
@@ -201,16 +202,20 @@ async def sign_in(request: Request, email: str, password: str) -> tuple[Claims, 
     if wait > 0:
         raise limits.LimitError(429, "too many failed sign-ins for this account or address; "
                                 "try again later", retry_after=wait)  # fmt: skip
-    async with request.app.state.pool.connection() as conn:
+    async with state.pool.connection() as conn:
         row = await access.password_row(conn, email)
-        slots = limits.per_loop(state, "password_slots",
-                                lambda: anyio.CapacityLimiter(limits.PASSWORD_CHECKS))  # fmt: skip
-        claims = await anyio.to_thread.run_sync(access.verify_password, row, password,
-                                                limiter=slots)  # fmt: skip
-        if claims is None:
-            logins.failed(account, where)
-            return None
-        logins.succeeded(account)
+    turns = limits.per_loop(
+        state, "password_turns",
+        lambda: limits.Turns(settings.password_checks, settings.password_queue,
+                             settings.turn_wait, "sign-ins"),
+    )  # fmt: skip
+    async with turns.turn():  # no connection is held while a sign-in waits for the hasher
+        claims = await state.hashing.run(access.verify_password, row, password)
+    if claims is None:
+        logins.failed(account, where)
+        return None
+    logins.succeeded(account)
+    async with state.pool.connection() as conn:
         return claims, await issue_token(request, conn, claims, row[5])
 
 

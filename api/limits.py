@@ -11,17 +11,28 @@ allowance. The limits are small enough that N× is still harmless for a 10-conne
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
+import multiprocessing
+import os
+import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import anyio
 import orjson
 from fastapi import HTTPException, Request
 
 from geo.settings import CHECK_BURST, CHECKS_PER_HOUR, PER_ADDRESS, PER_CALLER  # noqa: F401
+
+T = TypeVar("T")
 
 AUTH_BODY_MAX = 8 * 2**10  # bytes: an e-mail, a password and a path fit many times over
 BODY_SECONDS = 30.0  # a body must have arrived in full within this (slow-trickle bodies)
@@ -37,10 +48,6 @@ BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fi
 LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
-PASSWORD_CHECKS = 1
-"""Password hashes computed at once per worker (argon2 at its defaults: a core for 50 ms to
-1 s, 64 MiB): a flood of sign-ins takes at most one core from the readers; the others wait
-their turn, never on the event loop (bench/abuse.py measured 4× the readers' p99 with 2)."""
 TRACKED = 50_000  # callers remembered per table; the least recently seen are forgotten
 
 
@@ -185,3 +192,108 @@ class Logins:
 
     def succeeded(self, account: str) -> None:
         self.accounts.clear(account)
+
+
+class Turns:
+    """At most ``slots`` at once in a worker process, whoever asks; up to ``queue`` more wait
+    their turn, each at most ``seconds``; one more, or one that waited too long, is a 503 with
+    Retry-After in OGC exception JSON.
+
+    Why process-wide and not per caller: on a machine of two cores, work that takes a core for
+    tens of milliseconds (a conflict check, a password hash) slows every reader once a few
+    callers send it at once, however little each may send (bench/abuse.py). Why a short,
+    bounded queue: an unbounded one would hold a request (and its body) for as long as a flood
+    lasts; a client told 503 and when to come back can do better than wait."""
+
+    def __init__(self, slots: int, queue: int, seconds: float, what: str):
+        self.queue, self.seconds, self.what = queue, seconds, what
+        self.free = asyncio.Semaphore(max(1, slots))
+        self.waiting = 0
+
+    def busy(self) -> LimitError:
+        return LimitError(503, f"the platform is busy with {self.what}; try again shortly",
+                          retry_after=self.seconds)  # fmt: skip
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if not self.free.locked():
+            await self.free.acquire()  # a free slot: taken at once, no suspension
+        elif self.waiting >= self.queue:
+            raise self.busy()
+        else:
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(self.free.acquire(), self.seconds)
+            except TimeoutError:
+                raise self.busy() from None
+            finally:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self.free.release()
+
+
+def lower_priority(nice: int) -> None:
+    """Run the calling thread ``nice`` steps below the process (Linux keeps a niceness per
+    thread, and threads it starts inherit it). An unprivileged process can lower a thread's
+    priority but never raise it again, which is why this thread does nothing else."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    me = threading.get_native_id()
+    with suppress(OSError):  # not allowed: the thread runs at the process's priority
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
+
+
+class Hashing:
+    """The threads that compute password hashes (argon2: 64 MiB and up to a core-second each),
+    ``threads`` of them at ``nice`` below the server: never on the event loop, never more than
+    ``threads`` at once, and only on the CPU the readers leave."""
+
+    def __init__(self, threads: int, nice: int):
+        self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="password-hash",
+                                       initializer=lower_priority, initargs=(nice,))  # fmt: skip
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def lower_process_priority(nice: int) -> None:
+    """A worker process's initializer: run ``nice`` steps below the server."""
+    with suppress(OSError, AttributeError):
+        os.nice(max(0, nice))
+
+
+class Offloaded:
+    """``processes`` processes of their own, ``nice`` steps below the server, for CPU-bound
+    Python work that a request cannot be refused for: checking an application's block (the
+    loader's checks, pandas and shapely: 15-50 ms a block, nearly all of it holding the GIL).
+
+    Why a process and not a thread: a thread would still take the interpreter lock from the
+    event loop every few milliseconds, so an ordinary read waited behind the check just the
+    same. Started on first use (an app that is never asked to check starts none), by
+    ``spawn`` (the server has threads: a fork would copy their locks)."""
+
+    def __init__(self, processes: int, nice: int):
+        self.processes, self.nice = max(1, processes), nice
+        self.pool: ProcessPoolExecutor | None = None
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=lower_process_priority, initargs=(self.nice,),
+            )  # fmt: skip
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, work, *args)
+        except BrokenProcessPool:  # its process died (killed, out of memory): a new one next
+            self.pool = None
+            raise LimitError(503, "the checking process stopped; try again",
+                             retry_after=1) from None  # fmt: skip
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)

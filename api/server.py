@@ -22,6 +22,7 @@ HEADER_BYTES = 64 * 2**10  # request line and headers together
 CONNECTIONS_PER_ADDRESS = 256
 KEEP_ALIVE_SECONDS = 5
 CONNECTIONS = 4096  # in all; above it uvicorn answers 503 (limit_concurrency)
+LINGER_BYTES = 2**20  # of a body still arriving after its answer: read and dropped, then closed
 
 
 class GuardedHttpTools(HttpToolsProtocol):
@@ -36,6 +37,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._awaiting_headers = True
+        self._lingering: int | None = None
         if GuardedHttpTools.peers[self._peer] >= CONNECTIONS_PER_ADDRESS:
             self._peer = None
             transport.abort()
@@ -54,6 +56,11 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            self._lingering -= len(data)
+            if self._lingering < 0:
+                self.transport.close()
+                return
         super().data_received(data)
         # Counted once parsed: a chunk that completes the headers may carry body bytes too.
         if self._awaiting_headers and not self.transport.is_closing():
@@ -73,6 +80,21 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._header_bytes = 0
         self._disarm()
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """An answer sent before its request's body had arrived (a 413, 429 or 503 refused it
+        unread): uvicorn reads the rest and drops it, to keep the connection; past LINGER_BYTES
+        more the connection is closed instead. A 64 MiB body sent over and over kept the event
+        loop reading what nobody wanted (bench/abuse.py), while a small body that was still on
+        its way costs nothing and its connection stays open for the client's next request."""
+        unread = self.cycle is not None and self.cycle.more_body
+        super().on_response_complete()
+        if unread and not self.transport.is_closing():
+            self._lingering = LINGER_BYTES
+
+    def on_message_complete(self) -> None:
+        self._lingering = None  # the unread body has arrived whole: the connection goes on
+        super().on_message_complete()
 
     def _arm(self) -> None:
         if self._header_timer is None:

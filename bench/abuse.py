@@ -1,13 +1,16 @@
 """Load and abuse: does an ordinary reader stay served while abusive callers attack?
 
-    PYTHONPATH=. .venv/bin/python bench/abuse.py [--seconds 6] [--scale 1]
+    PYTHONPATH=. .venv/bin/python bench/abuse.py [--seconds 6] [--scale 1] [--against DIR]
 
 One ``emining serve`` (one worker, the platform's own server settings) over an embedded
 PostgreSQL with the samples. In each phase a separate process runs N abusive callers for
 ``--seconds`` while this process sends ordinary anonymous bbox requests one after another
 (``/collections/deposits/items?bbox=…&limit=100``); the figure is their p99 latency, printed
 beside the same figure with no abuse (phase "none"), measured in the same run. Target: within
-2× of it (issue 15).
+2× of it (issue 15). With ``--against DIR`` (another checkout, e.g. ``git worktree add
+/tmp/before main``) a second server runs that code over the same database, and each phase is
+measured on both, one after the other, so that a change is seen beside its baseline under the
+same load.
 
 Attacks (all on loopback, bounded in count and time; abusers bind their own 127.0.0.x source
 addresses, as separate machines would be):
@@ -60,6 +63,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6.0, help="per phase")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the abusers")
     parser.add_argument("--only", default=None, help="comma-separated attacks (default: all)")
+    parser.add_argument(
+        "--against", type=Path, default=None, help="another checkout, measured beside this one"
+    )
     return parser.parse_args(argv)
 
 
@@ -234,7 +240,32 @@ def ordinary(base: str, seconds: float) -> tuple[float, float, int, Counter]:
     return cuts[49], cuts[98], len(times), statuses
 
 
-def phase(name: str, base: str, args, people: dict) -> tuple:
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process and all its descendants (a server's checking process), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += sum(cpu_seconds(int(c)) for c in (task / "children").read_text().split())
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total
+
+
+def settle(pids: list[int], idle: float = 0.1, most: float = 30.0) -> None:
+    """Wait until every server uses less than ``idle`` of a core: requests queued by the last
+    phase's abusers (up to the guard's 10 s) would otherwise be served during the next phase,
+    which may be the other server's."""
+    deadline = time.monotonic() + most
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(pid) for pid in pids]
+        time.sleep(0.5)
+        if all(cpu_seconds(pid) - b < idle * 0.5 for pid, b in zip(pids, before, strict=True)):
+            return
+
+
+def phase(name: str, base: str, args, people: dict, pids: list[int]) -> tuple:
+    settle(pids)
     if name == "none":  # no abuse: the baseline, measured first and again last
         time.sleep(0.5)
         return (name, 0, *ordinary(base, args.seconds), {})
@@ -251,14 +282,22 @@ def phase(name: str, base: str, args, people: dict) -> tuple:
     return (name, n, *measured, seen)
 
 
-def serve(url: str, home: Path) -> tuple[subprocess.Popen, str]:
+def command_module(tree: Path) -> str:
+    return "cli.main" if (tree / "cli" / "main.py").exists() else "api.cli"
+
+
+def serve(url: str, home: Path, tree: Path, label: str) -> tuple[subprocess.Popen, str]:
+    """``emining serve`` of the code in ``tree`` (this checkout, or ``--against``)."""
     with socket_port() as port:
         pass
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(REPO)}
-    log = (home / "server.log").open("w")
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(tree)}
+    log = (home / f"server-{label}.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", "serve", "--no-samples",
-         "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        # A checkout from before the command moved to cli/ has it in api/cli.py.
+        [sys.executable, "-c", f"from {command_module(tree)} import main; main()", "serve",
+         "--no-samples", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tree,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -267,7 +306,7 @@ def serve(url: str, home: Path) -> tuple[subprocess.Popen, str]:
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.2)
-    raise RuntimeError(f"the server did not start; see {home / 'server.log'}")
+    raise RuntimeError(f"the server did not start; see {log.name}")
 
 
 class socket_port:
@@ -287,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="emining-abuse-", dir="/tmp"))
     home.chmod(0o711)
     cluster = Cluster(home)
-    process = None
+    processes = []
     try:
         cluster.start()
         url = cluster.url()
@@ -301,24 +340,34 @@ def main(argv: list[str] | None = None) -> int:
                 access.add_user(conn, email, org, "editor", password=PASSWORD)
                 people["emails"].append(email)
                 people["keys"].append(access.add_key(conn, email))
-        process, base = serve(url, home)
+        trees = {"this": REPO} | ({"against": args.against.resolve()} if args.against else {})
+        bases = {}
+        for label, tree in trees.items():
+            process, bases[label] = serve(url, home, tree, label)
+            processes.append(process)
         chosen = args.only.split(",") if args.only else list(ATTACKS)
-        rows = [phase(name, base, args, people) for name in ("none", *chosen, "none")]
-        print(report(rows, args))
+        rows = {label: [] for label in bases}
+        for name in ("none", *chosen, "none"):
+            for label, base in bases.items():
+                rows[label].append(phase(name, base, args, people, [p.pid for p in processes]))
+        print(
+            "\n\n".join(report(found, args, label, trees[label]) for label, found in rows.items())
+        )
         return 0
     finally:
-        if process is not None:
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
         cluster.destroy()
         shutil.rmtree(home, ignore_errors=True)
 
 
-def report(rows: list, args: argparse.Namespace) -> str:
+def report(rows: list, args: argparse.Namespace, label: str, tree: Path) -> str:
     """The ratio is to the mean of the two unabused phases (first and last): on a shared
     machine the baseline itself moves, and the two show by how much."""
     baseline = (rows[0][3] + rows[-1][3]) / 2
     lines = [
+        f"server: {label} ({tree}, {revision(tree)})",
         f"ordinary reader: sequential anonymous GET {ORDINARY}, {args.seconds:g} s per phase; "
         f"one uvicorn worker, {os.cpu_count()} CPUs, loadavg {os.getloadavg()[0]:.1f}",
         "",
@@ -336,6 +385,21 @@ def report(rows: list, args: argparse.Namespace) -> str:
         f"ratios are to their mean, {baseline:.1f} ms"
     )
     return "\n".join(lines)
+
+
+def revision(tree: Path) -> str:
+    """The checkout's commit, and whether it has changes not committed."""
+
+    def git(*args: str) -> str:
+        found = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, text=True)
+        return found.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "not a git checkout"
+    return commit + (
+        " with uncommitted changes"
+        if git("status", "--porcelain", "--", "api", "geo", "layers")
+        else ""
+    )
 
 
 if __name__ == "__main__":

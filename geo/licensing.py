@@ -225,6 +225,12 @@ def conflicting(found: list[Conflict]) -> LicensingError:
     )
 
 
+async def time_limit(conn: psycopg.AsyncConnection, milliseconds: int) -> None:
+    """Inside an open transaction: its statements may run ``milliseconds`` each (a check of the
+    largest block allowed takes tens of milliseconds; one that needs seconds is abuse)."""
+    await conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(milliseconds)])
+
+
 async def check(conn: psycopg.AsyncConnection, block: Block) -> float:
     """The block's area when it is free; a LicensingError listing the conflicts otherwise."""
     area, found = await conflicts(conn, block)

@@ -10,7 +10,6 @@ a thread so the event loop keeps serving.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ import numpy as np
 import rasterio
 from psycopg import sql
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform, transform_bounds
@@ -173,7 +171,7 @@ def tile(info: RasterInfo, z: int, x: int, y: int, band: int = 1) -> bytes:
     if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
         raise RasterNotFound(f"no tile {z}/{x}/{y} in WebMercatorQuad")
     bounds = WEB_MERCATOR.xy_bounds(morecantile.Tile(x, y, z))
-    return colour_png(render(info, tuple(bounds), TILE, TILE, band), info)
+    return colour_png(render(info, tuple(bounds), TILE, TILE, band), info, tuple(bounds))
 
 
 @dataclass(frozen=True)
@@ -201,7 +199,8 @@ def overlay(info: RasterInfo, longest: int = OVERLAY_PIXELS, band: int = 1) -> O
     else:
         width, height = max(1, round(pixels * (right - left) / (top - bottom))), pixels
     values = render(info, (left, bottom, right, top), width, height, band)
-    return Overlay(colour_png(values, info), ((south, west), (north, east)), (width, height))
+    picture = colour_png(values, info, (left, bottom, right, top))
+    return Overlay(picture, ((south, west), (north, east)), (width, height))
 
 
 def render(
@@ -242,8 +241,9 @@ def palette(info: RasterInfo) -> dict[int, tuple[int, int, int, int]]:
     }
 
 
-def colour_png(values: np.ndarray, info: RasterInfo) -> bytes:
-    """An 8-bit paletted PNG (with transparency) of ``values`` coloured by the raster's ramp.
+def colour_png(values: np.ndarray, info: RasterInfo, bounds: tuple[float, ...]) -> bytes:
+    """An 8-bit paletted PNG (with transparency) of ``values`` coloured by the raster's ramp;
+    ``bounds`` (EPSG:3857) are where the values lie.
 
     Paletted rather than RGBA: the ramp has at most 256 colours anyway, and the file is 35-45%
     smaller (accessibility tiles at z5-7 over Pakistan: 7-16 kB against 12-27 kB; its
@@ -254,15 +254,17 @@ def colour_png(values: np.ndarray, info: RasterInfo) -> bytes:
     scaled = np.clip((np.nan_to_num(values) - lo) / (hi - lo), 0, 1)
     index = np.where(valid, 1 + np.round(scaled * (PALETTE - 2)), 0).astype("uint8")
     height, width = values.shape
-    with warnings.catch_warnings():  # a PNG has no georeferencing, and needs none
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with MemoryFile() as memory:
-            with memory.open(
-                driver="PNG", width=width, height=height, count=1, dtype="uint8", zlevel=9
-            ) as out:
-                out.write(index, 1)
-                out.write_colormap(1, palette(info))
-            return memory.read()
+    # The picture is told where it lies (GDAL keeps that beside the PNG, in the memory file's
+    # folder, and the PNG's bytes are the same): without it rasterio warns that the dataset is
+    # not georeferenced. Silencing that with warnings.catch_warnings() is not thread-safe, and
+    # tiles are drawn in several threads at once, so it leaked out now and then.
+    where = from_bounds(*bounds, width, height)
+    with MemoryFile() as memory:
+        with memory.open(driver="PNG", width=width, height=height, count=1, dtype="uint8",
+                         zlevel=9, crs="EPSG:3857", transform=where) as out:  # fmt: skip
+            out.write(index, 1)
+            out.write_colormap(1, palette(info))
+        return memory.read()
 
 
 def sites_statement(layer: str, limit: int) -> sql.Composed:

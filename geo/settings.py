@@ -36,6 +36,28 @@ CHECKS_PER_HOUR = 120
 whether an area is taken; the budget bounds how fast anyone can map hidden applications)."""
 CHECK_BURST = 30
 """Conflict checks a caller may make at once before the hourly rate applies."""
+CHECK_SLOTS = 1
+"""Conflict checks (and applications) computed at once per worker process, whoever asks: each
+is real PostGIS and shapely work on up to 2,000 vertices, and on two cores two at once left an
+ordinary reader's p99 at 1.7-3.5x (bench/abuse.py), however few each caller could send."""
+CHECK_QUEUE = 4
+"""Checks that may wait for their turn beyond those running; one more is a 503 at once."""
+CHECK_NICE = 10
+"""How much lower than the server's the CPU priority of the process that checks blocks is
+(their parsing and the loader's checks, in a process of their own: api.limits.Offloaded)."""
+CHECK_TIMEOUT_MS = 5_000
+"""Milliseconds a check's statements may run (the API's other statements: 30 s): the largest
+block allowed takes tens of milliseconds, so one that needs seconds is abuse, not an applicant."""
+PASSWORD_CHECKS = 1
+"""Password hashes (argon2) computed at once per worker process, in their own thread."""
+PASSWORD_QUEUE = 8
+"""Sign-ins that may wait for the hashing thread; one more is a 503 at once."""
+PASSWORD_NICE = 10
+"""How much lower than the server's the hashing thread's CPU priority is (Linux niceness, and
+argon2's own lane threads inherit it): a flood of wrong passwords takes only the CPU that
+readers leave, while a sign-in on a quiet server is as fast as ever."""
+TURN_WAIT = 5.0
+"""Seconds a check or sign-in waits for its turn before a 503 with Retry-After."""
 
 
 def normalize_url(url: str) -> str:
@@ -101,6 +123,22 @@ class Settings:
     """Conflict checks and applications per user per hour (docs/security.md)."""
     check_burst: int = CHECK_BURST
     """Conflict checks a caller may make at once before the hourly rate applies."""
+    check_slots: int = CHECK_SLOTS
+    """Conflict checks and applications computed at once per worker process (docs/security.md)."""
+    check_queue: int = CHECK_QUEUE
+    """Checks waiting for a turn beyond those; more are a 503 at once."""
+    check_nice: int = CHECK_NICE
+    """Niceness added to the process that parses and checks blocks (its own, per worker)."""
+    check_timeout_ms: int = CHECK_TIMEOUT_MS
+    """Milliseconds a conflict check's or application's statements may run."""
+    password_checks: int = PASSWORD_CHECKS
+    """Password hashes computed at once per worker process (docs/security.md)."""
+    password_queue: int = PASSWORD_QUEUE
+    """Sign-ins waiting for the hashing thread beyond those; more are a 503 at once."""
+    password_nice: int = PASSWORD_NICE
+    """Niceness added to the hashing thread (Linux): it takes only the CPU readers leave."""
+    turn_wait: float = TURN_WAIT
+    """Seconds a check or sign-in waits for its turn before a 503 with Retry-After."""
     network_check_seconds: float = 2.0
     """How often the background job compares the links with their sources (api/network_job.py)."""
     home: Path = field(default_factory=lambda: _path("EMINING_HOME") or Path(".data").resolve())

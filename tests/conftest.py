@@ -111,7 +111,7 @@ class LiveServer:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         # The platform's own server settings (api.server): header deadline, connection caps.
-        app = create_app(Settings(database_url, **settings))
+        app = self.app = create_app(Settings(database_url, **settings))
         self.server = uvicorn.Server(config(app, "127.0.0.1", self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
