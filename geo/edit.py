@@ -69,10 +69,6 @@ class NotAllowed(EditError):
 class Taken(EditError):
     """The record or the area is already someone else's (a unique key, an overlap)."""
 
-    def __reduce__(self) -> tuple:
-        """Whole across processes (api.limits.Offloaded checks blocks in one of their own)."""
-        return (EditError, (self.status, str(self)))
-
 
 @dataclass(frozen=True)
 class Written:
