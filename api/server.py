@@ -3,7 +3,7 @@ may be, and how many connections one address may hold.
 
 Why: uvicorn times out idle keep-alive connections, but a connection that trickles its request
 line and headers a byte at a time is never timed out, so ~20,000 of them used up the process's
-file descriptors (issue 15). The reverse proxy (deploy/nginx.conf) has its own header and body
+file descriptors. The reverse proxy (deploy/nginx.conf) has its own header and body
 timeouts, but ``emining serve`` must be safe without one. The request body's own deadline is
 ``api.limits.BODY_SECONDS``, where the app reads it.
 """

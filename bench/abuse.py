@@ -7,7 +7,7 @@ PostgreSQL with the samples. In each phase a separate process runs N abusive cal
 ``--seconds`` while this process sends ordinary anonymous bbox requests one after another
 (``/collections/deposits/items?bbox=…&limit=100``); the figure is their p99 latency, printed
 beside the same figure with no abuse (phase "none"), measured in the same run. Target: within
-2× of it (issue 15). With ``--against DIR`` (another checkout, e.g. ``git worktree add
+2× of it. With ``--against DIR`` (another checkout, e.g. ``git worktree add
 /tmp/before main``) a second server runs that code over the same database, and each phase is
 measured on both, one after the other, so that a change is seen beside its baseline under the
 same load.

@@ -107,7 +107,7 @@ def checked_rows(
 
     A geometry over ``max_vertices`` or ``max_parts`` is ``TooLarge`` before any other check and
     before the database: PostGIS's work on it (validity, overlaps) grows with its size, and
-    one 10,000-part block held a connection for the whole statement timeout (issue 15)."""
+    one 10,000-part block held a connection for the whole statement timeout."""
     table = LAYERS[layer].__table__
     problems: list[Problem] = []
     properties, shapes = [], []

@@ -1,4 +1,4 @@
-"""Work that takes a core takes turns, whoever asks (issue 15, bench/abuse.py): conflict checks
+"""Work that takes a core takes turns, whoever asks (bench/abuse.py): conflict checks
 and password hashes. Per-caller limits cannot keep an ordinary reader served on two cores when
 many callers send such work at once; a cap per worker process can.
 
