@@ -13,6 +13,7 @@ a new key, so an entry is never stale.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from psycopg import AsyncConnection
@@ -50,7 +51,37 @@ async def summaries(
     request: Request, conn: AsyncConnection, layers: list[Layer], compute: bool = True
 ) -> dict[str, Summary]:
     """Inside ``session(request)``: each layer's summary for this caller, by layer id; with
-    ``compute=False`` only those already cached (the others are left out).
+    ``compute=False`` only those already cached (the others are left out)."""
+
+    async def summary_of(layer: Layer) -> Summary:
+        return await summarise(conn, layer.source)
+
+    return await cached(request, conn, layers, "", summary_of if compute else None)
+
+
+async def counts_up_to(
+    request: Request, conn: AsyncConnection, layers: list[Layer], limit: int
+) -> dict[str, int]:
+    """Inside ``session(request)``: each layer's rows for this caller counted no further than
+    ``limit`` (``geo.summary.count_up_to``), cached beside the summaries under the same key
+    with the limit added (so /map reads these few thousand rows once per data version)."""
+
+    async def counted(layer: Layer) -> Summary:
+        return Summary(await count_up_to(conn, layer.source, limit), None, None)
+
+    found = await cached(request, conn, layers, f"<={limit}", counted)
+    return {layer_id: summary.count for layer_id, summary in found.items()}
+
+
+async def cached(
+    request: Request,
+    conn: AsyncConnection,
+    layers: list[Layer],
+    kind: str,
+    compute: Callable[[Layer], Awaitable[Summary]] | None,
+) -> dict[str, Summary]:
+    """Each layer's entry of ``kind`` for this caller: from the cache, else ``compute``d and
+    kept (``compute=None``: cached ones only).
 
     The versions are read before the rows: a write committed in between then lands under the
     old key (soon unused), never the reverse, which would keep a stale summary under the new one.
@@ -64,36 +95,12 @@ async def summaries(
     found = {}
     for layer in layers:
         counter = layer.source.layer
-        key = (database, layer.id, versions.get(counter, 0), counter, audience)
+        key = (database, layer.id + kind, versions.get(counter, 0), counter, audience)
         summary = cache.get(key)
         if summary is None:
-            if not compute:
+            if compute is None:
                 continue
-            summary = await summarise(conn, layer.source)
+            summary = await compute(layer)
             cache.put(key, summary)
         found[layer.id] = summary
-    return found
-
-
-async def counts_up_to(
-    request: Request, conn: AsyncConnection, layers: list[Layer], limit: int
-) -> dict[str, int]:
-    """Inside ``session(request)``: each layer's rows for this caller counted no further than
-    ``limit`` (``geo.summary.count_up_to``), cached beside the summaries under the same key
-    with the limit added (so /map reads these few thousand rows once per data version)."""
-    state = request.app.state
-    if getattr(state, "summaries", None) is None:
-        state.summaries = Summaries()
-    cache: Summaries = state.summaries
-    database, versions = await fetch_versions(conn)
-    audience = request.state.claims.audience
-    found = {}
-    for layer in layers:
-        counter = layer.source.layer
-        key = (database, f"{layer.id}<={limit}", versions.get(counter, 0), counter, audience)
-        counted = cache.get(key)
-        if counted is None:
-            counted = Summary(await count_up_to(conn, layer.source, limit), None, None)
-            cache.put(key, counted)
-        found[layer.id] = counted.count
     return found
