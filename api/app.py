@@ -180,7 +180,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Outside the compression: no caller starves the others (api.guard), and web maps on
     # other sites read public records without credentials (api.cors). Added last: outermost.
     app.add_middleware(CallerGuard, pool_max=settings.pool_max, per_caller=settings.per_caller,
-                       per_address=settings.per_address)  # fmt: skip
+                       per_address=settings.per_address, serving_slots=settings.serving_slots,
+                       serving_wait=settings.serving_wait)  # fmt: skip
     app.add_middleware(PublicCORS)
     app.state.settings = settings
     app.state.static = STATIC

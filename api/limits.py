@@ -30,7 +30,14 @@ import anyio
 import orjson
 from fastapi import HTTPException, Request
 
-from geo.settings import CHECK_BURST, CHECKS_PER_HOUR, PER_ADDRESS, PER_CALLER  # noqa: F401
+from geo.settings import (  # noqa: F401
+    CHECK_BURST,
+    CHECKS_PER_HOUR,
+    PER_ADDRESS,
+    PER_CALLER,
+    SERVING_SLOTS,
+    SERVING_WAIT,
+)
 
 T = TypeVar("T")
 
@@ -48,6 +55,12 @@ BLOCK_BYTES = 256 * 2**10  # an application's body: a block of BLOCK_VERTICES fi
 LOGIN_WINDOW = 15 * 60.0  # seconds over which failed logins are counted
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_ADDRESS = 30
+HELD_SECONDS = 1.0
+"""How long a refusal for being over a concurrency limit is held before it is sent, which is
+also its Retry-After: a client that ignores Retry-After and asks again at once (a flood of 64
+connections got 2,600 refusals a second, a third of the worker's time) is paced to it."""
+HELD_PER_ADDRESS = 64  # refusals held at once per address; more are answered at once
+HELD_TOTAL = 2_048  # refusals held at once in a worker (each is an open connection)
 TRACKED = 50_000  # callers remembered per table; the least recently seen are forgotten
 
 
@@ -146,12 +159,13 @@ class Bucket:
         return (1 - tokens) / self.rate
 
 
-def too_many(description: str, retry_after: float) -> tuple[int, list, bytes]:
-    body = orjson.dumps({"code": "TooManyRequests", "description": description})
+def too_many(description: str, retry_after: float, status: int = 429) -> tuple[int, list, bytes]:
+    code = "TooManyRequests" if status == 429 else "ServiceUnavailable"
+    body = orjson.dumps({"code": code, "description": description})
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
                (b"retry-after", b"%d" % max(1, math.ceil(retry_after))),
                (b"cache-control", b"no-store")]  # fmt: skip
-    return 429, headers, body
+    return status, headers, body
 
 
 def heavy(method: str, path: str) -> bool:

@@ -31,6 +31,14 @@ browser opens at most 6 connections per site, so a person's map never meets it."
 PER_ADDRESS = 32
 """Requests in flight from one client address, whatever credentials they carry (a caller
 cannot escape PER_CALLER by sending made-up keys); NATs and offices share an address."""
+SERVING_SLOTS = max(2, os.cpu_count() or 1)
+"""Reads (GET, HEAD) a worker process serves at once that the active client addresses share
+equally (api.shares): one address alone may have PER_CALLER. The number of CPUs, at least 2:
+a read is the event loop's CPU and the database's, so a flooder's share above that only
+takes the others' (bench/abuse.py, docs/security.md)."""
+SERVING_WAIT = 10.0
+"""Seconds a read over its address's share waits for one of that address's reads to end,
+before a 503 with Retry-After."""
 CHECKS_PER_HOUR = 120
 """Conflict checks and applications per caller per hour (``/applications/check`` tells
 whether an area is taken; the budget bounds how fast anyone can map hidden applications)."""
@@ -119,6 +127,13 @@ class Settings:
         default_factory=lambda: int(_env("EMINING_PER_ADDRESS", str(PER_ADDRESS)))
     )
     """Requests in flight per client address (``EMINING_PER_ADDRESS``; api.guard)."""
+    serving_slots: int = field(
+        default_factory=lambda: int(_env("EMINING_SERVING_SLOTS", str(SERVING_SLOTS)))
+    )
+    """Reads in service per worker that the active addresses share equally
+    (``EMINING_SERVING_SLOTS``; default: the CPUs, at least 2; api.shares)."""
+    serving_wait: float = SERVING_WAIT
+    """Seconds a read over its address's share waits before a 503 with Retry-After."""
     checks_per_hour: int = CHECKS_PER_HOUR
     """Conflict checks and applications per user per hour (docs/security.md)."""
     check_burst: int = CHECK_BURST
