@@ -154,9 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
         # What is alive now (the modules, the routes, the settings) lives as long as the
         # process: moved out of the collector's reach, a full collection no longer walks it
         # and stalls every request for 100-160 ms (bench/abuse.py, under limit-sized checks).
-        # Collected first, so that no garbage is kept for good; given back on stopping (the
-        # tests start many apps in one process).
-        gc.collect()
+        # Given back when the app stops (the tests start many apps in one process).
         gc.freeze()
         try:
             yield

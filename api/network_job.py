@@ -32,11 +32,18 @@ class NetworkJob:
     def start(self) -> None:
         self.task = asyncio.create_task(self.run(), name="network-job")
 
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+    async def stop(self, seconds: float = 5.0) -> None:
+        """Cancel the job and wait ``seconds`` at most for it to end.
+
+        Why a bound: psycopg can lose a task's cancellation while it waits on the server
+        (psycopg/psycopg#1345, #1371), and a shutdown that waited for the job then never
+        ended (seen once in the test suite: an app's lifespan hung at its exit)."""
+        if self.task is None:
+            return
+        self.task.cancel()
+        done, _ = await asyncio.wait({self.task}, timeout=seconds)
+        if not done:
+            log.warning("network job: still running %.0f s after it was cancelled; left", seconds)
 
     def poke(self) -> None:
         """A write to a layer the network is built from: check now rather than at the next tick."""
