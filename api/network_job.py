@@ -37,7 +37,8 @@ class NetworkJob:
 
         Why a bound: psycopg can lose a task's cancellation while it waits on the server
         (psycopg/psycopg#1345, #1371), and a shutdown that waited for the job then never
-        ended (seen once in the test suite: an app's lifespan hung at its exit)."""
+        ended: an app's lifespan hung at its exit once in the test suite, and this was the one
+        wait in it with no bound (the pools' close has its own timeout)."""
         if self.task is None:
             return
         self.task.cancel()
