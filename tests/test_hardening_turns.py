@@ -206,6 +206,24 @@ def test_sign_ins_beyond_the_hashing_queue_are_503(store):
         assert statuses == [401, 401, 503], statuses
 
 
+def test_a_refused_body_announced_beyond_the_linger_is_not_waited_for(store):
+    """A 413 for a body whose Content-Length says more than LINGER_BYTES are to come closes the
+    connection at once: the server does not wait for a MiB of what it will not read (it would
+    otherwise wait until its keep-alive timeout closed the connection)."""
+    head = (f"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: {64 * 2**20}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()  # fmt: skip
+    with (
+        LiveServer(store["url"]) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+    ):
+        raw.sendall(head + b"username=")
+        started, answer = time.monotonic(), b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert time.monotonic() - started < server_limits.KEEP_ALIVE_SECONDS / 2
+
+
 def test_an_answer_sent_before_its_body_arrived_ends_the_connection(store):
     """A sign-in announcing 64 MiB is refused (413) at once; the server then reads at most
     LINGER_BYTES more and closes, instead of reading all 64 MiB to keep the connection."""
