@@ -206,42 +206,48 @@ def test_sign_ins_beyond_the_hashing_queue_are_503(store):
         assert statuses == [401, 401, 503], statuses
 
 
-def test_a_refused_body_announced_beyond_the_linger_is_not_waited_for(store):
-    """A 413 for a body whose Content-Length says more than LINGER_BYTES are to come closes the
-    connection at once: the server does not wait for a MiB of what it will not read (it would
-    otherwise wait until its keep-alive timeout closed the connection)."""
-    head = (f"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: {64 * 2**20}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()  # fmt: skip
-    with (
-        LiveServer(store["url"]) as server,
-        socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
-    ):
-        raw.sendall(head + b"username=")
-        started, answer = time.monotonic(), b""
-        while chunk := raw.recv(4096):
-            answer += chunk
-        assert answer.startswith(b"HTTP/1.1 413"), answer
-        assert time.monotonic() - started < server_limits.KEEP_ALIVE_SECONDS / 2
+SIGN_IN = (
+    "POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+)
 
 
-def test_an_answer_sent_before_its_body_arrived_ends_the_connection(store):
-    """A sign-in announcing 64 MiB is refused (413) at once; the server then reads at most
-    LINGER_BYTES more and closes, instead of reading all 64 MiB to keep the connection."""
-    body = 64 * 2**20
-    head = (f"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Length: {body}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()  # fmt: skip
+@contextmanager
+def refused_sign_in(store, length: str, first: bytes, seconds: float) -> Iterator[socket.socket]:
+    """A sign-in sent with ``length`` (a header line) and the ``first`` bytes of its body, to a
+    server of its own, and refused: the socket, once the 413's head has been read."""
     with (
         LiveServer(store["url"]) as server,
-        socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw,
+        socket.create_connection(("127.0.0.1", server.port), timeout=seconds) as raw,
     ):
-        raw.sendall(head + b"username=")
+        raw.sendall(f"{SIGN_IN}{length}\r\n\r\n".encode() + first)
         answer = b""
         while b"\r\n\r\n" not in answer:
             answer += raw.recv(4096)
         assert answer.startswith(b"HTTP/1.1 413"), answer
-        sent, chunk = 0, b"x" * 65536
-        with pytest.raises((BrokenPipeError, ConnectionResetError)):
-            while sent < body:
-                raw.sendall(chunk)
-                sent += len(chunk)
-    assert sent < body - server_limits.LINGER_BYTES
+        yield raw
+
+
+def test_a_refused_body_announced_beyond_the_linger_is_not_waited_for(store):
+    """A 413 for a body whose Content-Length says more than LINGER_BYTES are to come closes the
+    connection at once: the server does not wait for a MiB of what it will not read (it would
+    otherwise wait until its keep-alive timeout closed the connection)."""
+    with refused_sign_in(store, f"Content-Length: {64 * 2**20}", b"username=", 5) as raw:
+        started = time.monotonic()
+        while raw.recv(4096):
+            pass
+        assert time.monotonic() - started < server_limits.KEEP_ALIVE_SECONDS / 2
+
+
+def test_an_unannounced_body_refused_is_read_to_the_linger_and_the_connection_ended(store):
+    """A chunked sign-in (no length) is refused (413) once past its limit; the server then reads
+    at most LINGER_BYTES more and closes, instead of reading all of it to keep the connection."""
+    body, chunk = 64 * 2**20, b"x" * 65536  # one chunk is past the sign-in's limit
+    framed, sent = b"%x\r\n%s\r\n" % (len(chunk), chunk), len(chunk)
+    with (
+        refused_sign_in(store, "Transfer-Encoding: chunked", framed, 10) as raw,
+        pytest.raises((BrokenPipeError, ConnectionResetError)),
+    ):
+        while sent < body:
+            raw.sendall(framed)
+            sent += len(chunk)
+    assert server_limits.LINGER_BYTES <= sent < body - server_limits.LINGER_BYTES
