@@ -36,6 +36,7 @@ class CallerGuard:
         self.per_caller, self.per_address = per_caller, per_address
         self.serving_slots, self.serving_wait = serving_slots, serving_wait
         self.holding: Counter[str] = Counter()  # refusals held back, by address
+        self.held = 0  # and in all
         self.in_flight: Counter[str] = Counter()
         self.heavy_in_flight: Counter[str] = Counter()
         self.heavy_slots = max(1, int(pool_max * limits.HEAVY_SHARE))
@@ -102,14 +103,15 @@ class CallerGuard:
     async def hold(self, address: str) -> None:
         """Wait the Retry-After a refusal will name, unless too many are held already (then it
         is answered at once: a held refusal is a connection kept open)."""
-        if (self.holding[address] >= limits.HELD_PER_ADDRESS
-                or self.holding.total() >= limits.HELD_TOTAL):  # fmt: skip
+        if self.holding[address] >= limits.HELD_PER_ADDRESS or self.held >= limits.HELD_TOTAL:
             return
         self.holding[address] += 1
+        self.held += 1
         try:
             await asyncio.sleep(limits.HELD_SECONDS)
         finally:
             release(self.holding, address)
+            self.held -= 1
 
     async def read(self, where: str, scope: Scope, receive: Receive, send: Send) -> None:
         """A read, once its address is within its share (api.shares); its place is given up

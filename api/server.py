@@ -38,6 +38,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._header_bytes = 0
         self._awaiting_headers = True
         self._lingering: int | None = None
+        self._body_left: int | None = None  # of a body whose length was announced
         if GuardedHttpTools.peers[self._peer] >= CONNECTIONS_PER_ADDRESS:
             self._peer = None
             transport.abort()
@@ -84,7 +85,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if getattr(self, "_body_left", None) is not None:
+        if self._body_left is not None:
             self._body_left -= len(body)
         super().on_body(body)
 
@@ -100,7 +101,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         unread = self.cycle is not None and self.cycle.more_body
         super().on_response_complete()
         if unread and not self.transport.is_closing():
-            left = getattr(self, "_body_left", None)
+            left = self._body_left
             if left is not None and left > LINGER_BYTES:  # announced: it would be cut anyway
                 self.transport.close()
             else:
